@@ -1,0 +1,229 @@
+"""The connected app: connections to Salesforce and HubSpot, sync settings, field mappings."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from integration.crypto import EncryptedTextField
+from lists.models import ContactList
+
+
+class ConnectionStatus(models.TextChoices):
+    CONNECTED = "connected", _("Connected")
+    SANDBOX = "sandbox", _("Sandbox")
+    ERROR = "error", _("Error")
+    SUSPENDED = "suspended", _("Suspended")
+    DISCONNECTED = "disconnected", _("Not connected")
+
+
+class SingletonModel(models.Model):
+    """A table with one row (pk=1), loaded with ``load()``."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def load(cls):
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class SalesforceConnection(SingletonModel):
+    class Environment(models.TextChoices):
+        SANDBOX_EMULATOR = "emulator", _("Built-in sandbox (demo)")
+        PRODUCTION = "production", _("Production org")
+        SANDBOX_ORG = "sandbox_org", _("Salesforce sandbox org")
+
+    class AuthMethod(models.TextChoices):
+        TOKEN = "token", _("Access token")
+        OAUTH_WEB = "oauth_web", _("OAuth (web server flow)")
+        JWT = "jwt", _("JWT bearer")
+        CLIENT_CREDENTIALS = "client_credentials", _("Client credentials")
+        PASSWORD = "password", _("Username and password (legacy)")
+
+    environment = models.CharField(
+        _("environment"), max_length=20, choices=Environment.choices, default=Environment.SANDBOX_EMULATOR
+    )
+    instance_url = models.URLField(_("instance URL"), blank=True)
+    login_url = models.URLField(_("login URL"), blank=True, default="https://login.salesforce.com")
+    auth_method = models.CharField(
+        _("authentication"), max_length=20, choices=AuthMethod.choices, default=AuthMethod.TOKEN
+    )
+    api_version = models.CharField(_("API version"), max_length=8, default="59.0")
+    client_id = models.CharField(_("consumer key"), max_length=255, blank=True)
+    username = models.CharField(_("username"), max_length=255, blank=True)
+    client_secret = EncryptedTextField(_("consumer secret"), blank=True)
+    private_key = EncryptedTextField(_("private key"), blank=True)
+    password = EncryptedTextField(_("password"), blank=True)
+    access_token = EncryptedTextField(_("access token"), blank=True)
+    refresh_token = EncryptedTextField(_("refresh token"), blank=True)
+    org_id = models.CharField(_("organization ID"), max_length=18, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=ConnectionStatus.choices, default=ConnectionStatus.DISCONNECTED
+    )
+    status_reason = models.TextField(_("status reason"), blank=True)
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    connected_at = models.DateTimeField(_("connected at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("Salesforce connection")
+        verbose_name_plural = _("Salesforce connection")
+
+    def __str__(self) -> str:
+        return f"Salesforce ({self.get_status_display()})"
+
+
+class HubSpotConnection(SingletonModel):
+    class AuthMethod(models.TextChoices):
+        PRIVATE_APP = "private_app", _("Private app token")
+        OAUTH = "oauth", _("OAuth")
+
+    environment = models.CharField(
+        _("environment"),
+        max_length=20,
+        choices=SalesforceConnection.Environment.choices[:2],
+        default=SalesforceConnection.Environment.SANDBOX_EMULATOR,
+    )
+    base_url = models.URLField(_("API base URL"), blank=True)
+    auth_method = models.CharField(
+        _("authentication"), max_length=20, choices=AuthMethod.choices, default=AuthMethod.PRIVATE_APP
+    )
+    access_token = EncryptedTextField(_("access token"), blank=True)
+    refresh_token = EncryptedTextField(_("refresh token"), blank=True)
+    client_id = models.CharField(_("client ID"), max_length=255, blank=True)
+    # The app's client secret also signs webhook requests (signature v3).
+    client_secret = EncryptedTextField(_("client secret"), blank=True)
+    portal_id = models.CharField(_("portal ID"), max_length=32, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=ConnectionStatus.choices, default=ConnectionStatus.DISCONNECTED
+    )
+    status_reason = models.TextField(_("status reason"), blank=True)
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("HubSpot connection")
+        verbose_name_plural = _("HubSpot connection")
+
+    def __str__(self) -> str:
+        return f"HubSpot ({self.get_status_display()})"
+
+
+class SyncSettings(SingletonModel):
+    class SalesforceObject(models.TextChoices):
+        LEAD = "Lead", _("Lead")
+        CONTACT = "Contact", _("Contact")
+
+    class DedupeKey(models.TextChoices):
+        EMAIL = "email", _("Email")
+        EXTERNAL_ID = "external_id", _("External ID field")
+
+    inclusion_list = models.ForeignKey(
+        ContactList,
+        verbose_name=_("inclusion list"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"processing_type": ContactList.ProcessingType.DYNAMIC},
+    )
+    salesforce_object_for_new = models.CharField(
+        _("create new records as"), max_length=10, choices=SalesforceObject.choices, default=SalesforceObject.LEAD
+    )
+    create_hubspot_contacts_from_salesforce = models.BooleanField(
+        _("create HubSpot contacts from new Salesforce records"), default=True
+    )
+    sync_enabled = models.BooleanField(_("sync enabled"), default=True)
+    daily_api_allocation = models.PositiveIntegerField(
+        _("daily Salesforce API allocation"),
+        default=15000,
+        help_text=_("Calls per 24 hours the integration may use. Automatic retries stop at 75 %%, syncs at 100 %%."),
+    )
+    dedupe_key = models.CharField(
+        _("de-duplication key"), max_length=12, choices=DedupeKey.choices, default=DedupeKey.EMAIL
+    )
+    external_id_field = models.CharField(_("external ID field"), max_length=80, blank=True)
+    polling_interval_minutes = models.PositiveSmallIntegerField(_("polling interval (minutes)"), default=1)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("sync settings")
+        verbose_name_plural = _("sync settings")
+
+    def __str__(self) -> str:
+        return str(_("Sync settings"))
+
+    def clean(self) -> None:
+        super().clean()
+        if self.inclusion_list_id is not None:
+            processing_type = (
+                ContactList.objects.filter(pk=self.inclusion_list_id).values_list("processing_type", flat=True).first()
+            )
+            if processing_type != ContactList.ProcessingType.DYNAMIC:
+                raise ValidationError(
+                    {"inclusion_list": _("Only active lists can be the inclusion list; this one is static.")}
+                )
+        if self.dedupe_key == self.DedupeKey.EXTERNAL_ID and not self.external_id_field:
+            raise ValidationError({"external_id_field": _("Name the external ID field used to de-duplicate.")})
+        if self.polling_interval_minutes < 1:
+            raise ValidationError({"polling_interval_minutes": _("Poll at most once a minute.")})
+
+
+class FieldMapping(models.Model):
+    class Object(models.TextChoices):
+        LEAD = "Lead", _("Lead")
+        CONTACT = "Contact", _("Contact")
+        BOTH = "both", _("Lead and Contact")
+
+    class Rule(models.TextChoices):
+        PREFER_SALESFORCE = "prefer_salesforce", _("Prefer Salesforce unless blank")
+        ALWAYS_SALESFORCE = "always_salesforce", _("Always use Salesforce")
+        TWO_WAY = "two_way", _("Two-way")
+        DONT_SYNC = "dont_sync", _("Don't sync")
+
+    hubspot_property = models.CharField(_("HubSpot property"), max_length=255)
+    salesforce_field = models.CharField(_("Salesforce field"), max_length=80)
+    salesforce_object = models.CharField(
+        _("Salesforce object"), max_length=10, choices=Object.choices, default=Object.BOTH
+    )
+    rule = models.CharField(_("sync rule"), max_length=20, choices=Rule.choices, default=Rule.PREFER_SALESFORCE)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("field mapping")
+        verbose_name_plural = _("field mappings")
+        ordering = ["hubspot_property", "salesforce_object"]
+        constraints = [
+            models.UniqueConstraint(fields=["salesforce_object", "salesforce_field"], name="mapping_unique_sf_field"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hubspot_property} → {self.salesforce_object}.{self.salesforce_field}"
+
+    def applies_to(self, salesforce_object: str) -> bool:
+        return self.salesforce_object in (self.Object.BOTH, salesforce_object)
+
+
+class SettingChange(models.Model):
+    """Audit of every change to the integration's settings and every manual resync."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("who"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    setting = models.CharField(_("setting"), max_length=80, db_index=True)
+    old_value = models.TextField(_("from"), blank=True)
+    new_value = models.TextField(_("to"), blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("setting change")
+        verbose_name_plural = _("setting changes")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.setting}: {self.old_value} → {self.new_value}"

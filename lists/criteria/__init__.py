@@ -1,0 +1,1 @@
+"""HubSpot filterBranch criteria: parse, validate, compile to SQL, evaluate, explain."""

@@ -1,0 +1,239 @@
+"""Pending-sync queue, runs, per-record log, synced state and watermarks."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from lists.models import Contact, ContactList
+
+
+class Reason(models.TextChoices):
+    """Why a contact is queued for sending."""
+
+    PROPERTY_CHANGED = "property_changed", _("Mapped property changed")
+    JOINED_LIST = "joined_list", _("Joined the inclusion list")
+    LIST_RESYNC = "list_resync", _("Manual resync of the list")
+    CONTACT_RESYNC = "contact_resync", _("Manual resync of the contact")
+    RETRY = "retry", _("Retry after a failure")
+
+
+class Category(models.TextChoices):
+    """Error categories, as ops triage them."""
+
+    REQUIRED_FIELD = "required_field", _("Required field missing")
+    INVALID_VALUE = "invalid_value", _("Invalid value or format")
+    PICKLIST = "picklist", _("Picklist value")
+    DUPLICATE = "duplicate", _("Duplicate")
+    PERMISSION = "permission", _("Permission")
+    VALIDATION_RULE = "validation_rule", _("Validation rule or custom code")
+    API_LIMIT = "api_limit", _("API limit")
+    CONNECTION = "connection", _("Connection or authentication")
+    OTHER = "other", _("Other")
+
+
+class PendingSync(models.Model):
+    """One queued contact (coalesced: a contact is queued once, with all its reasons).
+
+    The database, not the broker, is the source of truth: a lost task is redone by the next
+    cycle, and a crashed worker's claim expires.
+    """
+
+    contact = models.OneToOneField(
+        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="pending_sync"
+    )
+    reasons = models.JSONField(_("reasons"), default=list)
+    enqueued_at = models.DateTimeField(_("queued at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    claimed_by = models.CharField(_("claimed by"), max_length=64, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("pending sync")
+        verbose_name_plural = _("pending syncs")
+        ordering = ["enqueued_at", "id"]
+        indexes = [
+            models.Index(fields=["next_attempt_at", "enqueued_at"], name="pending_due"),
+            models.Index(fields=["claimed_at"], name="pending_claimed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} ({', '.join(self.reasons)})"
+
+
+class SyncRun(models.Model):
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", _("Schedule")
+        WEBHOOK = "webhook", _("HubSpot webhook")
+        MANUAL = "manual", _("Manual")
+        LIST_RESYNC = "list_resync", _("List resync")
+        CONTACT_RESYNC = "contact_resync", _("Contact resync")
+        COMMAND = "command", _("Command line")
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        PARTIAL = "partial", _("Finished with errors")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Not run")
+
+    trigger = models.CharField(_("trigger"), max_length=20, choices=Trigger.choices, default=Trigger.SCHEDULE)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.RUNNING, db_index=True)
+    phase = models.CharField(_("phase"), max_length=40, blank=True)
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    contact_list = models.ForeignKey(
+        ContactList, verbose_name=_("list"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    considered = models.PositiveIntegerField(_("considered"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    skipped = models.PositiveIntegerField(_("skipped"), default=0)
+    failed = models.PositiveIntegerField(_("failed"), default=0)
+    pulled = models.PositiveIntegerField(_("pulled from HubSpot"), default=0)
+    created_in_hubspot = models.PositiveIntegerField(_("created in HubSpot"), default=0)
+    updated_in_hubspot = models.PositiveIntegerField(_("updated in HubSpot"), default=0)
+    progress_done = models.PositiveIntegerField(_("done"), default=0)
+    progress_total = models.PositiveIntegerField(_("to do"), default=0)
+    salesforce_api_calls = models.PositiveIntegerField(_("Salesforce API calls"), default=0)
+    hubspot_api_calls = models.PositiveIntegerField(_("HubSpot API calls"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    warning = models.TextField(_("warning"), blank=True)
+
+    class Meta:
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_trigger_display()} {self.get_status_display()}"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.progress_total:
+            return 100 if self.finished_at else 0
+        return min(100, round(100 * self.progress_done / self.progress_total))
+
+
+class SyncRecord(models.Model):
+    """One decision about one record in one run: the per-record sync log."""
+
+    class Direction(models.TextChoices):
+        TO_SALESFORCE = "to_salesforce", _("HubSpot → Salesforce")
+        TO_HUBSPOT = "to_hubspot", _("Salesforce → HubSpot")
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        UPDATED = "updated", _("Updated")
+        UNCHANGED = "unchanged", _("Unchanged")
+        SKIPPED = "skipped", _("Skipped")
+        FAILED = "failed", _("Failed")
+
+    class SkipReason(models.TextChoices):
+        NOT_MEMBER = "not_member", _("Not in the inclusion list")
+        NO_INCLUSION_LIST = "no_inclusion_list", _("No inclusion list chosen")
+        LIST_NOT_READY = "list_not_ready", _("Inclusion list is processing or failed")
+        NO_EMAIL = "no_email", _("No email address")
+        SYNC_DISABLED = "sync_disabled", _("Sync is turned off")
+        DELETED = "deleted", _("Deleted in HubSpot")
+        API_BUDGET = "api_budget", _("Daily API allocation reached")
+
+    run = models.ForeignKey(SyncRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="records")
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("contact"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sync_records",
+    )
+    hubspot_id = models.CharField(_("HubSpot ID"), max_length=64, blank=True, db_index=True)
+    email = models.CharField(_("email"), max_length=254, blank=True)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    direction = models.CharField(
+        _("direction"), max_length=14, choices=Direction.choices, default=Direction.TO_SALESFORCE
+    )
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    skip_reason = models.CharField(_("skip reason"), max_length=20, choices=SkipReason.choices, blank=True)
+    salesforce_object = models.CharField(_("Salesforce object"), max_length=10, blank=True)
+    salesforce_id = models.CharField(_("Salesforce ID"), max_length=18, blank=True)
+    error_code = models.CharField(_("error code"), max_length=80, blank=True)
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    fields = models.JSONField(_("fields"), default=list, blank=True)
+    payload_before = models.JSONField(_("before"), null=True, blank=True)
+    payload_after = models.JSONField(_("after"), null=True, blank=True)
+    reasons = models.JSONField(_("reasons"), default=list, blank=True)
+    attempt = models.PositiveIntegerField(_("attempt"), default=1)
+    ignored = models.BooleanField(_("ignored"), default=False)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sync record")
+        verbose_name_plural = _("sync log")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="record_recent"),
+            models.Index(fields=["action", "-created_at"], name="record_action"),
+            models.Index(fields=["category", "ignored", "-created_at"], name="record_category"),
+            models.Index(fields=["run", "-created_at"], name="record_run"),
+            models.Index(fields=["contact", "-created_at"], name="record_contact"),
+            models.Index(fields=["salesforce_id"], name="record_sf_id"),
+            models.Index(fields=["email"], name="record_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email or self.hubspot_id}: {self.get_action_display()}"
+
+
+class SyncedState(models.Model):
+    """What was last sent for a contact, and last seen in Salesforce (no resend, no echo)."""
+
+    contact = models.OneToOneField(
+        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="synced_state"
+    )
+    payload_hash = models.CharField(_("payload hash"), max_length=64, blank=True)
+    last_payload = models.JSONField(_("last payload sent"), null=True, blank=True)
+    last_sent_at = models.DateTimeField(_("last sent at"), null=True, blank=True)
+    salesforce_values = models.JSONField(_("last Salesforce values"), null=True, blank=True)
+    salesforce_seen_at = models.DateTimeField(_("last seen in Salesforce at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("synced state")
+        verbose_name_plural = _("synced states")
+
+    def __str__(self) -> str:
+        return f"{self.contact}: {self.payload_hash[:8]}"
+
+
+class Watermark(models.Model):
+    class Source(models.TextChoices):
+        HUBSPOT_CONTACTS = "hubspot_contacts", _("HubSpot contacts")
+        SALESFORCE_LEADS = "salesforce_leads", _("Salesforce leads")
+        SALESFORCE_CONTACTS = "salesforce_contacts", _("Salesforce contacts")
+
+    source = models.CharField(_("source"), max_length=24, choices=Source.choices, unique=True)
+    value = models.DateTimeField(_("changes up to"), null=True, blank=True)
+    # Paging state of an unfinished first load (HubSpot's `after` cursor).
+    cursor = models.CharField(_("cursor"), max_length=255, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("watermark")
+        verbose_name_plural = _("watermarks")
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()}: {self.value}"
