@@ -190,7 +190,7 @@ class FieldMapping(models.Model):
     salesforce_object = models.CharField(
         _("Salesforce object"), max_length=10, choices=Object.choices, default=Object.BOTH
     )
-    rule = models.CharField(_("sync rule"), max_length=20, choices=Rule.choices, default=Rule.PREFER_SALESFORCE)
+    rule = models.CharField(_("sync rule"), max_length=20, choices=Rule.choices, default=Rule.TWO_WAY)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

@@ -117,6 +117,7 @@ class SyncRun(models.Model):
         verbose_name = _("sync run")
         verbose_name_plural = _("sync runs")
         ordering = ["-started_at", "-id"]
+        permissions = [("trigger_sync", _("Can trigger a sync or a resync"))]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_trigger_display()} {self.get_status_display()}"
