@@ -1,0 +1,157 @@
+"""The sandbox's shared core: router, keep-alive server, TLS, SQLite store, fault injection."""
+
+from __future__ import annotations
+
+import http.client
+import ssl
+
+import pytest
+import requests
+
+from integration.sandbox.faults import FaultInjector, FaultPlan, install_control_routes, parse_fault_header
+from integration.sandbox.server import ensure_certificate
+from integration.sandbox.store import SQLiteStore
+from integration.sandbox.testing import running_app, trusting_session
+from integration.sandbox.wsgi import HttpError, Request, Router, json_response
+
+
+class CounterStore(SQLiteStore):
+    SCHEMA = "CREATE TABLE IF NOT EXISTS hit (id INTEGER PRIMARY KEY, path TEXT NOT NULL);"
+    TABLES = ("hit",)
+
+
+def make_app(tmp_path):
+    store = CounterStore(tmp_path / "core.sqlite3")
+    router = Router()
+    injector = FaultInjector()
+
+    def render(request, fault):
+        return json_response(503 if fault.kind == "down" else 429, {"fault": fault.kind, **fault.params})
+
+    router.before.append(injector.hook(render))
+    install_control_routes(router, injector, reset=store.reset)
+
+    @router.route("GET", r"/items/(?P<item_id>\d+)")
+    def get_item(request: Request, item_id: str):
+        with store.write() as conn:
+            conn.execute("INSERT INTO hit (path) VALUES (?)", (request.path,))
+        return json_response(200, {"id": item_id, "q": request.args("q")})
+
+    @router.route("POST", r"/items")
+    def post_item(request: Request):
+        data = request.json()
+        if "name" not in data:
+            raise HttpError(400, "name is required", code="VALIDATION_ERROR")
+        return json_response(201, data)
+
+    @router.route("GET", r"/hits")
+    def hits(request: Request):
+        return json_response(200, {"count": store.read().execute("SELECT COUNT(*) FROM hit").fetchone()[0]})
+
+    router.store = store
+    return router
+
+
+def test_router_dispatch_params_errors(tmp_path):
+    with running_app(make_app(tmp_path)) as srv:
+        r = requests.get(f"{srv.url}/items/42?q=a,b&q=c")
+        assert r.status_code == 200
+        assert r.json() == {"id": "42", "q": ["a", "b", "c"]}
+        assert requests.get(f"{srv.url}/nope").status_code == 404
+        assert requests.delete(f"{srv.url}/items/42").status_code == 405
+        assert requests.post(f"{srv.url}/items", data="{not json").status_code == 400
+        bad = requests.post(f"{srv.url}/items", json={})
+        assert bad.status_code == 400 and bad.json()["code"] == "VALIDATION_ERROR"
+        assert requests.post(f"{srv.url}/items", json={"name": "x"}).status_code == 201
+
+
+def test_keep_alive_reuses_one_connection(tmp_path):
+    with running_app(make_app(tmp_path)) as srv:
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
+        for i in range(5):
+            conn.request("GET", f"/items/{i}")
+            response = conn.getresponse()
+            assert response.status == 200
+            assert response.version == 11
+            response.read()
+        # Same socket throughout: the server never closed it.
+        assert conn.sock is not None
+        conn.request("POST", "/items", body=b'{"name": "n"}', headers={"Content-Type": "application/json"})
+        assert conn.getresponse().status == 201
+        conn.close()
+
+
+def test_tls_with_generated_certificate(tmp_path):
+    app = make_app(tmp_path)
+    with running_app(app, tls=True, cert_dir=tmp_path / "certs") as srv:
+        assert srv.url.startswith("https://127.0.0.1:")
+        session = trusting_session(srv.cert_path)
+        assert session.get(f"{srv.url}/items/1").json()["id"] == "1"
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(f"{srv.url}/items/1")  # the default CA bundle does not trust it
+    cert_before = (tmp_path / "certs" / "sandbox-cert.pem").read_bytes()
+    ensure_certificate(tmp_path / "certs")
+    assert (tmp_path / "certs" / "sandbox-cert.pem").read_bytes() == cert_before  # reused, not regenerated
+    # The certificate also verifies by host name "localhost".
+    context = ssl.create_default_context(cafile=str(srv.cert_path))
+    assert context.cert_store_stats()["x509_ca"] == 1
+
+
+def test_store_reset_and_concurrent_writes(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = make_app(tmp_path)
+    with running_app(app) as srv:
+        session = requests.Session()
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda i: requests.get(f"{srv.url}/items/{i}").status_code, range(80)))
+        assert statuses == [200] * 80
+        assert session.get(f"{srv.url}/hits").json()["count"] == 80
+        assert session.post(f"{srv.url}/_sandbox/reset").status_code == 200
+        assert session.get(f"{srv.url}/hits").json()["count"] == 0
+
+
+def test_fault_by_header(tmp_path):
+    with running_app(make_app(tmp_path)) as srv:
+        r = requests.get(f"{srv.url}/items/1", headers={"X-Sandbox-Fault": "rate_limit; retry_after=3"})
+        assert r.status_code == 429 and r.json() == {"fault": "rate_limit", "retry_after": "3"}
+        r = requests.get(f"{srv.url}/items/1", headers={"X-Sandbox-Fault": "latency; latency_ms=50"})
+        assert r.status_code == 200 and r.elapsed.total_seconds() >= 0.05
+        assert requests.get(f"{srv.url}/items/1", headers={"X-Sandbox-Fault": "bogus"}).status_code == 400
+
+
+def test_fault_plan_by_control_endpoint_is_deterministic(tmp_path):
+    def run_sequence(url):
+        requests.post(f"{url}/_sandbox/faults", json={"kind": "down", "rate": 0.3, "seed": 11, "path": "^/items/"})
+        codes = [requests.get(f"{url}/items/{i}").status_code for i in range(40)]
+        # Requests outside the path filter are never faulted and do not consume draws.
+        assert requests.get(f"{url}/hits").status_code == 200
+        return codes
+
+    with running_app(make_app(tmp_path)) as srv:
+        first = run_sequence(srv.url)
+        second = run_sequence(srv.url)  # setting the plan again restarts its random sequence
+        assert first == second
+        assert 0 < first.count(503) < 40
+        listed = requests.get(f"{srv.url}/_sandbox/faults").json()["faults"]
+        assert listed[0]["fired"] == first.count(503)
+        assert requests.delete(f"{srv.url}/_sandbox/faults").status_code == 204
+        assert {requests.get(f"{srv.url}/items/1").status_code for _ in range(10)} == {200}
+
+
+def test_fault_plan_count_and_validation(tmp_path):
+    with running_app(make_app(tmp_path)) as srv:
+        requests.post(f"{srv.url}/_sandbox/faults", json={"faults": [{"kind": "server_error", "count": 2}]})
+        codes = [requests.get(f"{srv.url}/items/1").status_code for _ in range(4)]
+        assert codes == [429, 429, 200, 200]
+        assert requests.post(f"{srv.url}/_sandbox/faults", json={"kind": "nope"}).status_code == 400
+        assert requests.post(f"{srv.url}/_sandbox/faults", json={"kind": "down", "rate": 2}).status_code == 400
+
+
+def test_plan_and_header_parsing():
+    plan = FaultPlan.from_json({"kind": "rate_limit", "rate": 0.5, "seed": 3, "retry_after": 2})
+    assert plan.params == {"retry_after": "2"}
+    fault = parse_fault_header("latency")
+    assert fault.kind == "latency" and fault.latency_ms > 0
+    with pytest.raises(ValueError):
+        parse_fault_header("")
