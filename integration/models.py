@@ -157,12 +157,19 @@ class SyncSettings(SingletonModel):
     def __str__(self) -> str:
         return str(_("Sync settings"))
 
+    def clean_fields(self, exclude=None) -> None:
+        # The generic "not a valid choice" of limit_choices_to would hide the real reason:
+        # clean() checks the inclusion list with a message that says what is wrong.
+        super().clean_fields(exclude={*(exclude or ()), "inclusion_list"})
+
     def clean(self) -> None:
         super().clean()
         if self.inclusion_list_id is not None:
             processing_type = (
                 ContactList.objects.filter(pk=self.inclusion_list_id).values_list("processing_type", flat=True).first()
             )
+            if processing_type is None:
+                raise ValidationError({"inclusion_list": _("This list does not exist (any more).")})
             if processing_type != ContactList.ProcessingType.DYNAMIC:
                 raise ValidationError(
                     {"inclusion_list": _("Only active lists can be the inclusion list; this one is static.")}

@@ -1,0 +1,64 @@
+# Two commands for a newcomer: `make run` (the demo) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test test-sqlite test-postgres install install-dev chromium bench lint messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.run-deps: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.run-deps
+
+install: $(VENV)/.run-deps
+install-dev: $(VENV)/.dev-deps
+
+## make run: install, migrate, seed the sandbox when empty, print the admin login, start web + worker + sandbox.
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py sandbox_seed --contacts 2000 --seed 1 --if-empty
+	$(BIN)/python manage.py bootstrap_admin
+	$(BIN)/honcho start -f Procfile
+
+## Debian's chromium for the browser tests (Playwright's own download cannot run here).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+		else echo "chromium missing: install Debian's chromium (sudo apt-get install chromium)"; fi; \
+	fi
+
+## make test: the whole suite on SQLite, then again on a throwaway PostgreSQL.
+test: install-dev chromium
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: install-dev
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: install-dev
+	bash .ci/with-postgres $(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+
+bench: install-dev
+	$(BIN)/python -m bench
+
+lint: install-dev
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+## Regenerate the French catalog after changing strings (needs gettext).
+messages: install-dev
+	$(BIN)/python manage.py makemessages -l fr --ignore=.venv --ignore=data
+	$(BIN)/python manage.py compilemessages -l fr --ignore=.venv
+
+clean:
+	rm -rf $(VENV) db.sqlite3* data staticfiles
