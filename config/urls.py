@@ -5,5 +5,9 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The app's own admin pages (settings page, sync health) sit beside the generated ones:
+    # listed first, they only match their own paths and the rest falls through to the admin.
+    path("admin/integration/", include("integration.urls")),
+    path("admin/sync/", include("sync.urls")),
     path("admin/", admin.site.urls),
 ]
