@@ -225,6 +225,8 @@ class Watermark(models.Model):
         HUBSPOT_CONTACTS = "hubspot_contacts", _("HubSpot contacts")
         SALESFORCE_LEADS = "salesforce_leads", _("Salesforce leads")
         SALESFORCE_CONTACTS = "salesforce_contacts", _("Salesforce contacts")
+        # Position in lists.MembershipChange of the joins of the inclusion list already queued.
+        INCLUSION_JOINS = "inclusion_joins", _("Inclusion-list joins")
 
     source = models.CharField(_("source"), max_length=24, choices=Source.choices, unique=True)
     value = models.DateTimeField(_("changes up to"), null=True, blank=True)
