@@ -1,0 +1,631 @@
+"""Record writes with Salesforce's validation and per-record results.
+
+Every write path (REST sObject, sObject Collections, Bulk API 2.0) goes through ``RecordService``
+so a record refused by one is refused by all, with the same ``errorCode`` and message.
+Writes are planned first (validation, key lookups, duplicate checks) and applied in one SQLite
+transaction with ``executemany``, which is what keeps 100,000 upserts cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from integration.sandbox.salesforce import ids
+from integration.sandbox.salesforce.schema import Field, SObject
+from integration.sandbox.salesforce.soql import format_datetime
+from integration.sandbox.salesforce.store import SalesforceStore, utc_now
+
+# Salesforce's check is lenient (it accepts most RFC 5322 local parts) but needs one @ and a
+# dotted domain; spaces, double dots and a missing TLD are refused.
+_EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$"
+)
+
+ROLLED_BACK_MESSAGE = "Record rolled back because not all records were valid and the request was using AllOrNone header"
+
+
+class RequestError(Exception):
+    """A whole request is refused (rendered as Salesforce's error list)."""
+
+    def __init__(self, status: int, code: str, message: str, fields: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+
+
+@dataclass
+class RecordError:
+    code: str
+    message: str
+    fields: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def rest(self) -> dict[str, Any]:
+        """Shape of a single-record REST error (``errorCode``)."""
+        data: dict[str, Any] = {"message": self.message, "errorCode": self.code, "fields": self.fields}
+        data.update(self.extra)
+        return data
+
+    def collection(self) -> dict[str, Any]:
+        """Shape of an error inside a SaveResult (``statusCode``)."""
+        data: dict[str, Any] = {"statusCode": self.code, "message": self.message, "fields": self.fields}
+        data.update(self.extra)
+        return data
+
+    def bulk(self) -> str:
+        """Bulk API 2.0's ``sf__Error`` column: ``CODE:message:fields --``."""
+        return f"{self.code}:{self.message}:{','.join(self.fields)} --"
+
+
+@dataclass
+class RecordResult:
+    id: str | None
+    errors: list[RecordError] = field(default_factory=list)
+    created: bool | None = None
+
+    @property
+    def success(self) -> bool:
+        return not self.errors
+
+    def save_result(self, *, with_created: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "success": self.success,
+            "errors": [error.collection() for error in self.errors],
+        }
+        if with_created:
+            data["created"] = bool(self.created) if self.success else False
+        return data
+
+
+@dataclass
+class _Plan:
+    index: int
+    action: str  # insert | update
+    record_id: str | None
+    values: dict[str, Any]
+    created: bool
+
+
+def _quote(name: str) -> str:
+    return '"' + name + '"'
+
+
+def _label(f: Field) -> str:
+    return f.label
+
+
+def coerce(f: Field, value: Any, *, from_csv: bool) -> tuple[Any, RecordError | None]:
+    """A value as stored, or the error Salesforce gives for it."""
+    if value is None:
+        return None, None
+    if f.type == "int":
+        if isinstance(value, bool):
+            return None, _type_error(f, value, from_csv)
+        if isinstance(value, int):
+            return value, None
+        if isinstance(value, float) and value.is_integer():
+            return int(value), None
+        if isinstance(value, str):
+            text = value.strip()
+            if text == "":
+                return None, None
+            try:
+                number = float(text)
+            except ValueError:
+                return None, _type_error(f, value, from_csv)
+            if number.is_integer():
+                return int(number), None
+        return None, _type_error(f, value, from_csv)
+    if f.type == "boolean":
+        if isinstance(value, bool):
+            return int(value), None
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return int(value.lower() == "true"), None
+        return None, _type_error(f, value, from_csv)
+    if isinstance(value, (dict, list)):
+        return None, _type_error(f, value, from_csv)
+    text = value if isinstance(value, str) else (str(value).lower() if isinstance(value, bool) else str(value))
+    # Salesforce stores a blank text value as null.
+    return (text if text != "" else None), None
+
+
+def _type_error(f: Field, value: Any, from_csv: bool) -> RecordError:
+    if from_csv:
+        return RecordError(
+            "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{_label(f)}: value not of required type: {value}", [f.name]
+        )
+    kind = {"int": "int", "boolean": "boolean"}.get(f.type, "String")
+    raise RequestError(
+        400,
+        "JSON_PARSER_ERROR",
+        f"Cannot deserialize instance of {kind} from VALUE_STRING value {value} or request may be missing "
+        "a required field",
+    )
+
+
+def check_value(f: Field, value: Any) -> RecordError | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if f.length and len(value) > f.length:
+            return RecordError(
+                "STRING_TOO_LONG",
+                f"{_label(f)}: data value too large: {value[:200]} (max length={f.length})",
+                [f.name],
+            )
+        if f.type == "email" and not _EMAIL_RE.match(value):
+            return RecordError("INVALID_EMAIL_ADDRESS", f"{_label(f)}: invalid email address: {value}", [f.name])
+        if f.type == "picklist" and f.restricted_picklist and value not in {p.value for p in f.picklist}:
+            return RecordError(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"{_label(f)}: bad value for restricted picklist field: {value}",
+                [f.name],
+            )
+        if f.type == "reference" and ids.normalize(value) is None:
+            return RecordError("MALFORMED_ID", f"{_label(f)}: id value of incorrect type: {value}", [f.name])
+    if f.type == "int" and isinstance(value, int) and f.digits and abs(value) >= 10**f.digits:
+        return RecordError(
+            "NUMBER_OUTSIDE_VALID_RANGE",
+            f"{_label(f)}: value outside of valid range on numeric field: {value}",
+            [f.name],
+        )
+    return None
+
+
+def row_to_record(sobject: SObject, row: Any, version: str, fields: list[Field] | None = None) -> dict[str, Any]:
+    """A stored row in Salesforce's JSON shape (``attributes`` first, then the fields)."""
+    data: dict[str, Any] = {
+        "attributes": {"type": sobject.name, "url": f"/services/data/v{version}/sobjects/{sobject.name}/{row['Id']}"}
+    }
+    for f in fields if fields is not None else sobject.fields:
+        value = row[f.name]
+        if f.type == "boolean":
+            value = bool(value)
+        data[f.name] = value
+    return data
+
+
+class RecordService:
+    def __init__(self, store: SalesforceStore) -> None:
+        self.store = store
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get(self, sobject: SObject, record_id: str, *, include_deleted: bool = False) -> Any | None:
+        sql = f'SELECT * FROM "{sobject.name}" WHERE "Id" = ?'
+        if not include_deleted:
+            sql += ' AND "IsDeleted" = 0'
+        return self.store.read().execute(sql, (record_id,)).fetchone()
+
+    def find_by(self, sobject: SObject, f: Field, value: str) -> list[Any]:
+        sql = f'SELECT * FROM "{sobject.name}" WHERE "{f.name}" = ? AND "IsDeleted" = 0 ORDER BY rowid'
+        return self.store.read().execute(sql, (value,)).fetchall()
+
+    def rows_by_ids(self, sobject: SObject, record_ids: list[str]) -> dict[str, Any]:
+        rows: dict[str, Any] = {}
+        conn = self.store.read()
+        for start in range(0, len(record_ids), 500):
+            chunk = record_ids[start : start + 500]
+            sql = f'SELECT * FROM "{sobject.name}" WHERE "Id" IN ({",".join("?" * len(chunk))})'
+            for row in conn.execute(sql, chunk):
+                rows[row["Id"]] = row
+        return rows
+
+    # -- validation -------------------------------------------------------------------------
+
+    def _clean(
+        self, sobject: SObject, data: dict[str, Any], *, creating: bool, from_csv: bool, key_field: Field | None = None
+    ) -> tuple[dict[str, Any], list[RecordError]]:
+        values: dict[str, Any] = {}
+        errors: list[RecordError] = []
+        for key, raw in data.items():
+            if key == "attributes":
+                continue
+            f = sobject.field(key)
+            if f is None:
+                errors.append(RecordError("INVALID_FIELD", f"No such column '{key}' on sobject of type {sobject.name}"))
+                continue
+            if f.name == "Id" or f is key_field:
+                continue
+            if (creating and not f.createable) or (not creating and not f.updateable):
+                errors.append(
+                    RecordError(
+                        "INVALID_FIELD_FOR_INSERT_UPDATE",
+                        f"Unable to create/update fields: {f.name}. Please check the security settings of this field "
+                        "and verify that it is read/write for your profile or permission set.",
+                        [f.name],
+                    )
+                )
+                continue
+            if from_csv and raw == "#N/A":
+                raw = None  # Bulk API: #N/A sets a field to null; an empty cell leaves it unchanged.
+            elif from_csv and raw == "":
+                continue
+            value, error = coerce(f, raw, from_csv=from_csv)
+            if error is None:
+                error = check_value(f, value)
+            if error is not None:
+                errors.append(error)
+                continue
+            values[f.name] = value
+        return values, errors
+
+    @staticmethod
+    def _missing_required(sobject: SObject, merged: dict[str, Any]) -> RecordError | None:
+        missing = [f.name for f in sobject.fields if not f.nillable and f.createable and merged.get(f.name) is None]
+        if missing:
+            return RecordError(
+                "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+            )
+        return None
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def create(
+        self, sobject: SObject, records: list[dict[str, Any]], *, all_or_none: bool = False, from_csv: bool = False
+    ) -> list[RecordResult]:
+        plans: list[_Plan | list[RecordError]] = []
+        for index, data in enumerate(records):
+            values, errors = self._clean(sobject, data, creating=True, from_csv=from_csv)
+            if not errors:
+                merged = self._with_defaults(sobject, values)
+                missing = self._missing_required(sobject, merged)
+                if missing:
+                    errors.append(missing)
+                else:
+                    plans.append(_Plan(index, "insert", None, merged, True))
+                    continue
+            plans.append(errors)
+        return self._apply(sobject, plans, all_or_none=all_or_none)
+
+    def update(
+        self, sobject: SObject, records: list[dict[str, Any]], *, all_or_none: bool = False, from_csv: bool = False
+    ) -> list[RecordResult]:
+        raw_ids = []
+        for data in records:
+            raw = next((v for k, v in data.items() if k.lower() == "id"), None)
+            raw_ids.append(raw)
+        normalized = [ids.normalize(raw) if isinstance(raw, str) else None for raw in raw_ids]
+        existing = self.rows_by_ids(sobject, [i for i in normalized if i])
+        plans: list[_Plan | list[RecordError]] = []
+        seen: set[str] = set()
+        for index, data in enumerate(records):
+            raw, record_id = raw_ids[index], normalized[index]
+            if raw in (None, ""):
+                plans.append([RecordError("MISSING_ARGUMENT", "Id not specified in an update call")])
+                continue
+            if record_id is None or record_id[:3] != sobject.key_prefix:
+                plans.append(
+                    [RecordError("MALFORMED_ID", f"{sobject.name} ID: id value of incorrect type: {raw}", ["Id"])]
+                )
+                continue
+            row = existing.get(record_id)
+            if row is None or row["IsDeleted"]:
+                code = "ENTITY_IS_DELETED" if row is not None else "INVALID_CROSS_REFERENCE_KEY"
+                message = "entity is deleted" if row is not None else "invalid cross reference id"
+                plans.append([RecordError(code, message)])
+                continue
+            if record_id in seen:
+                plans.append([RecordError("DUPLICATE_VALUE", f"Duplicate id in list: {record_id}")])
+                continue
+            seen.add(record_id)
+            values, errors = self._clean(sobject, data, creating=False, from_csv=from_csv)
+            if not errors:
+                merged = {f.name: row[f.name] for f in sobject.fields}
+                merged.update(values)
+                missing = self._missing_required(sobject, merged)
+                if missing:
+                    errors.append(missing)
+                else:
+                    plans.append(_Plan(index, "update", record_id, values, False))
+                    continue
+            plans.append(errors)
+        return self._apply(sobject, plans, all_or_none=all_or_none)
+
+    def upsert(
+        self,
+        sobject: SObject,
+        key_field: Field,
+        records: list[dict[str, Any]],
+        *,
+        all_or_none: bool = False,
+        from_csv: bool = False,
+    ) -> list[RecordResult]:
+        """Upsert by an external-id (or idLookup) field; ``Id`` means insert-or-update by id."""
+        if key_field.name == "Id":
+            return self._upsert_by_id(sobject, records, all_or_none=all_or_none, from_csv=from_csv)
+        keys: list[str | None] = []
+        for data in records:
+            raw = next((v for k, v in data.items() if k.lower() == key_field.name.lower()), None)
+            keys.append(None if raw in (None, "") else str(raw))
+        matches: dict[str, list[Any]] = defaultdict(list)
+        wanted = sorted({k.lower() for k in keys if k})
+        conn = self.store.read()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            sql = (
+                f'SELECT * FROM "{sobject.name}" WHERE "{key_field.name}" IN ({",".join("?" * len(chunk))}) '
+                'AND "IsDeleted" = 0 ORDER BY rowid'
+            )
+            for row in conn.execute(sql, chunk):
+                matches[str(row[key_field.name]).lower()].append(row)
+        counts: dict[str, int] = defaultdict(int)
+        for key in keys:
+            if key:
+                counts[key.lower()] += 1
+        plans: list[_Plan | list[RecordError]] = []
+        for index, data in enumerate(records):
+            key = keys[index]
+            if key is None:
+                plans.append([RecordError("MISSING_ARGUMENT", f"{key_field.name} not specified")])
+                continue
+            if counts[key.lower()] > 1:
+                plans.append(
+                    [RecordError("DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {key}", [key_field.name])]
+                )
+                continue
+            found = matches.get(key.lower(), [])
+            if len(found) > 1:
+                plans.append(
+                    [
+                        RecordError(
+                            "DUPLICATE_EXTERNAL_ID",
+                            f"{key_field.label}: more than one record found for external id field: "
+                            f"[{', '.join(row['Id'] for row in found)}]",
+                            [key_field.name],
+                            {"matches": [row["Id"] for row in found]},
+                        )
+                    ]
+                )
+                continue
+            creating = not found
+            values, errors = self._clean(sobject, data, creating=creating, from_csv=from_csv, key_field=key_field)
+            if not errors:
+                if creating:
+                    merged = self._with_defaults(sobject, values)
+                    merged[key_field.name] = key
+                    error = check_value(key_field, key)
+                    if error is None:
+                        error = self._missing_required(sobject, merged)
+                    if error is None:
+                        plans.append(_Plan(index, "insert", None, merged, True))
+                        continue
+                    errors.append(error)
+                else:
+                    row = found[0]
+                    merged = {f.name: row[f.name] for f in sobject.fields}
+                    merged.update(values)
+                    missing = self._missing_required(sobject, merged)
+                    if missing is None:
+                        plans.append(_Plan(index, "update", row["Id"], values, False))
+                        continue
+                    errors.append(missing)
+            plans.append(errors)
+        return self._apply(sobject, plans, all_or_none=all_or_none)
+
+    def _upsert_by_id(
+        self, sobject: SObject, records: list[dict[str, Any]], *, all_or_none: bool, from_csv: bool
+    ) -> list[RecordResult]:
+        with_id = [i for i, r in enumerate(records) if any(k.lower() == "id" and v for k, v in r.items())]
+        without = [i for i in range(len(records)) if i not in set(with_id)]
+        results: list[RecordResult | None] = [None] * len(records)
+        # Split into the two operations Salesforce performs; all-or-none spans both.
+        updated = self.update(sobject, [records[i] for i in with_id], from_csv=from_csv, all_or_none=all_or_none)
+        if all_or_none and not all(r.success for r in updated):
+            return self.roll_back_all(
+                [updated[with_id.index(i)] if i in with_id else RecordResult(None) for i in range(len(records))]
+            )
+        created = self.create(sobject, [records[i] for i in without], from_csv=from_csv, all_or_none=all_or_none)
+        for position, i in enumerate(with_id):
+            results[i] = updated[position]
+            results[i].created = False
+        for position, i in enumerate(without):
+            results[i] = created[position]
+            results[i].created = True
+        return [r for r in results if r is not None]
+
+    @staticmethod
+    def _with_defaults(sobject: SObject, values: dict[str, Any]) -> dict[str, Any]:
+        merged = dict(values)
+        for f in sobject.fields:
+            if f.name not in merged and f.defaulted_on_create and f.default_value is not None:
+                merged[f.name] = f.default_value
+        return merged
+
+    @staticmethod
+    def roll_back_all(results: list[RecordResult]) -> list[RecordResult]:
+        rolled = []
+        for result in results:
+            if result.success:
+                rolled.append(
+                    RecordResult(None, [RecordError("ALL_OR_NONE_OPERATION_ROLLED_BACK", ROLLED_BACK_MESSAGE)])
+                )
+            else:
+                rolled.append(RecordResult(None, result.errors, result.created))
+        return rolled
+
+    def _duplicate_checks(
+        self, sobject: SObject, plans: list[_Plan], errors_by_index: dict[int, list[RecordError]]
+    ) -> None:
+        """Unique fields and (when switched on) the standard duplicate rule on Email."""
+        conn = self.store.read()
+        unique_fields = [f for f in sobject.fields if f.unique]
+        for f in unique_fields:
+            claimed: dict[str, int] = {}
+            values = {str(p.values[f.name]).lower() for p in plans if p.values.get(f.name) is not None}
+            if not values:
+                continue
+            owners: dict[str, str] = {}
+            wanted = sorted(values)
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                sql = (
+                    f'SELECT "Id", "{f.name}" FROM "{sobject.name}" WHERE "{f.name}" IN ({",".join("?" * len(chunk))}) '
+                    'AND "IsDeleted" = 0'
+                )
+                for row in conn.execute(sql, chunk):
+                    owners[str(row[f.name]).lower()] = row["Id"]
+            for plan in plans:
+                value = plan.values.get(f.name)
+                if value is None or plan.index in errors_by_index:
+                    continue
+                lowered = str(value).lower()
+                owner = owners.get(lowered)
+                if (owner is not None and owner != plan.record_id) or lowered in claimed:
+                    other = owner if owner is not None and owner != plan.record_id else "in this batch"
+                    errors_by_index[plan.index] = [
+                        RecordError(
+                            "DUPLICATE_VALUE",
+                            f"duplicate value found: {f.name} duplicates value on record with id: {other}",
+                            [],
+                        )
+                    ]
+                    continue
+                claimed[lowered] = plan.index
+        if not self.store.settings().get("duplicate_rule"):
+            return
+        emails = sorted({str(p.values["Email"]).lower() for p in plans if p.values.get("Email")})
+        owners_by_email: dict[str, list[str]] = defaultdict(list)
+        for start in range(0, len(emails), 500):
+            chunk = emails[start : start + 500]
+            sql = f'SELECT "Id", "Email" FROM "{sobject.name}" WHERE "Email" IN ({",".join("?" * len(chunk))}) AND "IsDeleted" = 0'
+            for row in conn.execute(sql, chunk):
+                owners_by_email[str(row["Email"]).lower()].append(row["Id"])
+        for plan in plans:
+            email = plan.values.get("Email")
+            if not email or plan.index in errors_by_index:
+                continue
+            others = [i for i in owners_by_email.get(str(email).lower(), []) if i != plan.record_id]
+            if others:
+                errors_by_index[plan.index] = [_duplicates_detected(sobject, others)]
+
+    def _apply(
+        self, sobject: SObject, plans: list[_Plan | list[RecordError]], *, all_or_none: bool
+    ) -> list[RecordResult]:
+        valid = [p for p in plans if isinstance(p, _Plan)]
+        errors_by_index: dict[int, list[RecordError]] = {}
+        for index, plan in enumerate(plans):
+            if not isinstance(plan, _Plan):
+                errors_by_index[index] = plan
+        if valid:
+            self._duplicate_checks(sobject, valid, errors_by_index)
+        results: list[RecordResult] = []
+        for index, plan in enumerate(plans):
+            if index in errors_by_index:
+                results.append(RecordResult(None, errors_by_index[index], False))
+            else:
+                assert isinstance(plan, _Plan)
+                results.append(RecordResult(plan.record_id, [], plan.created))
+        if all_or_none and errors_by_index:
+            return self.roll_back_all(results)
+        to_write = [p for p in valid if p.index not in errors_by_index]
+        if to_write:
+            self._write(sobject, to_write, results)
+        return results
+
+    def _write(self, sobject: SObject, plans: list[_Plan], results: list[RecordResult]) -> None:
+        now = format_datetime(utc_now())
+        inserts = [p for p in plans if p.action == "insert"]
+        updates = [p for p in plans if p.action == "update"]
+        writable = [f.name for f in sobject.fields if f.createable]
+        columns = ["Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp", *writable]
+        insert_sql = (
+            f'INSERT INTO "{sobject.name}" ({", ".join(_quote(c) for c in columns)}) '
+            f"VALUES ({', '.join('?' for _ in columns)})"
+        )
+        with self.store.write() as conn:
+            if inserts:
+                first = self.store.allocate(conn, sobject.name, len(inserts))
+                rows = []
+                for offset, plan in enumerate(inserts):
+                    record_id = ids.make_id(sobject.key_prefix, first + offset)
+                    plan.record_id = record_id
+                    results[plan.index].id = record_id
+                    rows.append([record_id, 0, now, now, now, *(plan.values.get(name) for name in writable)])
+                conn.executemany(insert_sql, rows)
+            groups: dict[tuple[str, ...], list[_Plan]] = defaultdict(list)
+            for plan in updates:
+                groups[tuple(sorted(plan.values))].append(plan)
+            for names, group in groups.items():
+                assignments = ", ".join(
+                    [*(f'"{name}" = ?' for name in names), '"LastModifiedDate" = ?', '"SystemModstamp" = ?']
+                )
+                sql = f'UPDATE "{sobject.name}" SET {assignments} WHERE "Id" = ?'
+                conn.executemany(sql, [[*(p.values[n] for n in names), now, now, p.record_id] for p in group])
+
+    def delete(self, sobject: SObject, record_ids: list[str]) -> list[RecordResult]:
+        results: list[RecordResult] = []
+        normalized = [ids.normalize(i) for i in record_ids]
+        existing = self.rows_by_ids(sobject, [i for i in normalized if i])
+        to_delete: list[str] = []
+        for raw, record_id in zip(record_ids, normalized, strict=True):
+            if record_id is None or record_id[:3] != sobject.key_prefix:
+                results.append(RecordResult(None, [RecordError("MALFORMED_ID", f"malformed id {raw}")]))
+                continue
+            row = existing.get(record_id)
+            if row is None:
+                results.append(
+                    RecordResult(None, [RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")])
+                )
+            elif row["IsDeleted"]:
+                results.append(RecordResult(None, [RecordError("ENTITY_IS_DELETED", "entity is deleted")]))
+            else:
+                to_delete.append(record_id)
+                results.append(RecordResult(record_id))
+        if to_delete:
+            now = format_datetime(utc_now())
+            with self.store.write() as conn:
+                conn.executemany(
+                    f'UPDATE "{sobject.name}" SET "IsDeleted" = 1, "SystemModstamp" = ? WHERE "Id" = ?',
+                    [(now, record_id) for record_id in to_delete],
+                )
+        return results
+
+
+def _duplicates_detected(sobject: SObject, matches: list[str]) -> RecordError:
+    rule = f"Standard_{sobject.name}_Duplicate_Rule"
+    return RecordError(
+        "DUPLICATES_DETECTED",
+        "Use one of these records?",
+        [],
+        {
+            "duplicateResult": {
+                "allowSave": False,
+                "duplicateRule": rule,
+                "duplicateRuleEntityType": sobject.name,
+                "errorMessage": None,
+                "matchResults": [
+                    {
+                        "entityType": sobject.name,
+                        "errors": [],
+                        "matchEngine": "ExactMatchEngine",
+                        "matchRecords": [
+                            {
+                                "additionalInformation": [],
+                                "fieldDiffs": [],
+                                "matchConfidence": 100.0,
+                                "record": {
+                                    "attributes": {
+                                        "type": sobject.name,
+                                        "url": f"/services/data/v59.0/sobjects/{sobject.name}/{record_id}",
+                                    },
+                                    "Id": record_id,
+                                },
+                            }
+                            for record_id in matches
+                        ],
+                        "rule": f"Standard_{sobject.name}_Match_Rule_v1_0",
+                        "size": len(matches),
+                        "success": True,
+                    }
+                ],
+            }
+        },
+    )

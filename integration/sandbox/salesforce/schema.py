@@ -1,0 +1,333 @@
+"""The sObjects the sandbox knows (Lead, Contact) and their describe metadata.
+
+Field names, types, lengths and picklists follow a standard Salesforce org (Enterprise edition),
+plus the custom external-id field ``HubSpot_Id__c`` an admin adds for the integration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from integration.sandbox.salesforce.ids import KEY_PREFIXES
+
+
+@dataclass(frozen=True)
+class PicklistValue:
+    value: str
+    default: bool = False
+
+    def describe(self) -> dict:
+        return {
+            "active": True,
+            "defaultValue": self.default,
+            "label": self.value,
+            "validFor": None,
+            "value": self.value,
+        }
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    type: str  # Salesforce field type: id, string, email, phone, picklist, int, datetime, boolean, reference
+    length: int = 0
+    nillable: bool = True
+    createable: bool = True
+    updateable: bool = True
+    defaulted_on_create: bool = False
+    picklist: tuple[PicklistValue, ...] = ()
+    restricted_picklist: bool = False
+    external_id: bool = False
+    unique: bool = False
+    custom: bool = False
+    reference_to: tuple[str, ...] = ()
+    digits: int = 0
+    # Required on create in the UI and the API (Salesforce marks these nillable=false).
+    required: bool = False
+
+    @property
+    def is_text(self) -> bool:
+        return self.type in ("string", "email", "phone", "picklist", "textarea", "url", "id", "reference")
+
+    @property
+    def default_value(self) -> str | None:
+        for value in self.picklist:
+            if value.default:
+                return value.value
+        return None
+
+    def describe(self) -> dict:
+        soap_types = {
+            "id": "tns:ID",
+            "reference": "tns:ID",
+            "int": "xsd:int",
+            "datetime": "xsd:dateTime",
+            "boolean": "xsd:boolean",
+        }
+        return {
+            "aggregatable": self.type not in ("boolean",),
+            "autoNumber": False,
+            "byteLength": self.length * 3,
+            "calculated": False,
+            "caseSensitive": False,
+            "createable": self.createable,
+            "custom": self.custom,
+            "defaultValue": self.type == "boolean" and False or None,
+            "defaultedOnCreate": self.defaulted_on_create,
+            "digits": self.digits,
+            "externalId": self.external_id,
+            "filterable": True,
+            "groupable": self.type not in ("datetime",),
+            "idLookup": self.type == "id" or self.type == "email" or self.external_id,
+            "label": self.label,
+            "length": self.length,
+            "name": self.name,
+            "nameField": self.name == "Name",
+            "nillable": self.nillable,
+            "permissionable": self.nillable and self.type != "id",
+            "picklistValues": [value.describe() for value in self.picklist],
+            "precision": 0,
+            "referenceTo": list(self.reference_to),
+            "relationshipName": self.name[:-2] if self.type == "reference" else None,
+            "restrictedPicklist": self.restricted_picklist,
+            "scale": 0,
+            "soapType": soap_types.get(self.type, "xsd:string"),
+            "sortable": True,
+            "type": self.type,
+            "unique": self.unique,
+            "updateable": self.updateable,
+        }
+
+
+LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
+LEAD_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted")
+INDUSTRIES = (
+    "Agriculture",
+    "Apparel",
+    "Banking",
+    "Biotechnology",
+    "Chemicals",
+    "Communications",
+    "Construction",
+    "Consulting",
+    "Education",
+    "Electronics",
+    "Energy",
+    "Engineering",
+    "Entertainment",
+    "Environmental",
+    "Finance",
+    "Food & Beverage",
+    "Government",
+    "Healthcare",
+    "Hospitality",
+    "Insurance",
+    "Machinery",
+    "Manufacturing",
+    "Media",
+    "Not For Profit",
+    "Recreation",
+    "Retail",
+    "Shipping",
+    "Technology",
+    "Telecommunications",
+    "Transportation",
+    "Utilities",
+    "Other",
+)
+
+
+def _system_fields() -> list[Field]:
+    return [
+        Field("Id", "Lead ID", "id", 18, nillable=False, createable=False, updateable=False, defaulted_on_create=True),
+        Field(
+            "IsDeleted",
+            "Deleted",
+            "boolean",
+            nillable=False,
+            createable=False,
+            updateable=False,
+            defaulted_on_create=True,
+        ),
+        Field(
+            "CreatedDate",
+            "Created Date",
+            "datetime",
+            nillable=False,
+            createable=False,
+            updateable=False,
+            defaulted_on_create=True,
+        ),
+        Field(
+            "LastModifiedDate",
+            "Last Modified Date",
+            "datetime",
+            nillable=False,
+            createable=False,
+            updateable=False,
+            defaulted_on_create=True,
+        ),
+        Field(
+            "SystemModstamp",
+            "System Modstamp",
+            "datetime",
+            nillable=False,
+            createable=False,
+            updateable=False,
+            defaulted_on_create=True,
+        ),
+    ]
+
+
+def _picklist(values: tuple[str, ...], default: str | None = None) -> tuple[PicklistValue, ...]:
+    return tuple(PicklistValue(value, default=value == default) for value in values)
+
+
+_HUBSPOT_ID = Field("HubSpot_Id__c", "HubSpot Id", "string", 64, external_id=True, unique=True, custom=True)
+_LEAD_SOURCE = Field(
+    "LeadSource", "Lead Source", "picklist", 255, picklist=_picklist(LEAD_SOURCES), restricted_picklist=True
+)
+
+LEAD_FIELDS: tuple[Field, ...] = (
+    *_system_fields(),
+    Field("FirstName", "First Name", "string", 40),
+    Field("LastName", "Last Name", "string", 80, nillable=False, required=True),
+    Field("Email", "Email", "email", 80),
+    Field("Company", "Company", "string", 255, nillable=False, required=True),
+    Field("Phone", "Phone", "phone", 40),
+    Field("Title", "Title", "string", 128),
+    Field("City", "City", "string", 40),
+    Field("Country", "Country", "string", 80),
+    _LEAD_SOURCE,
+    Field(
+        "Status",
+        "Status",
+        "picklist",
+        255,
+        nillable=False,
+        defaulted_on_create=True,
+        picklist=_picklist(LEAD_STATUSES, default=LEAD_STATUSES[0]),
+        restricted_picklist=True,
+    ),
+    Field("Industry", "Industry", "picklist", 255, picklist=_picklist(INDUSTRIES)),
+    Field("NumberOfEmployees", "Employees", "int", digits=8),
+    _HUBSPOT_ID,
+)
+
+CONTACT_FIELDS: tuple[Field, ...] = (
+    *_system_fields(),
+    Field("AccountId", "Account ID", "reference", 18, reference_to=("Account",)),
+    Field("FirstName", "First Name", "string", 40),
+    Field("LastName", "Last Name", "string", 80, nillable=False, required=True),
+    Field("Email", "Email", "email", 80),
+    Field("Phone", "Business Phone", "phone", 40),
+    Field("Title", "Title", "string", 128),
+    Field("MailingCity", "Mailing City", "string", 40),
+    Field("MailingCountry", "Mailing Country", "string", 80),
+    _LEAD_SOURCE,
+    _HUBSPOT_ID,
+)
+
+
+@dataclass
+class SObject:
+    name: str
+    label: str
+    label_plural: str
+    fields: tuple[Field, ...]
+    by_lower: dict[str, Field] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_lower = {f.name.lower(): f for f in self.fields}
+
+    @property
+    def key_prefix(self) -> str:
+        return KEY_PREFIXES[self.name]
+
+    def field(self, name: str) -> Field | None:
+        """Field names are case-insensitive in Salesforce."""
+        return self.by_lower.get(name.lower())
+
+    @property
+    def required_fields(self) -> list[Field]:
+        return [f for f in self.fields if f.required]
+
+    @property
+    def external_id_fields(self) -> list[Field]:
+        return [f for f in self.fields if f.external_id]
+
+    def urls(self, version: str) -> dict[str, str]:
+        base = f"/services/data/v{version}/sobjects/{self.name}"
+        return {
+            "compactLayouts": f"{base}/describe/compactLayouts",
+            "rowTemplate": f"{base}/{{ID}}",
+            "approvalLayouts": f"{base}/describe/approvalLayouts",
+            "defaultValues": f"{base}/defaultValues?recordTypeId&fields",
+            "listviews": f"{base}/listviews",
+            "describe": f"{base}/describe",
+            "quickActions": f"{base}/quickActions",
+            "layouts": f"{base}/describe/layouts",
+            "sobject": base,
+        }
+
+    def describe_basic(self, version: str) -> dict:
+        return {
+            "activateable": False,
+            "createable": True,
+            "custom": False,
+            "customSetting": False,
+            "deletable": True,
+            "deprecatedAndHidden": False,
+            "feedEnabled": True,
+            "hasSubtypes": False,
+            "isSubtype": False,
+            "keyPrefix": self.key_prefix,
+            "label": self.label,
+            "labelPlural": self.label_plural,
+            "layoutable": True,
+            "mergeable": True,
+            "mruEnabled": True,
+            "name": self.name,
+            "queryable": True,
+            "replicateable": True,
+            "retrieveable": True,
+            "searchable": True,
+            "triggerable": True,
+            "undeletable": True,
+            "updateable": True,
+            "urls": self.urls(version),
+        }
+
+    def describe(self, version: str) -> dict:
+        fields = []
+        for f in self.fields:
+            data = f.describe()
+            if f.name == "Id":
+                data["label"] = f"{self.label} ID"
+            fields.append(data)
+        return {
+            **self.describe_basic(version),
+            "childRelationships": [],
+            "compactLayoutable": True,
+            "fields": fields,
+            "listviewable": None,
+            "lookupLayoutable": None,
+            "namedLayoutInfos": [],
+            "networkScopeFieldName": None,
+            "recordTypeInfos": [],
+            "searchLayoutable": True,
+            "supportedScopes": [{"label": "All leads", "name": "everything"}],
+            "actionOverrides": [],
+        }
+
+
+OBJECTS: dict[str, SObject] = {
+    "lead": SObject("Lead", "Lead", "Leads", LEAD_FIELDS),
+    "contact": SObject("Contact", "Contact", "Contacts", CONTACT_FIELDS),
+}
+
+
+def get_object(name: str) -> SObject | None:
+    """sObject names are case-insensitive in Salesforce."""
+    return OBJECTS.get(name.lower())

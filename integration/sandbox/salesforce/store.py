@@ -1,0 +1,177 @@
+"""The Salesforce sandbox's state: one SQLite file (records, tokens, API usage, Bulk jobs, settings)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from integration.sandbox.salesforce.schema import OBJECTS, Field
+from integration.sandbox.store import SQLiteStore
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    # Salesforce's standard duplicate rules are off in a fresh sandbox; tests switch them on.
+    "duplicate_rule": False,
+    # An Enterprise org with a handful of licences; the app's own allocation is lower.
+    "daily_api_max": 100_000,
+    "query_batch_size": 2000,
+    # Lets demos and tests see InProgress for a while; 0 in normal use.
+    "bulk_processing_delay_ms": 0,
+    "bulk_shuffle_results": True,
+    "access_token_ttl_seconds": 7200,
+    # When set (PEM), JWT bearer assertions must be signed by the matching private key.
+    "jwt_public_key": "",
+    # {client_id: client_secret}; empty means any non-empty pair is accepted.
+    "oauth_clients": {},
+}
+
+
+def _column_sql(f: Field) -> str:
+    if f.name == "Id":
+        return '"Id" TEXT PRIMARY KEY COLLATE BINARY'
+    if f.type in ("int", "boolean"):
+        sql_type = "INTEGER"
+    elif f.type == "datetime":
+        sql_type = "TEXT"
+    else:
+        # Salesforce compares text case-insensitively in SOQL filters and for unique keys.
+        sql_type = "TEXT COLLATE NOCASE"
+    not_null = " NOT NULL DEFAULT 0" if f.type == "boolean" else ""
+    return f'"{f.name}" {sql_type}{not_null}'
+
+
+def _schema() -> str:
+    parts = [
+        "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+        "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+        "CREATE TABLE IF NOT EXISTS api_usage (day TEXT PRIMARY KEY, used INTEGER NOT NULL);",
+        """CREATE TABLE IF NOT EXISTS tokens (
+            token TEXT PRIMARY KEY, kind TEXT NOT NULL, client_id TEXT, username TEXT,
+            issued_at REAL NOT NULL, expires_at REAL, revoked INTEGER NOT NULL DEFAULT 0);""",
+        """CREATE TABLE IF NOT EXISTS bulk_jobs (
+            id TEXT PRIMARY KEY, object TEXT NOT NULL, operation TEXT NOT NULL, external_id_field TEXT,
+            state TEXT NOT NULL, line_ending TEXT NOT NULL, column_delimiter TEXT NOT NULL,
+            content_type TEXT NOT NULL, api_version TEXT NOT NULL, created_date TEXT NOT NULL,
+            system_modstamp TEXT NOT NULL, processed INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0, error_message TEXT, processing_ms INTEGER NOT NULL DEFAULT 0);""",
+        """CREATE TABLE IF NOT EXISTS bulk_job_data (
+            job_id TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (job_id, seq));""",
+        """CREATE TABLE IF NOT EXISTS bulk_job_results (
+            job_id TEXT NOT NULL, kind TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (job_id, kind));""",
+    ]
+    for sobject in OBJECTS.values():
+        columns = ", ".join(_column_sql(f) for f in sobject.fields)
+        table = sobject.name
+        parts.append(f'CREATE TABLE IF NOT EXISTS "{table}" ({columns});')
+        parts.append(f'CREATE INDEX IF NOT EXISTS "{table}_email" ON "{table}" ("Email");')
+        parts.append(f'CREATE INDEX IF NOT EXISTS "{table}_modstamp" ON "{table}" ("SystemModstamp");')
+        parts.append(f'CREATE INDEX IF NOT EXISTS "{table}_lastmodified" ON "{table}" ("LastModifiedDate");')
+        for f in sobject.external_id_fields:
+            unique = "UNIQUE " if f.unique else ""
+            parts.append(
+                f'CREATE {unique}INDEX IF NOT EXISTS "{table}_{f.name}" ON "{table}" ("{f.name}") '
+                'WHERE "IsDeleted" = 0;'
+            )
+    return "\n".join(parts)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def today() -> str:
+    return utc_now().date().isoformat()
+
+
+class SalesforceStore(SQLiteStore):
+    SCHEMA = _schema()
+    TABLES = (
+        "counters",
+        "settings",
+        "api_usage",
+        "tokens",
+        "bulk_jobs",
+        "bulk_job_data",
+        "bulk_job_results",
+        *(sobject.name for sobject in OBJECTS.values()),
+    )
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path)
+        self._settings_lock = threading.Lock()
+        self._settings_cache: dict[str, Any] | None = None
+
+    # -- settings ---------------------------------------------------------------------------
+
+    def settings(self) -> dict[str, Any]:
+        with self._settings_lock:
+            if self._settings_cache is None:
+                rows = self.read().execute("SELECT key, value FROM settings").fetchall()
+                values = dict(DEFAULT_SETTINGS)
+                values.update({row["key"]: json.loads(row["value"]) for row in rows})
+                self._settings_cache = values
+            return dict(self._settings_cache)
+
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(changes) - set(DEFAULT_SETTINGS) - {"api_usage_used"}
+        if unknown:
+            raise ValueError(f"Unknown sandbox settings: {', '.join(sorted(unknown))}.")
+        with self.write() as conn:
+            for key, value in changes.items():
+                if key == "api_usage_used":
+                    conn.execute(
+                        "INSERT INTO api_usage (day, used) VALUES (?, ?) "
+                        "ON CONFLICT(day) DO UPDATE SET used = excluded.used",
+                        (today(), int(value)),
+                    )
+                    continue
+                conn.execute(
+                    "INSERT INTO settings (key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (key, json.dumps(value)),
+                )
+        with self._settings_lock:
+            self._settings_cache = None
+        return self.settings()
+
+    def after_reset(self, conn: sqlite3.Connection) -> None:
+        with self._settings_lock:
+            self._settings_cache = None
+
+    # -- API usage --------------------------------------------------------------------------
+
+    def consume_api_call(self) -> tuple[int, int, bool]:
+        """Count one API request: (used, max, allowed). A refused call is not counted."""
+        limit = int(self.settings()["daily_api_max"])
+        day = today()
+        with self.write() as conn:
+            row = conn.execute("SELECT used FROM api_usage WHERE day = ?", (day,)).fetchone()
+            used = row["used"] if row else 0
+            if used >= limit:
+                return used, limit, False
+            used += 1
+            conn.execute(
+                "INSERT INTO api_usage (day, used) VALUES (?, ?) ON CONFLICT(day) DO UPDATE SET used = excluded.used",
+                (day, used),
+            )
+        return used, limit, True
+
+    def api_usage(self) -> tuple[int, int]:
+        limit = int(self.settings()["daily_api_max"])
+        row = self.read().execute("SELECT used FROM api_usage WHERE day = ?", (today(),)).fetchone()
+        return (row["used"] if row else 0), limit
+
+    # -- counters ---------------------------------------------------------------------------
+
+    def allocate(self, conn: sqlite3.Connection, name: str, count: int) -> int:
+        """Reserve ``count`` consecutive numbers; returns the first. Call inside ``write()``."""
+        row = conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+        first = (row["value"] if row else 0) + 1
+        conn.execute(
+            "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            (name, first + count - 1),
+        )
+        return first
