@@ -2,9 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from sync.webhooks import hubspot_webhook
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("webhooks/hubspot/", hubspot_webhook, name="hubspot_webhook"),
     # The app's own admin pages (settings page, sync health) sit beside the generated ones:
     # listed first, they only match their own paths and the rest falls through to the admin.
     path("admin/integration/", include("integration.urls")),

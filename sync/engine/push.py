@@ -1,0 +1,473 @@
+"""Push queued contacts to Salesforce through the inclusion-list gate.
+
+For each batch of claimed queue entries: check membership *now*; skip (and log) non-members
+and contacts without email; build the payload from the field mappings; skip the call when
+Salesforce already holds it; find the Salesforce record (known id, else email lookup by SOQL
+in chunks, else create as the configured object); write with sObject Collections (200 a call)
+or Bulk API 2.0 above ``BULK_THRESHOLD`` records; store Salesforce ids as each call returns;
+log one SyncRecord per decision.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from integration.clients.base import AuthError, ClientError, RateLimited
+from integration.models import SyncSettings
+from lists.models import Contact
+from sync.engine import queue
+from sync.engine.budget import ApiBudget
+from sync.engine.errors import GONE_CODES, RunStopped, category_for, is_transient
+from sync.engine.gate import Gate
+from sync.engine.payload import (
+    MappingRule,
+    already_in_salesforce,
+    fingerprint,
+    load_mappings,
+    outbound_payload,
+)
+from sync.models import Category, PendingSync, Reason, SyncedState, SyncRecord, SyncRun
+
+logger = logging.getLogger(__name__)
+
+COLLECTION_SIZE = 200
+BULK_THRESHOLD = 2000
+MAX_ATTEMPTS = 6
+
+
+@dataclass
+class Outgoing:
+    entry: PendingSync
+    contact: Contact
+    salesforce_object: str
+    salesforce_id: str = ""
+    payload: dict = field(default_factory=dict)
+    before: dict | None = None
+    state: SyncedState | None = None
+
+    @property
+    def creating(self) -> bool:
+        return not self.salesforce_id
+
+
+@dataclass
+class PushCounters:
+    considered: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+    def add(self, action: str) -> None:
+        setattr(self, action, getattr(self, action) + 1)
+
+
+class Pusher:
+    def __init__(
+        self,
+        *,
+        run: SyncRun,
+        client,
+        worker: str | None = None,
+        batch_size: int = 2000,
+        bulk_threshold: int = BULK_THRESHOLD,
+        on_progress: Callable[[int], None] | None = None,
+        allow_retries: bool = True,
+        budget: ApiBudget | None = None,
+    ) -> None:
+        self.run = run
+        self.client = client
+        self.worker = worker or queue.worker_name()
+        self.batch_size = batch_size
+        self.bulk_threshold = bulk_threshold
+        self.on_progress = on_progress
+        self.allow_retries = allow_retries
+        self.budget = budget
+        self.counters = PushCounters()
+        self.settings = SyncSettings.load()
+        self.mappings: list[MappingRule] = load_mappings()
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def run_until_empty(self, *, max_batches: int | None = None) -> PushCounters:
+        batches = 0
+        while max_batches is None or batches < max_batches:
+            entries = queue.claim(worker=self.worker, limit=self.batch_size, exclude_retries=not self.allow_retries)
+            if not entries:
+                break
+            batches += 1
+            self.process(entries)
+        return self.counters
+
+    def process(self, entries: list[PendingSync]) -> None:
+        gate = Gate.current()
+        now = timezone.now()
+        records: list[SyncRecord] = []
+        done: list[PendingSync] = []
+        candidates: list[PendingSync] = []
+        deferred: list[PendingSync] = []
+        members = gate.members([e.contact_id for e in entries])
+        seen_emails: set[str] = set()
+        for entry in entries:
+            contact = entry.contact
+            self.counters.considered += 1
+            reason = ""
+            if not gate.is_open:
+                reason = gate.closed_reason
+            elif contact.archived:
+                reason = SyncRecord.SkipReason.DELETED
+            elif contact.pk not in members:
+                reason = SyncRecord.SkipReason.NOT_MEMBER
+            elif not contact.email.strip():
+                reason = SyncRecord.SkipReason.NO_EMAIL
+            if reason:
+                records.append(self._skip_record(entry, reason, gate))
+                done.append(entry)
+                continue
+            key = contact.email.strip().lower()
+            if key in seen_emails and not contact.salesforce_id:
+                # Same email as another contact in this batch: send it in the next batch, when
+                # the first one's Salesforce record exists and the lookup finds it.
+                deferred.append(entry)
+                continue
+            seen_emails.add(key)
+            candidates.append(entry)
+        self._save(records, done)
+        queue.release(deferred)
+        if candidates:
+            self._send(candidates, now)
+        if self.on_progress:
+            self.on_progress(len(entries) - len(deferred))
+
+    # -- decisions -------------------------------------------------------------------------
+
+    def _skip_record(self, entry: PendingSync, reason: str, gate: Gate) -> SyncRecord:
+        labels = dict(SyncRecord.SkipReason.choices)
+        message = str(labels.get(reason, reason))
+        if reason == SyncRecord.SkipReason.NOT_MEMBER and gate.list_name:
+            message = _("Not a member of the inclusion list “%(name)s” when it was to be sent.") % {
+                "name": gate.list_name
+            }
+        self.counters.add("skipped")
+        return self._record(entry, SyncRecord.Action.SKIPPED, skip_reason=reason, message=message)
+
+    def _record(self, entry: PendingSync, action: str, **fields) -> SyncRecord:
+        contact = entry.contact
+        return SyncRecord(
+            run=self.run,
+            contact=contact,
+            hubspot_id=contact.hubspot_id,
+            email=contact.email[:254],
+            name=str(contact)[:255],
+            direction=SyncRecord.Direction.TO_SALESFORCE,
+            action=action,
+            reasons=list(entry.reasons),
+            attempt=entry.attempts + 1,
+            **fields,
+        )
+
+    def _save(self, records: list[SyncRecord], done: list[PendingSync]) -> None:
+        with transaction.atomic():
+            SyncRecord.objects.bulk_create(records, batch_size=500)
+            queue.complete(done)
+
+    def _send(self, entries: list[PendingSync], now: datetime) -> None:
+        states = {s.contact_id: s for s in SyncedState.objects.filter(contact_id__in=[e.contact_id for e in entries])}
+        outgoing: list[Outgoing] = []
+        to_lookup: list[Outgoing] = []
+        for entry in entries:
+            contact = entry.contact
+            item = Outgoing(
+                entry=entry,
+                contact=contact,
+                salesforce_object=contact.salesforce_object or self.settings.salesforce_object_for_new,
+                salesforce_id=contact.salesforce_id,
+                state=states.get(contact.pk),
+            )
+            outgoing.append(item)
+            if not item.salesforce_id:
+                to_lookup.append(item)
+        if to_lookup and self.settings.dedupe_key == SyncSettings.DedupeKey.EMAIL:
+            try:
+                self._lookup(to_lookup)
+            except ClientError as exc:
+                self._call_failed([i.entry for i in outgoing], exc)
+                return
+        unchanged: list[Outgoing] = []
+        sendable: list[Outgoing] = []
+        for item in outgoing:
+            sf_values = item.state.salesforce_values if item.state else None
+            item.payload = outbound_payload(
+                raw_properties=item.contact.raw_properties,
+                mappings=self.mappings,
+                salesforce_object=item.salesforce_object,
+                creating=item.creating,
+                salesforce_values=sf_values,
+            )
+            item.before = item.state.last_payload if item.state else None
+            digest = fingerprint(item.salesforce_object, item.payload)
+            forced = Reason.LIST_RESYNC in item.entry.reasons or Reason.CONTACT_RESYNC in item.entry.reasons
+            if not item.creating and (
+                not item.payload
+                or (item.state and item.state.payload_hash == digest and not forced)
+                or already_in_salesforce(item.payload, sf_values)
+            ):
+                unchanged.append(item)
+            else:
+                sendable.append(item)
+        if unchanged:
+            self._unchanged(unchanged)
+        groups: dict[tuple[str, str], list[Outgoing]] = defaultdict(list)
+        for item in sendable:
+            if self.settings.dedupe_key == SyncSettings.DedupeKey.EXTERNAL_ID and item.creating:
+                operation = "upsert"
+            else:
+                operation = "create" if item.creating else "update"
+            groups[(item.salesforce_object, operation)].append(item)
+        for (salesforce_object, operation), items in groups.items():
+            self._write(salesforce_object, operation, items)
+
+    def _lookup(self, items: list[Outgoing]) -> None:
+        """Find existing Salesforce records by email (Leads and Contacts; newest wins)."""
+        emails = sorted({i.contact.email.strip().lower() for i in items})
+        matches = self.client.find_by_emails(emails)
+        for item in items:
+            found = matches.get(item.contact.email.strip().lower()) or []
+            if not found:
+                continue
+            best = max(found, key=lambda m: str(m.last_modified or ""))
+            item.salesforce_id = best.id
+            item.salesforce_object = best.object
+            values = getattr(best, "fields", None) or {}
+            if item.state is None:
+                item.state = SyncedState(contact=item.contact)
+            item.state.salesforce_values = values or item.state.salesforce_values
+
+    def _unchanged(self, items: list[Outgoing]) -> None:
+        records = []
+        for item in items:
+            self.counters.add("unchanged")
+            records.append(
+                self._record(
+                    item.entry,
+                    SyncRecord.Action.UNCHANGED,
+                    salesforce_object=item.salesforce_object,
+                    salesforce_id=item.salesforce_id,
+                    message=_("Salesforce already has these values; no call made."),
+                )
+            )
+        with transaction.atomic():
+            self._link([i for i in items if i.contact.salesforce_id != i.salesforce_id])
+            SyncRecord.objects.bulk_create(records)
+            queue.complete([i.entry for i in items])
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def _chunks(self, items: list[Outgoing]) -> Iterable[list[Outgoing]]:
+        size = len(items) if len(items) > self.bulk_threshold else COLLECTION_SIZE
+        for start in range(0, len(items), size):
+            yield items[start : start + size]
+
+    def _write(self, salesforce_object: str, operation: str, items: list[Outgoing]) -> None:
+        for chunk in self._chunks(items):
+            # The gate again, right before the call: a contact that left the list since the batch
+            # started is not sent.
+            gate = Gate.current()
+            members = gate.members([i.contact.pk for i in chunk])
+            left = [i for i in chunk if i.contact.pk not in members]
+            if left:
+                self._save(
+                    [
+                        self._skip_record(i.entry, gate.closed_reason or SyncRecord.SkipReason.NOT_MEMBER, gate)
+                        for i in left
+                    ],
+                    [i.entry for i in left],
+                )
+                chunk = [i for i in chunk if i.contact.pk in members]
+            if not chunk:
+                continue
+            self._check_budget(len(chunk))
+            try:
+                results = self._call(salesforce_object, operation, chunk)
+            except RunStopped:
+                queue.retry_later([i.entry for i in chunk], error="run stopped")
+                raise
+            except ClientError as exc:
+                self._call_failed([i.entry for i in chunk], exc)
+                if isinstance(exc, AuthError):
+                    raise RunStopped(str(exc), category=Category.CONNECTION) from exc
+                continue
+            self._apply_results(chunk, results)
+
+    def _call(self, salesforce_object: str, operation: str, chunk: list[Outgoing]):
+        bulk = len(chunk) > self.bulk_threshold
+        external_field = self.settings.external_id_field
+        if operation == "create":
+            records = [i.payload for i in chunk]
+            return (self.client.bulk_insert if bulk else self.client.collections_create)(salesforce_object, records)
+        if operation == "update":
+            records = [{"Id": i.salesforce_id, **i.payload} for i in chunk]
+            return (self.client.bulk_update if bulk else self.client.collections_update)(salesforce_object, records)
+        records = [{external_field: i.contact.hubspot_id, **i.payload} for i in chunk]
+        if bulk:
+            return self.client.bulk_upsert(salesforce_object, records, external_id_field=external_field)
+        return self.client.collections_upsert(salesforce_object, external_field, records)
+
+    def _apply_results(self, chunk: list[Outgoing], results) -> None:
+        now = timezone.now()
+        records: list[SyncRecord] = []
+        done: list[PendingSync] = []
+        retry: list[PendingSync] = []
+        gone: list[Outgoing] = []
+        linked: list[Outgoing] = []
+        for item, result in zip(chunk, results, strict=True):
+            if result.success:
+                action = (
+                    SyncRecord.Action.CREATED
+                    if (item.creating and getattr(result, "created", True))
+                    else SyncRecord.Action.UPDATED
+                )
+                item.salesforce_id = result.id or item.salesforce_id
+                linked.append(item)
+                self.counters.add("created" if action == SyncRecord.Action.CREATED else "updated")
+                records.append(
+                    self._record(
+                        item.entry,
+                        action,
+                        salesforce_object=item.salesforce_object,
+                        salesforce_id=item.salesforce_id,
+                        fields=sorted(item.payload),
+                        payload_before=item.before,
+                        payload_after=item.payload,
+                    )
+                )
+                done.append(item.entry)
+                continue
+            errors = list(result.errors or [])
+            code = errors[0].status_code if errors else "UNKNOWN"
+            message = "; ".join(e.message for e in errors) or _("Salesforce refused the record.")
+            fields = sorted({f for e in errors for f in (e.fields or [])})
+            if code in GONE_CODES and not item.creating:
+                gone.append(item)
+                continue
+            if is_transient(code) and item.entry.attempts + 1 < MAX_ATTEMPTS:
+                retry.append(item.entry)
+                self.counters.add("failed")
+                records.append(
+                    self._record(
+                        item.entry,
+                        SyncRecord.Action.FAILED,
+                        salesforce_object=item.salesforce_object,
+                        salesforce_id=item.salesforce_id,
+                        error_code=code,
+                        category=category_for(code) if code != "UNABLE_TO_LOCK_ROW" else Category.OTHER,
+                        message=_("%(message)s (will retry)") % {"message": message},
+                        fields=fields,
+                        payload_after=item.payload,
+                    )
+                )
+                continue
+            self.counters.add("failed")
+            records.append(
+                self._record(
+                    item.entry,
+                    SyncRecord.Action.FAILED,
+                    salesforce_object=item.salesforce_object,
+                    salesforce_id=item.salesforce_id,
+                    error_code=code,
+                    category=category_for(code),
+                    message=message,
+                    fields=fields,
+                    payload_before=item.before,
+                    payload_after=item.payload,
+                )
+            )
+            # A data error is not retried until the contact changes (which queues it again).
+            done.append(item.entry)
+        with transaction.atomic():
+            self._link(linked, sent_at=now)
+            SyncRecord.objects.bulk_create(records, batch_size=500)
+            queue.complete(done)
+            if gone:
+                Contact.objects.filter(pk__in=[i.contact.pk for i in gone]).update(
+                    salesforce_id="", salesforce_object=""
+                )
+                for item in gone:
+                    item.contact.salesforce_id = ""
+                queue.release([i.entry for i in gone])
+        if retry:
+            queue.retry_later(retry, error="transient Salesforce error")
+
+    def _link(self, items: list[Outgoing], sent_at: datetime | None = None) -> None:
+        """Remember Salesforce ids (and, after a write, what was sent)."""
+        if not items:
+            return
+        contacts = []
+        for item in items:
+            item.contact.salesforce_id = item.salesforce_id
+            item.contact.salesforce_object = item.salesforce_object
+            contacts.append(item.contact)
+        Contact.objects.bulk_update(contacts, ["salesforce_id", "salesforce_object"], batch_size=500)
+        if sent_at is None:
+            return
+        states = []
+        for item in items:
+            state = item.state or SyncedState(contact=item.contact)
+            state.payload_hash = fingerprint(item.salesforce_object, item.payload)
+            state.last_payload = item.payload
+            state.last_sent_at = sent_at
+            merged = dict(state.salesforce_values or {})
+            merged.update(item.payload)
+            state.salesforce_values = merged
+            states.append(state)
+        SyncedState.objects.bulk_create(
+            states,
+            update_conflicts=True,
+            unique_fields=["contact"],
+            update_fields=["payload_hash", "last_payload", "last_sent_at", "salesforce_values"],
+            batch_size=500,
+        )
+
+    def _call_failed(self, entries: list[PendingSync], exc: ClientError) -> None:
+        code = getattr(exc, "code", "") or type(exc).__name__
+        if isinstance(exc, AuthError):
+            category = Category.CONNECTION
+        elif isinstance(exc, RateLimited) or code == "REQUEST_LIMIT_EXCEEDED":
+            category = Category.API_LIMIT
+        elif exc.retryable:
+            category = Category.CONNECTION
+        else:
+            category = Category.OTHER
+        records = []
+        retry, give_up = [], []
+        for entry in entries:
+            self.counters.add("failed")
+            final = entry.attempts + 1 >= MAX_ATTEMPTS
+            (give_up if final else retry).append(entry)
+            message = str(exc)
+            message = (
+                _("%(message)s (gave up after %(n)d attempts)") % {"message": message, "n": entry.attempts + 1}
+                if final
+                else _("%(message)s (will retry)") % {"message": message}
+            )
+            records.append(
+                self._record(entry, SyncRecord.Action.FAILED, error_code=code[:80], category=category, message=message)
+            )
+        with transaction.atomic():
+            SyncRecord.objects.bulk_create(records, batch_size=500)
+            queue.complete(give_up)
+        queue.retry_later(retry, error=str(exc))
+
+    def _check_budget(self, records: int) -> None:
+        if self.budget is not None:
+            calls = 1 if records <= COLLECTION_SIZE else 4  # a Bulk 2.0 job: create, upload, close, poll
+            self.budget.check(calls)

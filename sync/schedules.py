@@ -1,0 +1,23 @@
+"""The periodic sync, created idempotently (``Schedule.name`` is not unique: update_or_create)."""
+
+from __future__ import annotations
+
+from django_q.models import Schedule
+
+SYNC_SCHEDULE = "salesforce-sync-cycle"
+
+
+def ensure_schedules() -> None:
+    from integration.models import SyncSettings
+
+    minutes = max(1, SyncSettings.load().polling_interval_minutes)
+    Schedule.objects.update_or_create(
+        name=SYNC_SCHEDULE,
+        defaults={
+            "func": "sync.tasks.sync_cycle_task",
+            "args": "'schedule'",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": minutes,
+            "repeats": -1,
+        },
+    )

@@ -1,0 +1,403 @@
+"""Writes of the sync: the queue, runs, resyncs. The engine modules do the work; these
+services are what views, commands and tasks call."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from integration.models import SettingChange, SyncSettings
+from lists.models import ContactList, ListMembership, MembershipChange
+from sync.engine import queue
+from sync.models import Reason, SyncRecord, SyncRun, Watermark
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 2000
+
+
+def pending_enqueue(*, contact_ids: Iterable[int], reason: str) -> int:
+    return queue.enqueue(contact_ids=contact_ids, reason=reason)
+
+
+def sync_run_start(*, trigger: str, actor=None, contact_list: ContactList | None = None, total: int = 0) -> SyncRun:
+    return SyncRun.objects.create(
+        trigger=trigger,
+        triggered_by=actor if getattr(actor, "pk", None) else None,
+        contact_list=contact_list,
+        progress_total=total,
+        status=SyncRun.Status.RUNNING,
+    )
+
+
+def sync_run_progress(*, run: SyncRun, done: int | None = None, phase: str | None = None, **counters: int) -> None:
+    """Publish progress and counters (a single UPDATE: pages poll it while the run works)."""
+    changes: dict = {}
+    if done is not None:
+        run.progress_done = done
+        changes["progress_done"] = done
+    if phase is not None:
+        run.phase = phase
+        changes["phase"] = phase
+    for name, value in counters.items():
+        setattr(run, name, value)
+        changes[name] = value
+    if changes:
+        SyncRun.objects.filter(pk=run.pk).update(**changes)
+
+
+def sync_run_finish(*, run: SyncRun, error: str = "", status: str | None = None) -> SyncRun:
+    run.finished_at = timezone.now()
+    run.error = error[:5000]
+    if status:
+        run.status = status
+    elif error:
+        run.status = SyncRun.Status.FAILED
+    elif run.failed:
+        run.status = SyncRun.Status.PARTIAL
+    else:
+        run.status = SyncRun.Status.SUCCEEDED
+    if run.progress_total and not error:
+        run.progress_done = run.progress_total
+    run.phase = ""
+    run.save()
+    return run
+
+
+def inclusion_joins_enqueue() -> int:
+    """Queue the contacts that joined the inclusion list since the last call.
+
+    Joins are read from lists.MembershipChange, so joins found by an incremental update and by a
+    full refresh (criteria edited) trigger alike. Choosing another list does not queue its current
+    members ("picking a list does not start a sync"): the position restarts at the newest change.
+    """
+    sync_settings = SyncSettings.load()
+    list_id = sync_settings.inclusion_list_id
+    with transaction.atomic():
+        mark, _created = Watermark.objects.select_for_update().get_or_create(source=Watermark.Source.INCLUSION_JOINS)
+        newest = MembershipChange.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        stored_list, _sep, stored_pos = mark.cursor.partition(":")
+        if list_id is None:
+            mark.cursor = f":{newest}"
+            mark.save(update_fields=["cursor", "updated_at"])
+            return 0
+        if stored_list != str(list_id):
+            mark.cursor = f"{list_id}:{newest}"
+            mark.save(update_fields=["cursor", "updated_at"])
+            return 0
+        position = int(stored_pos or 0)
+        joined = list(
+            MembershipChange.objects.filter(
+                contact_list_id=list_id, kind=MembershipChange.Kind.JOINED, id__gt=position, id__lte=newest
+            ).values_list("contact_id", flat=True)
+        )
+        mark.cursor = f"{list_id}:{newest}"
+        mark.save(update_fields=["cursor", "updated_at"])
+    return queue.enqueue(contact_ids=joined, reason=Reason.JOINED_LIST)
+
+
+def _enqueue_push(run: SyncRun) -> None:
+    from django_q.tasks import async_task
+
+    transaction.on_commit(lambda: async_task("sync.tasks.push_task", run.pk, task_name=f"push-run-{run.pk}"))
+
+
+def list_resync(*, contact_list: ContactList, actor=None, run_async: bool = True) -> SyncRun:
+    """Queue every member of the list for sending, then push (HubSpot's "Resync" of a list).
+
+    Members are still gated at send time: resyncing a list that is not the inclusion list sends
+    only those of its members who are also in the inclusion list.
+    """
+    member_ids = ListMembership.objects.filter(contact_list=contact_list).values_list("contact_id", flat=True)
+    total = 0
+    batch: list[int] = []
+    for contact_id in member_ids.iterator(chunk_size=CHUNK):
+        batch.append(contact_id)
+        if len(batch) >= CHUNK:
+            total += queue.enqueue(contact_ids=batch, reason=Reason.LIST_RESYNC)
+            batch = []
+    total += queue.enqueue(contact_ids=batch, reason=Reason.LIST_RESYNC)
+    with transaction.atomic():
+        run = sync_run_start(trigger=SyncRun.Trigger.LIST_RESYNC, actor=actor, contact_list=contact_list, total=total)
+        SettingChange.objects.create(
+            actor=run.triggered_by,
+            setting="manual_resync",
+            new_value=f"{contact_list.name} (#{contact_list.pk})",
+            detail={"list_id": contact_list.pk, "queued": total, "run_id": run.pk},
+        )
+        if run_async:
+            _enqueue_push(run)
+    return run
+
+
+def contacts_resync(*, contact_ids: Collection[int], actor=None, run_async: bool = True) -> SyncRun | None:
+    """Queue these contacts (e.g. "Resync selected" in the sync log) and push them."""
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return None
+    queued = queue.enqueue(contact_ids=ids, reason=Reason.CONTACT_RESYNC)
+    with transaction.atomic():
+        run = sync_run_start(trigger=SyncRun.Trigger.CONTACT_RESYNC, actor=actor, total=queued)
+        SettingChange.objects.create(
+            actor=run.triggered_by,
+            setting="manual_resync",
+            new_value=_("%(n)d contact(s)") % {"n": queued},
+            detail={"contact_ids": ids[:1000], "queued": queued, "run_id": run.pk},
+        )
+        if run_async:
+            _enqueue_push(run)
+    return run
+
+
+def records_ignore(*, records, actor=None) -> int:
+    """Hide failures ops decided not to fix from the health page (they stay in the log)."""
+    ids = list(records.values_list("id", flat=True)) if hasattr(records, "values_list") else [r.pk for r in records]
+    count = SyncRecord.objects.filter(id__in=ids, ignored=False).update(ignored=True)
+    if count:
+        SettingChange.objects.create(
+            actor=actor if getattr(actor, "pk", None) else None,
+            setting="ignore_records",
+            new_value=_("%(n)d record(s)") % {"n": count},
+            detail={"record_ids": ids[:1000]},
+        )
+    return count
+
+
+def run_counters_add(*, run: SyncRun, **deltas: int) -> None:
+    """Add to a run's counters atomically (several workers may push for one run)."""
+    SyncRun.objects.filter(pk=run.pk).update(**{name: F(name) + value for name, value in deltas.items() if value})
+    run.refresh_from_db()
+
+
+# -- cycles ------------------------------------------------------------------------------------
+
+AUTOMATIC_TRIGGERS = {SyncRun.Trigger.SCHEDULE, SyncRun.Trigger.WEBHOOK}
+
+
+def _connection_status(*, ok: bool, status: str = "", reason: str = "") -> None:
+    """Reflect what the last run learnt about the Salesforce connection (read by the ops view)."""
+    from integration.models import ConnectionStatus, SalesforceConnection
+
+    connection = SalesforceConnection.load()
+    if ok:
+        wanted = (
+            ConnectionStatus.SANDBOX
+            if connection.environment == SalesforceConnection.Environment.SANDBOX_EMULATOR
+            else ConnectionStatus.CONNECTED
+        )
+        if connection.status in (ConnectionStatus.ERROR, ConnectionStatus.SUSPENDED, ConnectionStatus.DISCONNECTED):
+            connection.status, connection.status_reason = wanted, ""
+            connection.status_changed_at = timezone.now()
+            connection.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
+        return
+    if connection.status != status or connection.status_reason != reason:
+        connection.status, connection.status_reason = status, reason[:2000]
+        connection.status_changed_at = timezone.now()
+        connection.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
+
+
+class _Clients:
+    """The clients of one run, and the API calls the run made with them."""
+
+    def __init__(self) -> None:
+        from integration.clients.hubspot import get_hubspot_client
+        from integration.clients.salesforce import get_salesforce_client
+
+        self._hubspot = None
+        self._salesforce = None
+        self._get_hubspot = get_hubspot_client
+        self._get_salesforce = get_salesforce_client
+        self._hs0 = self._sf0 = 0
+
+    @property
+    def hubspot(self):
+        if self._hubspot is None:
+            self._hubspot = self._get_hubspot()
+            self._hs0 = int(self._hubspot.api_calls)
+        return self._hubspot
+
+    @property
+    def salesforce(self):
+        if self._salesforce is None:
+            self._salesforce = self._get_salesforce()
+            self._sf0 = int(self._salesforce.api_calls)
+        return self._salesforce
+
+    def calls(self) -> dict[str, int]:
+        return {
+            "hubspot_api_calls": int(self._hubspot.api_calls) - self._hs0 if self._hubspot else 0,
+            "salesforce_api_calls": int(self._salesforce.api_calls) - self._sf0 if self._salesforce else 0,
+        }
+
+
+def _push(run: SyncRun, clients: _Clients, *, manual: bool, errors: list[str]) -> None:
+    from integration.clients.base import AuthError, ClientError
+    from integration.models import ConnectionStatus
+    from sync.engine.budget import ApiBudget, calls_last_24h
+    from sync.engine.errors import RunStopped
+    from sync.engine.push import Pusher
+    from sync.models import PendingSync
+
+    sync_settings = SyncSettings.load()
+    budget = ApiBudget(
+        allocation=sync_settings.daily_api_allocation,
+        used_before=calls_last_24h(),
+        manual=manual,
+        client=clients.salesforce,
+    )
+    if budget.exhausted and not manual:
+        run.warning = _("Daily API allocation reached: automatic sync paused until usage drops.")
+        _connection_status(ok=False, status=ConnectionStatus.SUSPENDED, reason=run.warning)
+        return
+    if budget.warning():
+        run.warning = budget.warning()
+    total = PendingSync.objects.count()
+    if total > run.progress_total:
+        run.progress_total = total
+        SyncRun.objects.filter(pk=run.pk).update(progress_total=total)
+    sync_run_progress(run=run, phase="push")
+    done = 0
+
+    def progress(n: int) -> None:
+        nonlocal done
+        done += n
+        c = pusher.counters
+        sync_run_progress(
+            run=run,
+            done=min(done, run.progress_total) if run.progress_total else done,
+            considered=c.considered,
+            created=c.created,
+            updated=c.updated,
+            unchanged=c.unchanged,
+            skipped=c.skipped,
+            failed=c.failed,
+            **clients.calls(),
+        )
+
+    pusher = Pusher(
+        run=run,
+        client=clients.salesforce,
+        on_progress=progress,
+        allow_retries=budget.retries_allowed,
+        budget=budget,
+    )
+    try:
+        pusher.run_until_empty()
+        _connection_status(ok=True)
+    except RunStopped as exc:
+        errors.append(str(exc))
+        status = ConnectionStatus.SUSPENDED if exc.category == "api_limit" else ConnectionStatus.ERROR
+        _connection_status(ok=False, status=status, reason=str(exc))
+    except AuthError as exc:
+        errors.append(str(exc))
+        _connection_status(ok=False, status=ConnectionStatus.ERROR, reason=str(exc))
+    except ClientError as exc:
+        errors.append(str(exc))
+    c = pusher.counters
+    for name in ("considered", "created", "updated", "unchanged", "skipped", "failed"):
+        setattr(run, name, getattr(c, name))
+
+
+def sync_cycle(*, trigger: str = SyncRun.Trigger.SCHEDULE, actor=None, clients: _Clients | None = None) -> SyncRun:
+    """One full gated cycle: HubSpot pull, queue the inclusion list's joins, push, Salesforce pull."""
+    from integration.clients.base import ClientError
+    from sync.engine.hubspot_pull import HubSpotPull
+    from sync.engine.salesforce_pull import SalesforcePull
+
+    run = sync_run_start(trigger=trigger, actor=actor)
+    manual = trigger not in AUTOMATIC_TRIGGERS
+    if not SyncSettings.load().sync_enabled and not manual:
+        run.warning = _("Sync is turned off in the settings.")
+        return sync_run_finish(run=run, status=SyncRun.Status.SKIPPED)
+    clients = clients or _Clients()
+    errors: list[str] = []
+    try:
+        sync_run_progress(run=run, phase="hubspot_pull")
+        try:
+            pulled = HubSpotPull(
+                client=clients.hubspot,
+                on_page=lambda r: sync_run_progress(run=run, pulled=r.pulled, **clients.calls()),
+            ).run()
+            run.pulled = pulled.pulled
+        except ClientError as exc:
+            errors.append(_("HubSpot pull failed: %(error)s") % {"error": exc})
+        inclusion_joins_enqueue()
+        _push(run, clients, manual=manual, errors=errors)
+        sync_run_progress(run=run, phase="salesforce_pull")
+        try:
+            result = SalesforcePull(run=run, salesforce=clients.salesforce, hubspot=clients.hubspot).run_all()
+            run.created_in_hubspot = result.created_in_hubspot
+            run.updated_in_hubspot = result.updated_in_hubspot
+            run.skipped += result.skipped
+            run.failed += result.failed
+        except ClientError as exc:
+            errors.append(_("Salesforce pull failed: %(error)s") % {"error": exc})
+    except Exception as exc:  # noqa: BLE001 - the run records any crash before re-raising
+        logger.exception("sync cycle %s crashed", run.pk)
+        for name, value in clients.calls().items():
+            setattr(run, name, value)
+        sync_run_finish(run=run, error=f"{type(exc).__name__}: {exc}")
+        raise
+    for name, value in clients.calls().items():
+        setattr(run, name, value)
+    return sync_run_finish(run=run, error="\n".join(errors))
+
+
+def push_pending(*, run: SyncRun, clients: _Clients | None = None) -> SyncRun:
+    """Push what is queued, for a manual resync run (no pulls)."""
+    clients = clients or _Clients()
+    errors: list[str] = []
+    try:
+        _push(run, clients, manual=run.trigger not in AUTOMATIC_TRIGGERS, errors=errors)
+    finally:
+        for name, value in clients.calls().items():
+            setattr(run, name, value)
+    return sync_run_finish(run=run, error="\n".join(errors))
+
+
+def hubspot_pull(*, trigger: str = SyncRun.Trigger.COMMAND) -> SyncRun:
+    """Only the HubSpot pull (and the queueing of the inclusion list's joins)."""
+    from sync.engine.hubspot_pull import HubSpotPull
+
+    run = sync_run_start(trigger=trigger)
+    clients = _Clients()
+    sync_run_progress(run=run, phase="hubspot_pull")
+    try:
+        result = HubSpotPull(client=clients.hubspot).run()
+        run.pulled = result.pulled
+        inclusion_joins_enqueue()
+    except Exception as exc:
+        run.hubspot_api_calls = clients.calls()["hubspot_api_calls"]
+        sync_run_finish(run=run, error=f"{type(exc).__name__}: {exc}")
+        raise
+    run.hubspot_api_calls = clients.calls()["hubspot_api_calls"]
+    return sync_run_finish(run=run)
+
+
+def webhook_events_handle(*, events: list[dict]) -> int:
+    """Apply what a webhook says that a pull cannot see: deletions and merges (the merged-away
+    contacts disappear from search). Other events only trigger the cycle."""
+    from lists.models import Contact
+    from lists.services import memberships_update_for_contacts
+
+    gone: set[str] = set()
+    for event in events:
+        kind = str(event.get("subscriptionType", ""))
+        if kind in ("contact.deletion", "contact.privacyDeletion") and event.get("objectId") is not None:
+            gone.add(str(event["objectId"]))
+        elif kind == "contact.merge":
+            merged = event.get("mergedObjectIds") or []
+            primary = str(event.get("primaryObjectId", ""))
+            gone.update(str(i) for i in merged if str(i) != primary)
+    if not gone:
+        return 0
+    with transaction.atomic():
+        ids = list(Contact.objects.filter(hubspot_id__in=gone, archived=False).values_list("pk", flat=True))
+        Contact.objects.filter(pk__in=ids).update(archived=True)
+        memberships_update_for_contacts(contact_ids=ids)
+    return len(ids)
