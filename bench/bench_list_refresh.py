@@ -1,0 +1,255 @@
+"""Bench: full refresh of an active list with 4 filters over N contacts, on SQLite.
+
+    .venv/bin/python bench/bench_list_refresh.py [--contacts 1000000] [--seed 1] [--keep]
+
+Builds a fresh SQLite file database in a temporary directory (migrated, WAL as in
+production), fills ``lists_contact`` with ``executemany``, then measures:
+
+- the hand-written SQL query selecting the same contacts (the floor: one pass over the table);
+- ``list_refresh`` from an empty list (every member joins: membership and change rows written);
+- ``list_refresh`` again with nothing changed (the daily refresh of a settled list);
+- ``list_preview`` of the same criteria (total, first contacts, per-filter counts);
+
+with the peak of Python allocations (tracemalloc) and the process's maximum RSS. Target: the
+refresh within 2x the hand-written query.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+COUNTRIES = ["France", "Germany", "Spain", "Italy", "United States", "Canada", "Brazil", "Japan", "India", "Belgium"]
+STAGES = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer"]
+CITIES = ["Paris", "Lyon", "Berlin", "Madrid", "Rome", "Toronto", "Tokyo", "Mumbai", "Brussels", "Austin"]
+TITLES = ["CEO", "CTO", "Engineer", "Marketing Manager", "Sales Rep", "Analyst"]
+# 2020-01-01 .. 2026-01-01, epoch milliseconds.
+CREATED_FROM, CREATED_TO = 1577836800000, 1767225600000
+CUTOFF = 1672531200000  # 2023-01-01
+
+
+def setup_django(db_path: Path) -> None:
+    """Point Django at a fresh SQLite file and migrate it (before anything imports models)."""
+    sys.path.insert(0, str(ROOT))
+    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def create_schema() -> None:
+    from lists.models import ContactProperty
+
+    T = ContactProperty.Type
+    rows = [
+        ("email", T.STRING, "text", []),
+        ("firstname", T.STRING, "text", []),
+        ("lastname", T.STRING, "text", []),
+        ("country", T.STRING, "text", []),
+        ("city", T.STRING, "text", []),
+        ("jobtitle", T.STRING, "text", []),
+        ("lifecyclestage", T.ENUMERATION, "radio", [{"label": s.title(), "value": s} for s in STAGES]),
+        ("numemployees", T.NUMBER, "number", []),
+        ("createdate", T.DATETIME, "date", []),
+        ("newsletter", T.BOOL, "booleancheckbox", []),
+    ]
+    for name, kind, field_type, options in rows:
+        ContactProperty.objects.update_or_create(
+            name=name, defaults={"label": name.title(), "type": kind, "field_type": field_type, "options": options}
+        )
+
+
+def random_properties(rng: random.Random, n: int) -> dict:
+    props = {
+        "email": f"contact{n}@example.com",
+        "firstname": f"First{n}",
+        "lastname": f"Last{n}",
+        "country": rng.choice(COUNTRIES),
+        "city": rng.choice(CITIES),
+        "jobtitle": rng.choice(TITLES),
+        "lifecyclestage": rng.choice(STAGES),
+        "numemployees": rng.randint(1, 5000),
+        "createdate": rng.randint(CREATED_FROM, CREATED_TO),
+        "newsletter": rng.random() < 0.4,
+    }
+    # Real data has holes: some contacts have no value for some properties.
+    for name in ("country", "numemployees", "lifecyclestage"):
+        if rng.random() < 0.08:
+            del props[name]
+    return props
+
+
+def generate_contacts(count: int, *, seed: int = 1, batch: int = 20_000) -> float:
+    """Insert ``count`` contacts with ``executemany``; returns the seconds it took."""
+    from django.db import connection
+
+    from lists.models import Contact
+    from lists.normalize import public_properties, with_folded
+
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    # Last modified a day ago: a refresh's re-check of contacts touched while it runs sees none.
+    touched = datetime(2026, 1, 1, tzinfo=UTC)
+    stamp = connection.ops.adapt_datetimefield_value(touched)
+    table = connection.ops.quote_name(Contact._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (hubspot_id, email, firstname, lastname, properties, raw_properties, "
+        "hubspot_created_at, hubspot_updated_at, archived, salesforce_id, salesforce_object, created_at, updated_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, count, batch):
+            rows = []
+            for n in range(start, min(count, start + batch)):
+                props = random_properties(rng, n)
+                stored = with_folded(props)
+                raw = {
+                    k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in public_properties(stored).items()
+                }
+                rows.append(
+                    (
+                        str(1_000_000 + n),
+                        props["email"],
+                        props["firstname"],
+                        props["lastname"],
+                        json.dumps(stored),
+                        json.dumps(raw),
+                        stamp,
+                        stamp,
+                        rng.random() < 0.01,
+                        "",
+                        "",
+                        stamp,
+                        stamp,
+                    )
+                )
+            cursor.executemany(sql, rows)
+    return time.perf_counter() - started
+
+
+def bench_criteria() -> dict:
+    from tests.lists.factories import filter_branch, property_filter
+
+    return filter_branch(
+        [
+            property_filter("country", "MULTISTRING", "IS_EQUAL_TO", values=["France", "Germany", "Belgium"]),
+            property_filter("lifecyclestage", "ENUMERATION", "IS_ANY_OF", values=STAGES[1:4]),
+            property_filter("numemployees", "NUMBER", "IS_GREATER_THAN", value=50),
+            property_filter("createdate", "DATETIME", "IS_AFTER", timestamp=CUTOFF),
+        ]
+    )
+
+
+HAND_WRITTEN = """
+SELECT COUNT(*) FROM lists_contact
+WHERE archived = 0
+  AND json_extract(properties, '$._folded.country') IN ('france', 'germany', 'belgium')
+  AND json_extract(properties, '$._folded.lifecyclestage') IN ('lead', 'marketingqualifiedlead', 'salesqualifiedlead')
+  AND json_extract(properties, '$.numemployees') > 50
+  AND json_extract(properties, '$.createdate') > %s
+"""
+
+
+def hand_written_count() -> tuple[int, float]:
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(HAND_WRITTEN, [CUTOFF])
+        count = cursor.fetchone()[0]
+    return count, time.perf_counter() - started
+
+
+def measured(fn):
+    """Run ``fn``; return (result, seconds, peak Python allocation in MiB)."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    result = fn()
+    seconds = time.perf_counter() - started
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return result, seconds, peak / 2**20
+
+
+def max_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="keep the database file")
+    args = parser.parse_args(argv)
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench_list_refresh_"))
+    try:
+        setup_django(workdir / "bench.sqlite3")
+        from lists.models import ContactList
+        from lists.selectors import list_preview
+        from lists.services import list_create, list_refresh
+
+        create_schema()
+        gen = generate_contacts(args.contacts, seed=args.seed)
+        print(
+            f"contacts: {args.contacts:,} generated in {gen:.1f} s ({(workdir / 'bench.sqlite3').stat().st_size / 2**20:.0f} MiB)"
+        )
+
+        hand_runs = [hand_written_count() for _ in range(3)]  # warms the page cache too
+        expected = hand_runs[0][0]
+        hand = statistics.median(s for _c, s in hand_runs)
+        print(f"hand-written SQL query: {expected:,} contacts in {hand:.3f} s (median of 3)")
+
+        contact_list = list_create(name="Bench", processing_type="DYNAMIC", filter_branch=bench_criteria())
+        _r, first, first_peak = measured(lambda: list_refresh(contact_list=contact_list))
+        if contact_list.processing_status != ContactList.ProcessingStatus.COMPLETE:
+            print(f"refresh FAILED: {contact_list.error}")
+            return 1
+        if contact_list.size != expected:
+            print(f"MISMATCH: list has {contact_list.size:,} members, the hand-written query {expected:,}")
+            return 1
+        print(
+            f"full refresh, empty list -> {contact_list.size:,} members: {first:.3f} s "
+            f"({first / hand:.2f}x the hand-written query), peak Python memory {first_peak:.1f} MiB"
+        )
+        _r, again, again_peak = measured(lambda: list_refresh(contact_list=contact_list))
+        print(
+            f"full refresh, nothing changed: {again:.3f} s ({again / hand:.2f}x), peak Python memory {again_peak:.1f} MiB"
+        )
+        preview, seconds, peak = measured(lambda: list_preview(filter_branch=bench_criteria()))
+        counts = ", ".join(f"{c.count:,}" for c in preview.filter_counts)
+        print(
+            f"list_preview: total {preview.total:,}, per-filter [{counts}], {len(preview.contacts)} first contacts: "
+            f"{seconds:.3f} s, peak Python memory {peak:.1f} MiB"
+        )
+        print(f"max RSS of the process: {max_rss_mib():.0f} MiB")
+        verdict = "OK" if first <= 2 * hand else "OVER TARGET"
+        print(f"target refresh <= 2x hand-written: {verdict} ({first / hand:.2f}x)")
+        return 0
+    finally:
+        if args.keep:
+            print(f"database kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""Reads on lists: memberships, dependency order between lists, the editor's live preview."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from lists.models import Contact, ContactList, ListMembership
+
+Status = ContactList.ProcessingStatus
+
+
+# --------------------------------------------------------------------------------------------
+# Memberships
+
+
+def lists_for_contact(*, contact: Contact) -> QuerySet[ContactList]:
+    """The lists the contact is a member of, by name."""
+    return ContactList.objects.filter(memberships__contact=contact).order_by("name", "pk")
+
+
+def list_members(*, contact_list: ContactList) -> QuerySet[Contact]:
+    """The members of a list, oldest contact first (the primary key order is indexed)."""
+    return Contact.objects.filter(memberships__contact_list=contact_list).order_by("pk")
+
+
+def active_lists_with_counts() -> QuerySet[ContactList]:
+    """Active lists by name; ``size`` is their member count, kept by every write on members.
+
+    Counting memberships here instead would read every membership row of every list on each
+    display of the settings page.
+    """
+    return ContactList.objects.filter(processing_type=ContactList.ProcessingType.DYNAMIC).order_by("name", "pk")
+
+
+def list_gates_in(*, contact_list: ContactList | None, contact: Contact | int) -> bool:
+    """Whether ``contact`` counts as a member *now*: a list still processing or failed gates nobody in."""
+    if contact_list is None:
+        return False
+    status = ContactList.objects.filter(pk=contact_list.pk).values_list("processing_status", flat=True).first()
+    if status != Status.COMPLETE:
+        return False
+    contact_id = contact if isinstance(contact, int) else contact.pk
+    return ListMembership.objects.filter(contact_list_id=contact_list.pk, contact_id=contact_id).exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Dependencies between lists (IN_LIST filters)
+
+
+def _walk_branches(branch: Any) -> Iterator[dict]:
+    if not isinstance(branch, dict):
+        return
+    yield branch
+    for child in branch.get("filterBranches") or []:
+        yield from _walk_branches(child)
+
+
+def _json_filters(filter_branch: Any) -> Iterator[dict]:
+    for branch in _walk_branches(filter_branch):
+        for item in branch.get("filters") or []:
+            if isinstance(item, dict):
+                yield item
+
+
+def referenced_ids_of(filter_branch: Any) -> set[int]:
+    """Ids of the lists a definition refers to with IN_LIST / NOT_IN_LIST filters.
+
+    Read from the JSON itself so that a definition the engine now refuses (a property deleted
+    since) still shows its dependencies.
+    """
+    ids: set[int] = set()
+    for item in _json_filters(filter_branch):
+        if item.get("filterType") == "IN_LIST":
+            try:
+                ids.add(int(item.get("listId")))
+            except (TypeError, ValueError):
+                continue
+    return ids
+
+
+def _active_lists() -> list[ContactList]:
+    return list(ContactList.objects.filter(processing_type=ContactList.ProcessingType.DYNAMIC).order_by("pk"))
+
+
+def lists_referencing(*, contact_list: ContactList) -> list[ContactList]:
+    """Active lists whose criteria name ``contact_list`` directly."""
+    return [other for other in _active_lists() if contact_list.pk in referenced_ids_of(other.filter_branch)]
+
+
+def list_dependents(*, contact_list: ContactList) -> list[ContactList]:
+    """Every active list that depends on ``contact_list``, directly or through other lists."""
+    lists = _active_lists()
+    users: dict[int, list[ContactList]] = {}
+    for other in lists:
+        for ref in referenced_ids_of(other.filter_branch):
+            users.setdefault(ref, []).append(other)
+    found: dict[int, ContactList] = {}
+    todo = [contact_list.pk]
+    while todo:
+        for user in users.get(todo.pop(), []):
+            if user.pk not in found and user.pk != contact_list.pk:
+                found[user.pk] = user
+                todo.append(user.pk)
+    return list(found.values())
+
+
+def list_dependency_order(*, lists: Iterable[ContactList] | None = None) -> list[ContactList]:
+    """``lists`` (default: every active list) sorted so that a list comes after those it uses.
+
+    Only dependencies inside the given set order them; ties keep primary-key order. A cycle
+    (refused by validation, so only from data written behind its back) cannot stall the sort:
+    its lists come last, in primary-key order.
+    """
+    items = sorted(_active_lists() if lists is None else lists, key=lambda cl: cl.pk)
+    by_id = {cl.pk: cl for cl in items}
+    needs = {cl.pk: referenced_ids_of(cl.filter_branch) & by_id.keys() - {cl.pk} for cl in items}
+    ordered: list[ContactList] = []
+    placed: set[int] = set()
+    while len(placed) < len(items):
+        ready = [pk for pk in by_id if pk not in placed and needs[pk] <= placed]
+        if not ready:
+            ready = [pk for pk in by_id if pk not in placed]
+        for pk in ready:
+            placed.add(pk)
+            ordered.append(by_id[pk])
+    return ordered
+
+
+def lists_using_rolling_dates() -> list[ContactList]:
+    """Active lists whose criteria are relative to today: they drift and are refreshed daily."""
+    return [
+        cl
+        for cl in _active_lists()
+        if any(
+            isinstance(item.get("operation"), dict) and item["operation"].get("operationType") == "ROLLING_DATE_RANGE"
+            for item in _json_filters(cl.filter_branch)
+        )
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Live preview
+
+
+@dataclass(frozen=True)
+class FilterCount:
+    """How many contacts pass one filter alone.
+
+    ``path`` and ``position`` locate the filter as the criteria engine does in its messages
+    (1-based: ``(2,)`` and ``1`` is "Group 2, filter 1"); ``label`` says it in words.
+    """
+
+    path: tuple[int, ...]
+    position: int
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Preview:
+    total: int
+    contacts: list[Contact]
+    filter_counts: list[FilterCount]
+
+
+def list_preview(
+    *, filter_branch: dict, limit: int = 10, now: datetime | None = None, list_id: int | None = None
+) -> Preview:
+    """Validate criteria being edited and count who they would select, without saving anything.
+
+    Raises ``ValidationError`` with the engine's messages. The total and every per-filter count
+    come from ONE aggregate query (a single pass over the contacts, each filter evaluated per
+    row); the first contacts from a second query that walks the primary key and stops after
+    ``limit`` matches.
+    """
+    from lists.criteria import check_filter_branch, to_q
+    from lists.criteria.nodes import AndBranch, OrBranch, iter_filters, where
+
+    now = now or timezone.now()
+    branch = check_filter_branch(filter_branch, list_id=list_id)
+    q = to_q(branch, now=now)
+    filters = list(iter_filters(branch))
+    aggregates: dict[str, Any] = {"total": Count("pk", filter=q)}
+    for i, item in enumerate(filters):
+        alone = OrBranch(branches=(AndBranch(filters=(item,)),))
+        aggregates[f"f{i}"] = Count("pk", filter=to_q(alone, now=now))
+    contacts = Contact.objects.filter(archived=False)
+    counts = contacts.aggregate(**aggregates)
+    first = list(contacts.filter(q).order_by("pk")[:limit]) if limit > 0 else []
+    return Preview(
+        total=counts["total"] or 0,
+        contacts=first,
+        filter_counts=[
+            FilterCount(
+                path=item.path,
+                position=item.position,
+                label=where(item.path, item.position, getattr(item, "property", None)),
+                count=counts[f"f{i}"] or 0,
+            )
+            for i, item in enumerate(filters)
+        ],
+    )
+
+
+__all__ = [
+    "FilterCount",
+    "Preview",
+    "active_lists_with_counts",
+    "list_dependency_order",
+    "list_dependents",
+    "list_gates_in",
+    "list_members",
+    "list_preview",
+    "lists_for_contact",
+    "lists_referencing",
+    "lists_using_rolling_dates",
+    "referenced_ids_of",
+]

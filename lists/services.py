@@ -1,0 +1,658 @@
+"""Writes on lists: create, edit, delete, refresh in full, update incrementally, static members.
+
+Membership is computed in the database, set-based: a refresh evaluates the criteria once per
+chunk of contact ids into a temporary table, then publishes the difference (joins, leaves and
+their ``MembershipChange`` rows) in one transaction, so readers see either the previous
+membership or the new one, never a half-built list.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Collection, Iterable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connections, models, transaction
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models.deletion import ProtectedError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from lists.criteria import CriteriaError, check_filter_branch, parse, to_q
+from lists.models import Contact, ContactList, ListMembership, MembershipChange
+from lists.selectors import list_dependency_order, list_dependents, lists_referencing, lists_using_rolling_dates
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int], None]
+
+# Contacts evaluated per statement during a full refresh; each chunk reports progress.
+REFRESH_CHUNK_IDS = 100_000
+# Contacts evaluated per statement by the incremental update (bound parameters stay few).
+INCREMENTAL_BATCH = 500
+# A contact saved by a transaction that began this long before a refresh started may have
+# been read with its old values; the refresh re-evaluates such recently touched contacts.
+SNAPSHOT_MARGIN = timedelta(minutes=2)
+
+Status = ContactList.ProcessingStatus
+Kind = MembershipChange.Kind
+
+
+# --------------------------------------------------------------------------------------------
+# Create, edit, delete
+
+
+def _enqueue_refresh(contact_list: ContactList) -> None:
+    list_id, version = contact_list.pk, contact_list.version
+
+    def enqueue() -> None:
+        from django_q.tasks import async_task
+
+        async_task(
+            "lists.tasks.list_refresh_task",
+            list_id,
+            version,
+            task_name=f"list_refresh:{list_id}:v{version}",
+            group="lists",
+        )
+
+    transaction.on_commit(enqueue)
+
+
+def list_create(*, name: str, processing_type: str, filter_branch: dict | None, actor: Any = None) -> ContactList:
+    """Create a list. An active list starts PROCESSING and its refresh is queued."""
+    is_active = processing_type == ContactList.ProcessingType.DYNAMIC
+    contact_list = ContactList(
+        name=name,
+        processing_type=processing_type,
+        filter_branch=filter_branch if is_active else filter_branch or None,
+        processing_status=Status.PROCESSING if is_active else Status.COMPLETE,
+        size=0,
+        progress=0,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    if not is_active:
+        contact_list.processed_at = timezone.now()
+        contact_list.progress = 100
+    contact_list.full_clean()
+    with transaction.atomic():
+        contact_list.save()
+        if is_active:
+            _enqueue_refresh(contact_list)
+    logger.info("list %s created by %s", contact_list.pk, actor)
+    return contact_list
+
+
+def list_update(
+    *,
+    contact_list: ContactList,
+    name: str | None = None,
+    filter_branch: dict | None = None,
+    actor: Any = None,
+) -> ContactList:
+    """Rename and/or change the criteria. New criteria bump the version and queue a refresh.
+
+    Invalid criteria raise ``ValidationError``; nothing is stored and the instance keeps its
+    previous definition.
+    """
+    with transaction.atomic():
+        current = ContactList.objects.select_for_update().get(pk=contact_list.pk)
+        criteria_changed = filter_branch is not None and filter_branch != current.filter_branch
+        if name is not None:
+            current.name = name
+        if filter_branch is not None:
+            current.filter_branch = filter_branch
+        # Validate on the locked copy: a refusal leaves both the row and the caller's object alone.
+        current.full_clean()
+        if criteria_changed:
+            current.version += 1
+            current.processing_status = Status.PROCESSING
+            current.progress = 0
+            current.error = ""
+        current.save()
+        if criteria_changed:
+            _enqueue_refresh(current)
+    _copy_state(current, contact_list)
+    logger.info("list %s updated by %s (criteria changed: %s)", contact_list.pk, actor, criteria_changed)
+    return contact_list
+
+
+def list_rename(*, contact_list: ContactList, name: str, actor: Any = None) -> ContactList:
+    return list_update(contact_list=contact_list, name=name, actor=actor)
+
+
+def list_delete(*, contact_list: ContactList) -> None:
+    """Delete a list, unless the sync uses it as its inclusion list or another list uses it."""
+    users = lists_referencing(contact_list=contact_list)
+    if users:
+        raise ValidationError(
+            _(
+                "“%(name)s” cannot be deleted: the list(s) %(users)s use it in their criteria. Remove those filters first."
+            )
+            % {"name": contact_list.name, "users": ", ".join(f"“{u.name}”" for u in users)}
+        )
+    try:
+        with transaction.atomic():
+            contact_list.delete()
+    except ProtectedError as exc:
+        labels = {obj._meta.label for obj in exc.protected_objects}
+        if "integration.SyncSettings" in labels:
+            raise ValidationError(
+                _(
+                    "“%(name)s” is the Salesforce inclusion list and cannot be deleted. "
+                    "Pick another inclusion list first."
+                )
+                % {"name": contact_list.name}
+            )
+        raise ValidationError(
+            _("“%(name)s” cannot be deleted: it is still used by %(users)s.")
+            % {"name": contact_list.name, "users": ", ".join(str(obj) for obj in exc.protected_objects)}
+        )
+
+
+def _copy_state(source: ContactList, target: ContactList) -> None:
+    if source is target:
+        return
+    for f in ContactList._meta.concrete_fields:
+        setattr(target, f.attname, getattr(source, f.attname))
+
+
+# --------------------------------------------------------------------------------------------
+# SQL helpers: set-based statements built from compiled querysets
+
+
+def _compile(queryset: QuerySet) -> tuple[str, tuple]:
+    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    return sql, tuple(params)
+
+
+def _qn(name: str) -> str:
+    return connections["default"].ops.quote_name(name)
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "contact": _qn(Contact._meta.db_table),
+        "membership": _qn(ListMembership._meta.db_table),
+        "change": _qn(MembershipChange._meta.db_table),
+    }
+
+
+def _db_datetime(value: datetime) -> Any:
+    return connections["default"].ops.adapt_datetimefield_value(value)
+
+
+class _IdSet:
+    """A temporary table of contact ids: the result of the criteria, materialised once."""
+
+    def __init__(self, cursor) -> None:
+        self.cursor = cursor
+        self.name = _qn(f"lists_tmp_{uuid.uuid4().hex[:12]}")
+        vendor = connections["default"].vendor
+        # INTEGER PRIMARY KEY is SQLite's rowid: the cheapest key it has.
+        column = "id INTEGER PRIMARY KEY" if vendor == "sqlite" else "id bigint PRIMARY KEY"
+        cursor.execute(f"CREATE TEMPORARY TABLE {self.name} ({column})")
+
+    def insert(self, queryset: QuerySet) -> None:
+        sql, params = _compile(queryset.order_by().values_list("pk"))
+        self.cursor.execute(f"INSERT INTO {self.name} (id) {sql}", params)
+
+    def discard(self, queryset: QuerySet) -> None:
+        sql, params = _compile(queryset.order_by().values_list("pk"))
+        self.cursor.execute(f"DELETE FROM {self.name} WHERE id IN ({sql})", params)
+
+    def drop(self) -> None:
+        self.cursor.execute(f"DROP TABLE IF EXISTS {self.name}")
+
+
+def _record_joins(
+    cursor, *, list_id: int, version: int, at: datetime, source: str, condition: str = "1 = 1", params: tuple = ()
+) -> int:
+    """Add as members the contacts ``s.id`` of ``FROM {source} WHERE {condition}`` not yet members."""
+    t = _tables()
+    new = (
+        f"FROM {source} WHERE {condition} AND NOT EXISTS "
+        f"(SELECT 1 FROM {t['membership']} m WHERE m.contact_list_id = %s AND m.contact_id = s.id)"
+    )
+    when = _db_datetime(at)
+    cursor.execute(
+        f"INSERT INTO {t['change']} (contact_list_id, contact_id, kind, at, list_version) "
+        f"SELECT %s, s.id, %s, %s, %s {new}",
+        (list_id, Kind.JOINED.value, when, version, *params, list_id),
+    )
+    cursor.execute(
+        f"INSERT INTO {t['membership']} (contact_list_id, contact_id, added_at) SELECT %s, s.id, %s {new}",
+        (list_id, when, *params, list_id),
+    )
+    return cursor.rowcount
+
+
+def _record_leaves(cursor, *, list_id: int, version: int, at: datetime, condition_sql: str, params: tuple) -> int:
+    """Remove the members for which ``condition_sql`` (about ``m.contact_id``) holds."""
+    t = _tables()
+    cursor.execute(
+        f"INSERT INTO {t['change']} (contact_list_id, contact_id, kind, at, list_version) "
+        f"SELECT %s, m.contact_id, %s, %s, %s FROM {t['membership']} m "
+        f"WHERE m.contact_list_id = %s AND {condition_sql}",
+        (list_id, Kind.LEFT.value, _db_datetime(at), version, list_id, *params),
+    )
+    # DELETE cannot take an alias everywhere: the condition is rewritten on the table name.
+    condition = condition_sql.replace("m.contact_id", f"{t['membership']}.contact_id")
+    cursor.execute(
+        f"DELETE FROM {t['membership']} WHERE contact_list_id = %s AND {condition}",
+        (list_id, *params),
+    )
+    return cursor.rowcount
+
+
+def _count_members(cursor, list_id: int) -> int:
+    cursor.execute(f"SELECT COUNT(*) FROM {_tables()['membership']} WHERE contact_list_id = %s", (list_id,))
+    return int(cursor.fetchone()[0])
+
+
+def _eligible_contacts() -> QuerySet[Contact]:
+    # Contacts archived in HubSpot are deleted there: they belong to no active list.
+    return Contact.objects.filter(archived=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Full refresh
+
+
+@dataclass
+class RefreshOutcome:
+    contact_list: ContactList
+    published: bool
+    joined: int = 0
+    left: int = 0
+    status_before: str = ""
+
+    @property
+    def changed(self) -> bool:
+        """Whether lists using this one may now compute differently."""
+        return bool(self.joined or self.left) or self.status_before != self.contact_list.processing_status
+
+
+class _Stale(Exception):
+    """The list's criteria changed while it was computed: a newer refresh will publish."""
+
+
+def list_refresh(
+    *, contact_list: ContactList, now: datetime | None = None, progress: ProgressCallback | None = None
+) -> ContactList:
+    """Recompute a list's membership in full, then the lists that depend on it, in order.
+
+    Ends COMPLETE with its size, or FAILED with the error on the list. A result computed for a
+    version of the criteria that is no longer current is not published.
+    """
+    now = now or timezone.now()
+    outcome = _refresh_one(contact_list.pk, now=now, progress=progress)
+    if outcome.published and outcome.changed:
+        _refresh_in_order(list_dependents(contact_list=outcome.contact_list), now=now)
+    _copy_state(outcome.contact_list, contact_list)
+    return contact_list
+
+
+def _refresh_in_order(lists: Iterable[ContactList], *, now: datetime) -> list[RefreshOutcome]:
+    # Dependents are recomputed in full: their criteria may mix the changed list with
+    # properties, and a dependency chain is short.
+    return [_refresh_one(cl.pk, now=now, progress=None) for cl in list_dependency_order(lists=lists)]
+
+
+def _refresh_one(list_id: int, *, now: datetime, progress: ProgressCallback | None) -> RefreshOutcome:
+    contact_list = ContactList.objects.get(pk=list_id)
+    version, status_before = contact_list.version, contact_list.processing_status
+    if not contact_list.is_active_list:
+        return _refresh_static(contact_list, now=now)
+    try:
+        outcome = _compute_and_publish(contact_list, version=version, now=now, progress=progress)
+        outcome.status_before = status_before
+        return outcome
+    except _Stale:
+        contact_list.refresh_from_db()
+        return RefreshOutcome(contact_list, published=False, status_before=status_before)
+    except Exception as exc:
+        if not isinstance(exc, ValidationError | CriteriaError):
+            logger.exception("refresh of list %s failed", list_id)
+        message = _error_message(exc)
+        failed = ContactList.objects.filter(pk=list_id, version=version).update(
+            processing_status=Status.FAILED, error=message, progress=0, processed_at=now
+        )
+        contact_list.refresh_from_db()
+        return RefreshOutcome(contact_list, published=bool(failed), status_before=status_before)
+
+
+def _error_message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(str(m) for m in exc.messages)
+    return str(exc) or exc.__class__.__name__
+
+
+def _refresh_static(contact_list: ContactList, *, now: datetime) -> RefreshOutcome:
+    with transaction.atomic(), connections["default"].cursor() as cursor:
+        size = _count_members(cursor, contact_list.pk)
+        ContactList.objects.filter(pk=contact_list.pk).update(
+            size=size, processing_status=Status.COMPLETE, error="", progress=100, processed_at=now
+        )
+    contact_list.refresh_from_db()
+    return RefreshOutcome(contact_list, published=True)
+
+
+def _check_referenced_lists(contact_list: ContactList, branch) -> None:
+    from lists.criteria import referenced_list_ids
+
+    ids = referenced_list_ids(branch)
+    if not ids:
+        return
+    failed = list(ContactList.objects.filter(pk__in=ids, processing_status=Status.FAILED).order_by("name"))
+    if failed:
+        raise ValidationError(
+            _("These criteria use the list(s) %(names)s, which failed to process.")
+            % {"names": ", ".join(f"“{f.name}”" for f in failed)}
+        )
+
+
+def _savepoint():
+    # Inside an outer transaction (tests, callers' atomic blocks) an error must roll back to a
+    # savepoint so the FAILED status can still be written; in autocommit each statement stands
+    # alone and an explicit transaction would hold SQLite's write lock for nothing.
+    return transaction.atomic() if connections["default"].in_atomic_block else nullcontext()
+
+
+def _compute_and_publish(
+    contact_list: ContactList, *, version: int, now: datetime, progress: ProgressCallback | None
+) -> RefreshOutcome:
+    branch = check_filter_branch(contact_list.filter_branch, list_id=contact_list.pk)
+    _check_referenced_lists(contact_list, branch)
+    matching = _eligible_contacts().filter(to_q(branch, now=now))
+    started = timezone.now()
+    with connections["default"].cursor() as cursor:
+        with _savepoint():
+            ids = _IdSet(cursor)
+        try:
+            _evaluate_in_chunks(ids, matching, list_id=contact_list.pk, version=version, progress=progress)
+            locked, joined, left = _publish(
+                cursor, ids, matching, list_id=contact_list.pk, version=version, now=now, started=started
+            )
+        finally:
+            with _savepoint():
+                ids.drop()
+    if progress:
+        progress(100)
+    logger.info("list %s v%s refreshed: %s members, +%s -%s", locked.pk, version, locked.size, joined, left)
+    return RefreshOutcome(locked, published=True, joined=joined, left=left)
+
+
+def _evaluate_in_chunks(
+    ids: _IdSet, matching: QuerySet, *, list_id: int, version: int, progress: ProgressCallback | None
+) -> None:
+    """Phase 1, outside the publishing transaction, so that progress is committed and seen."""
+    bounds = Contact.objects.aggregate(lo=models.Min("pk"), hi=models.Max("pk"))
+    lo, hi = bounds["lo"], bounds["hi"]
+    if lo is None:
+        return
+    chunks = list(range(lo, hi + 1, REFRESH_CHUNK_IDS))
+    for done, start in enumerate(chunks, start=1):
+        with _savepoint():
+            ids.insert(matching.filter(pk__gte=start, pk__lt=start + REFRESH_CHUNK_IDS))
+        if len(chunks) > 1:
+            _report_progress(list_id, version, min(99, done * 100 // len(chunks)), progress)
+
+
+def _publish(
+    cursor, ids: _IdSet, matching: QuerySet, *, list_id: int, version: int, now: datetime, started: datetime
+) -> tuple[ContactList, int, int]:
+    """Phase 2, one transaction: write the difference, or nothing if the criteria changed."""
+    with transaction.atomic():
+        locked = ContactList.objects.select_for_update().get(pk=list_id)
+        if locked.version != version:
+            raise _Stale
+        # Contacts saved while phase 1 ran may have been read with their old values.
+        since = started - SNAPSHOT_MARGIN
+        ids.discard(Contact.objects.filter(updated_at__gte=since))
+        ids.insert(matching.filter(updated_at__gte=since))
+        left = _record_leaves(
+            cursor,
+            list_id=list_id,
+            version=version,
+            at=now,
+            condition_sql=f"NOT EXISTS (SELECT 1 FROM {ids.name} t WHERE t.id = m.contact_id)",
+            params=(),
+        )
+        joined = _record_joins(cursor, list_id=list_id, version=version, at=now, source=f"{ids.name} s")
+        locked.size = _count_members(cursor, list_id)
+        locked.processing_status = Status.COMPLETE
+        locked.error = ""
+        locked.progress = 100
+        locked.processed_at = now
+        locked.save(update_fields=["size", "processing_status", "error", "progress", "processed_at", "updated_at"])
+    return locked, joined, left
+
+
+def _report_progress(list_id: int, version: int, percent: int, progress: ProgressCallback | None) -> None:
+    with _savepoint():
+        ContactList.objects.filter(pk=list_id, version=version).update(progress=percent)
+    if progress:
+        progress(percent)
+
+
+# --------------------------------------------------------------------------------------------
+# Incremental update
+
+
+@dataclass
+class MembershipDelta:
+    """Who joined and who left which list (list id -> contact ids)."""
+
+    joined: dict[int, set[int]] = field(default_factory=dict)
+    left: dict[int, set[int]] = field(default_factory=dict)
+
+    def joined_list(self, list_id: int) -> set[int]:
+        return self.joined.get(list_id, set())
+
+    def left_list(self, list_id: int) -> set[int]:
+        return self.left.get(list_id, set())
+
+    def __bool__(self) -> bool:
+        return bool(self.joined or self.left)
+
+
+_parsed_cache: dict[str, Any] = {}
+
+
+def _parsed(filter_branch: dict) -> Any:
+    # COMPLETE lists were validated when they were refreshed; parsing again per batch of
+    # changed contacts would cost more than the evaluation itself.
+    key = json.dumps(filter_branch, sort_keys=True)
+    branch = _parsed_cache.get(key)
+    if branch is None:
+        if len(_parsed_cache) > 1000:
+            _parsed_cache.clear()
+        branch = _parsed_cache[key] = parse(filter_branch)
+    return branch
+
+
+def memberships_update_for_contacts(*, contact_ids: Collection[int], now: datetime | None = None) -> MembershipDelta:
+    """Re-evaluate every COMPLETE active list for these contacts only, in dependency order."""
+    delta = MembershipDelta()
+    ids = sorted({int(i) for i in contact_ids})
+    if not ids:
+        return delta
+    now = now or timezone.now()
+    with transaction.atomic():
+        lists = list(
+            ContactList.objects.select_for_update()
+            .filter(processing_type=ContactList.ProcessingType.DYNAMIC, processing_status=Status.COMPLETE)
+            .order_by("pk")
+        )
+        for contact_list in list_dependency_order(lists=lists):
+            branch = _parsed(contact_list.filter_branch)
+            q = to_q(branch, now=now)
+            joins: list[int] = []
+            leaves: list[int] = []
+            for start in range(0, len(ids), INCREMENTAL_BATCH):
+                batch = ids[start : start + INCREMENTAL_BATCH]
+                rows = (
+                    Contact.objects.filter(pk__in=batch)
+                    .annotate(
+                        _match=Case(When(Q(archived=False) & q, then=Value(True)), default=Value(False)),
+                        _member=Exists(
+                            ListMembership.objects.filter(contact_list=contact_list.pk, contact=OuterRef("pk"))
+                        ),
+                    )
+                    .order_by()
+                    .values_list("pk", "_match", "_member")
+                )
+                for pk, match, member in rows:
+                    if match and not member:
+                        joins.append(pk)
+                    elif member and not match:
+                        leaves.append(pk)
+            if joins or leaves:
+                _apply_small_delta(contact_list, joins=joins, leaves=leaves, at=now)
+            if joins:
+                delta.joined[contact_list.pk] = set(joins)
+            if leaves:
+                delta.left[contact_list.pk] = set(leaves)
+    return delta
+
+
+def _apply_small_delta(contact_list: ContactList, *, joins: list[int], leaves: list[int], at: datetime) -> None:
+    version = contact_list.version
+    if leaves:
+        ListMembership.objects.filter(contact_list=contact_list, contact_id__in=leaves).delete()
+    if joins:
+        ListMembership.objects.bulk_create(
+            [ListMembership(contact_list=contact_list, contact_id=pk, added_at=at) for pk in joins]
+        )
+    MembershipChange.objects.bulk_create(
+        [
+            MembershipChange(contact_list=contact_list, contact_id=pk, kind=Kind.LEFT, at=at, list_version=version)
+            for pk in leaves
+        ]
+        + [
+            MembershipChange(contact_list=contact_list, contact_id=pk, kind=Kind.JOINED, at=at, list_version=version)
+            for pk in joins
+        ]
+    )
+    ContactList.objects.filter(pk=contact_list.pk).update(size=F("size") + len(joins) - len(leaves))
+
+
+# --------------------------------------------------------------------------------------------
+# Static lists
+
+
+def _require_static(contact_list: ContactList) -> None:
+    if contact_list.processing_type != ContactList.ProcessingType.MANUAL:
+        raise ValidationError(
+            _("“%(name)s” is an active list: its members follow its criteria and cannot be added or removed by hand.")
+            % {"name": contact_list.name}
+        )
+
+
+def _id_sources(contacts: QuerySet[Contact] | Iterable[Contact | int]) -> Iterable[tuple[str, tuple]]:
+    """SQL selecting one ``id`` column per chunk of the given contacts."""
+    if isinstance(contacts, QuerySet):
+        yield _compile(contacts.order_by().values_list("pk"))
+        return
+    ids = sorted({c if isinstance(c, int) else c.pk for c in contacts})
+    for start in range(0, len(ids), 5000):
+        yield _compile(Contact.objects.filter(pk__in=ids[start : start + 5000]).order_by().values_list("pk"))
+
+
+def static_members_add(
+    *,
+    contact_list: ContactList,
+    contacts: QuerySet[Contact] | Iterable[Contact | int],
+    actor: Any = None,
+    now: datetime | None = None,
+) -> int:
+    """Add contacts to a static list; returns how many were not members yet."""
+    return _static_change(contact_list=contact_list, contacts=contacts, actor=actor, now=now, add=True)
+
+
+def static_members_remove(
+    *,
+    contact_list: ContactList,
+    contacts: QuerySet[Contact] | Iterable[Contact | int],
+    actor: Any = None,
+    now: datetime | None = None,
+) -> int:
+    """Remove contacts from a static list; returns how many were members."""
+    return _static_change(contact_list=contact_list, contacts=contacts, actor=actor, now=now, add=False)
+
+
+def _static_change(
+    *,
+    contact_list: ContactList,
+    contacts: QuerySet[Contact] | Iterable[Contact | int],
+    actor: Any,
+    now: datetime | None,
+    add: bool,
+) -> int:
+    _require_static(contact_list)
+    now = now or timezone.now()
+    count = 0
+    with transaction.atomic(), connections["default"].cursor() as cursor:
+        locked = ContactList.objects.select_for_update().get(pk=contact_list.pk)
+        _require_static(locked)
+        for sql, params in _id_sources(contacts):
+            if add:
+                count += _record_joins(
+                    cursor,
+                    list_id=locked.pk,
+                    version=locked.version,
+                    at=now,
+                    source=f"{_tables()['contact']} s",
+                    condition=f"s.id IN ({sql})",
+                    params=params,
+                )
+            else:
+                count += _record_leaves(
+                    cursor,
+                    list_id=locked.pk,
+                    version=locked.version,
+                    at=now,
+                    condition_sql=f"m.contact_id IN ({sql})",
+                    params=params,
+                )
+        locked.size = _count_members(cursor, locked.pk)
+        locked.processing_status = Status.COMPLETE
+        locked.processed_at = now
+        locked.save(update_fields=["size", "processing_status", "processed_at", "updated_at"])
+    _copy_state(locked, contact_list)
+    logger.info("static list %s: %s contacts %s by %s", locked.pk, count, "added" if add else "removed", actor)
+    return count
+
+
+# --------------------------------------------------------------------------------------------
+# Scheduled work
+
+
+def lists_refresh_rolling(*, now: datetime | None = None) -> list[ContactList]:
+    """Refresh the active lists whose criteria are relative to today (rolling date ranges)."""
+    now = now or timezone.now()
+    lists = {cl.pk: cl for cl in lists_using_rolling_dates()}
+    for rolling in list(lists.values()):
+        lists.update((d.pk, d) for d in list_dependents(contact_list=rolling))
+    return [outcome.contact_list for outcome in _refresh_in_order(lists.values(), now=now)]
+
+
+__all__ = [
+    "MembershipDelta",
+    "list_create",
+    "list_delete",
+    "list_refresh",
+    "list_rename",
+    "list_update",
+    "lists_refresh_rolling",
+    "memberships_update_for_contacts",
+    "static_members_add",
+    "static_members_remove",
+]
