@@ -1,0 +1,227 @@
+"""Forms of the connected app's settings page.
+
+Secrets are write-only: each has its own form field (``new_<name>``) that is never filled from
+the stored value and renders empty; leaving it empty keeps what is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from integration.models import FieldMapping, HubSpotConnection, SalesforceConnection, SyncSettings
+from integration.selectors import _NOT_MAPPABLE, COMPATIBLE_TYPES
+from lists.models import ContactList, ContactProperty
+
+
+class SecretInput(forms.PasswordInput):
+    """A password box that never renders a value, even after a failed submit."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs={"autocomplete": "new-password", **(attrs or {})}, render_value=False)
+
+
+class SecretTextarea(forms.Textarea):
+    """A textarea (for a PEM private key) that never renders a value."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
+class SecretFieldsMixin:
+    """Adds a write-only ``new_<name>`` field per secret and reports which secrets are stored."""
+
+    secret_fields: dict[str, tuple[Any, type[forms.Widget]]] = {}
+
+    def _add_secret_fields(self) -> None:
+        for name, (label, widget) in self.secret_fields.items():
+            stored = bool(getattr(self.instance, name))
+            self.fields[f"new_{name}"] = forms.CharField(
+                label=label,
+                required=False,
+                strip=True,
+                widget=widget(),
+                help_text=_("Stored. Leave empty to keep it.") if stored else _("Not set."),
+            )
+
+    def new_secrets(self) -> dict[str, str]:
+        return {name: self.cleaned_data.get(f"new_{name}", "") for name in self.secret_fields}
+
+    def setting_changes(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.changed_data}
+
+
+class SalesforceConnectionForm(SecretFieldsMixin, forms.ModelForm):
+    secret_fields = {
+        "client_secret": (_("Consumer secret"), SecretInput),
+        "private_key": (_("Private key (PEM, for JWT bearer)"), SecretTextarea),
+        "password": (_("Password (and security token)"), SecretInput),
+        "access_token": (_("Access token"), SecretInput),
+    }
+
+    class Meta:
+        model = SalesforceConnection
+        fields = ["environment", "auth_method", "login_url", "instance_url", "api_version", "client_id", "username"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._add_secret_fields()
+        self.fields["new_private_key"].widget.attrs.update({"rows": 4, "cols": 60, "spellcheck": "false"})
+        self.fields["login_url"].help_text = _(
+            "https://login.salesforce.com, https://test.salesforce.com for a sandbox org, or your My Domain URL "
+            "(required for client credentials)."
+        )
+
+    def clean_new_private_key(self) -> str:
+        value = self.cleaned_data.get("new_private_key", "")
+        if value and "PRIVATE KEY-----" not in value:
+            raise ValidationError(_("Paste the whole PEM private key, from -----BEGIN to -----END."))
+        return value
+
+
+class HubSpotConnectionForm(SecretFieldsMixin, forms.ModelForm):
+    secret_fields = {
+        "access_token": (_("Private app access token"), SecretInput),
+        "client_secret": (_("App client secret"), SecretInput),
+    }
+
+    class Meta:
+        model = HubSpotConnection
+        fields = ["environment", "auth_method", "base_url", "client_id", "portal_id"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._add_secret_fields()
+
+
+class InclusionListForm(forms.Form):
+    """The "Limit syncs" choice. Any list id is accepted here so that the service, not a generic
+    "not a valid choice", says why a static list is refused."""
+
+    inclusion_list = forms.ModelChoiceField(
+        label=_("Inclusion list"),
+        queryset=ContactList.objects.all(),
+        required=False,
+        empty_label=_("No inclusion list"),
+        error_messages={"invalid_choice": _("This list does not exist (any more).")},
+    )
+
+
+class _SettingsForm(forms.ModelForm):
+    """Validated against the model (``full_clean``), saved by ``sync_settings_update``."""
+
+    def setting_changes(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.changed_data}
+
+
+class HubSpotSideSettingsForm(_SettingsForm):
+    class Meta:
+        model = SyncSettings
+        fields = ["sync_enabled", "dedupe_key", "external_id_field", "polling_interval_minutes"]
+        help_texts = {
+            "sync_enabled": _(
+                "When off, nothing is sent to Salesforce; changes are kept and sent when it is on again."
+            ),
+            "external_id_field": _("A Salesforce field marked External ID (e.g. HubSpot_Id__c)."),
+        }
+
+
+class SalesforceSideSettingsForm(_SettingsForm):
+    class Meta:
+        model = SyncSettings
+        fields = ["salesforce_object_for_new", "create_hubspot_contacts_from_salesforce", "daily_api_allocation"]
+
+
+def mapping_type_problem(
+    *,
+    hubspot_type: str | None,
+    salesforce_object: str,
+    salesforce_field: str,
+    field_types: dict[str, str],
+    from_describe: bool,
+) -> str | None:
+    """Why a HubSpot property of ``hubspot_type`` cannot map to ``salesforce_object.salesforce_field``,
+    or None when it can (or cannot be checked: a custom field while the org is unreachable)."""
+    sf_type = field_types.get(salesforce_field)
+    if sf_type is None:
+        if not from_describe and salesforce_field.endswith("__c"):
+            return None
+        return str(_("%(object)s has no field “%(field)s”.")) % {"object": salesforce_object, "field": salesforce_field}
+    if sf_type in _NOT_MAPPABLE:
+        return str(_("%(object)s.%(field)s is a %(type)s field; it cannot be mapped.")) % {
+            "object": salesforce_object,
+            "field": salesforce_field,
+            "type": sf_type,
+        }
+    if hubspot_type is None:
+        return None
+    if sf_type not in COMPATIBLE_TYPES.get(hubspot_type, set()):
+        return str(
+            _(
+                "Incompatible types: a HubSpot %(hs_type)s property cannot be stored in "
+                "%(object)s.%(field)s, a Salesforce %(sf_type)s field."
+            )
+        ) % {
+            "hs_type": ContactProperty.Type(hubspot_type).label,
+            "object": salesforce_object,
+            "field": salesforce_field,
+            "sf_type": sf_type,
+        }
+    return None
+
+
+class FieldMappingForm(forms.ModelForm):
+    """A mapping HubSpot property ↔ Salesforce field, refused when the types do not fit.
+
+    ``field_types`` is ``{"Lead": ({field: type}, from_describe), "Contact": (...)}``.
+    """
+
+    class Meta:
+        model = FieldMapping
+        fields = ["hubspot_property", "salesforce_object", "salesforce_field", "rule"]
+
+    def __init__(self, *args: Any, field_types: dict[str, tuple[dict[str, str], bool]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.field_types = field_types
+        self.property_types = dict(ContactProperty.objects.filter(archived=False).values_list("name", "type"))
+        choices = [(name, name) for name in sorted(self.property_types)]
+        current = self.instance.hubspot_property if self.instance.pk else None
+        if current and current not in self.property_types:
+            choices.insert(0, (current, current))
+        self.fields["hubspot_property"] = forms.ChoiceField(
+            label=_("HubSpot property"), choices=[("", "---------"), *choices]
+        )
+        self.fields["salesforce_field"].widget.attrs.update({"list": "salesforce-fields", "autocomplete": "off"})
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        prop, obj, sf_field = data.get("hubspot_property"), data.get("salesforce_object"), data.get("salesforce_field")
+        if not (prop and obj and sf_field):
+            return data
+        objects = ["Lead", "Contact"] if obj == FieldMapping.Object.BOTH else [obj]
+        problems = []
+        for name in objects:
+            types, from_describe = self.field_types.get(name, ({}, False))
+            problem = mapping_type_problem(
+                hubspot_type=self.property_types.get(prop),
+                salesforce_object=name,
+                salesforce_field=sf_field,
+                field_types=types,
+                from_describe=from_describe,
+            )
+            if problem:
+                problems.append(problem)
+        if problems:
+            raise ValidationError({"salesforce_field": problems})
+        # "both" and a single object would write the same Salesforce field twice.
+        clash = FieldMapping.objects.filter(salesforce_field=sf_field, salesforce_object__in=[*objects, "both"])
+        if self.instance.pk:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise ValidationError(
+                {"salesforce_field": _("%(field)s is already mapped for this object.") % {"field": sf_field}}
+            )
+        return data

@@ -1,0 +1,49 @@
+// The connected app's settings page: "Limit syncs" saves as soon as a list is picked, and a
+// running resync shows its progress. Without JavaScript the page still works (a Save button
+// appears in <noscript>, the progress shows its state at load).
+(function () {
+  "use strict";
+
+  function autosubmit() {
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      select.addEventListener("change", function () {
+        var form = select.form;
+        var note = document.getElementById("inclusion-saving");
+        if (note) note.hidden = false;
+        select.setAttribute("aria-busy", "true");
+        if (form.requestSubmit) form.requestSubmit(); else form.submit();
+      });
+    });
+  }
+
+  function pollProgress() {
+    var box = document.getElementById("resync-progress");
+    if (!box || box.dataset.finished === "1" || !box.dataset.url) return;
+    var bar = box.querySelector("progress");
+    var text = box.querySelector(".ia-progress-text");
+    var status = box.querySelector(".ia-progress-status");
+    var button = document.getElementById("resync-button");
+    function tick() {
+      fetch(box.dataset.url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
+        .then(function (run) {
+          bar.value = run.percent;
+          text.textContent = run.text;
+          status.textContent = run.statusLabel;
+          if (run.finished) {
+            box.dataset.finished = "1";
+            if (button) button.disabled = false;
+          } else {
+            window.setTimeout(tick, 1000);
+          }
+        })
+        .catch(function () { window.setTimeout(tick, 5000); });
+    }
+    tick();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    autosubmit();
+    pollProgress();
+  });
+})();
