@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres install install-dev chromium bench lint messages clean
+.PHONY: run test test-sqlite test-postgres install install-dev chromium services bench lint messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,19 @@ chromium:
 		else echo "chromium missing: install Debian's chromium (sudo apt-get install chromium)"; fi; \
 	fi
 
-## make test: the whole suite on SQLite, then again on a throwaway PostgreSQL.
-test: install-dev chromium
+## PostgreSQL and Redis servers (Debian's packages) for the second half of the suite.
+services:
+	@missing=""; \
+	ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+		else echo "missing:$$missing (sudo apt-get install$$missing)"; fi; \
+	fi
+
+## make test: the whole suite on SQLite, then again on a throwaway PostgreSQL (+ Redis).
+test: install-dev chromium services
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
