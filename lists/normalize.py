@@ -24,14 +24,21 @@ unknown property               the string as sent
 dict, as are values that cannot be parsed for their type (``"abc"`` for a number): they stay in
 ``Contact.raw_properties`` for display, and every criteria operator treats them as "no value".
 
-Case-insensitive matching: SQLite's ``LOWER()`` folds ASCII only and PostgreSQL's depends on the
-database locale, so neither can fold "É" to "é" the same way. The folding is therefore done
-here, in Python, once: ``properties[FOLDED_KEY]`` maps each string or enumeration property to its
-case-folded (NFC, ``str.casefold``) form -- a string, or a sorted list for multiple checkboxes.
-The criteria compile against those folded copies, so the database does plain byte comparisons
-and both back ends agree with the Python evaluator. HubSpot property names start with a letter,
-so ``FOLDED_KEY`` (leading underscore) never collides with a property; use
-:func:`public_properties` to show a contact's properties without it.
+Indexes for the criteria (built by :func:`with_folded`, which :func:`normalize_properties`
+calls; anything writing ``Contact.properties`` must go through one of them):
+
+- ``properties[FOLDED_KEY]`` (``"_folded"``) maps each string or enumeration property to its
+  case-folded (NFC, ``str.casefold``) form, always a string; multiple checkboxes are packed as
+  ``";a;b;"`` (sorted, distinct), so an element is found with ``instr(x, ';a;')`` in SQL.
+  SQLite's ``LOWER()`` folds ASCII only and PostgreSQL's depends on the database locale, so
+  neither could fold "É" to "é" the same way: folding once, here, makes both databases do plain
+  comparisons that agree with the Python evaluator.
+- ``properties[NUMBERS_KEY]`` (``"_num"``) holds the number, date and datetime values and
+  nothing else, so SQL compares them without checking JSON types first (on SQLite such a check
+  costs as much as the comparison).
+
+HubSpot property names start with a letter, so these keys (leading underscore) never collide
+with a property; use :func:`public_properties` to show a contact's properties without them.
 """
 
 from __future__ import annotations
@@ -46,6 +53,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 FOLDED_KEY = "_folded"
+NUMBERS_KEY = "_num"
+#: Keys of ``Contact.properties`` that are indexes built by this module, not properties.
+INDEX_KEYS = frozenset({FOLDED_KEY, NUMBERS_KEY})
 
 STRING = "string"
 NUMBER = "number"
@@ -225,6 +235,8 @@ def normalize_value(spec: PropertySpecLike | None, raw: str | None) -> Any:
         return None
     if not isinstance(raw, str):
         raw = str(raw).lower() if isinstance(raw, bool) else str(raw)
+    # PostgreSQL's jsonb cannot hold U+0000; HubSpot never means it.
+    raw = raw.replace("\x00", "")
     if not raw.strip():
         return None
     kind = spec.type if spec is not None else STRING
@@ -243,29 +255,51 @@ def normalize_value(spec: PropertySpecLike | None, raw: str | None) -> Any:
     return raw
 
 
-def folded_index(properties: Mapping[str, Any]) -> dict[str, str | list[str]]:
+def folded_index(properties: Mapping[str, Any]) -> dict[str, str]:
     """The folded copies of the string and list-of-string values of typed properties."""
-    index: dict[str, str | list[str]] = {}
+    index: dict[str, str] = {}
     for name, value in properties.items():
-        if name == FOLDED_KEY:
+        if name in INDEX_KEYS:
             continue
         if isinstance(value, str):
             index[name] = fold(value)
         elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-            index[name] = sorted({fold(v) for v in value})
+            index[name] = pack_multiple(fold(v) for v in value)
     return index
 
 
-def with_folded(properties: Mapping[str, Any]) -> dict[str, Any]:
-    """Typed properties plus their folded index: what ``Contact.properties`` must hold.
+def number_index(properties: Mapping[str, Any]) -> dict[str, int | float]:
+    """The numbers (numbers, dates, datetimes) of typed properties: a map that holds nothing
+    else, so SQL can compare ``properties -> '_num' -> name`` without checking its JSON type."""
+    index: dict[str, int | float] = {}
+    for name, value in properties.items():
+        if name in INDEX_KEYS or isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        number = parse_number(value)  # big ints become doubles, as SQL compares them
+        if number is not None:
+            index[name] = number
+    return index
 
-    For callers that build typed values themselves (tests, factories); ``normalize_properties``
-    already returns this form.
+
+def pack_multiple(values: Iterable[str]) -> str:
+    """``";a;b;"``: the folded form of a multiple-checkbox value, a string like every folded
+    value, so that SQL reads one JSON type and finds an element with ``instr(x, ';a;')``."""
+    return ";" + ";".join(sorted(set(values))) + ";"
+
+
+def with_folded(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """Typed properties plus the indexes the criteria read: what ``Contact.properties`` holds.
+
+    For callers that build typed values themselves (tests, factories, the pull after merging
+    changes); ``normalize_properties`` already returns this form.
     """
-    result = {k: v for k, v in properties.items() if k != FOLDED_KEY and v is not None}
-    index = folded_index(result)
-    if index:
-        result[FOLDED_KEY] = index
+    result = {k: v for k, v in properties.items() if k not in INDEX_KEYS and v is not None}
+    folded = folded_index(result)
+    numbers = number_index(result)
+    if folded:
+        result[FOLDED_KEY] = folded
+    if numbers:
+        result[NUMBERS_KEY] = numbers
     return result
 
 
@@ -273,7 +307,7 @@ def normalize_properties(raw: Mapping[str, str | None], schema: Mapping[str, Pro
     """Typed ``Contact.properties`` (with the folded index) from HubSpot's raw strings."""
     typed: dict[str, Any] = {}
     for name, value in raw.items():
-        if name == FOLDED_KEY:
+        if name in INDEX_KEYS:
             continue
         normalised = normalize_value(schema.get(name), value)
         if normalised is not None:
@@ -282,8 +316,8 @@ def normalize_properties(raw: Mapping[str, str | None], schema: Mapping[str, Pro
 
 
 def public_properties(properties: Mapping[str, Any]) -> dict[str, Any]:
-    """A contact's properties without the internal folded index, for display and export."""
-    return {k: v for k, v in properties.items() if k != FOLDED_KEY}
+    """A contact's properties without the internal indexes, for display and export."""
+    return {k: v for k, v in properties.items() if k not in INDEX_KEYS}
 
 
 def schema_from_properties(props: Iterable[Any]) -> dict[str, PropertySpec]:
