@@ -1,0 +1,192 @@
+"""Journey: build an active list in the editor (two groups), see the preview, save, watch it
+process to complete with the right size, rename it with the pencil."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from lists.models import ContactList, ContactProperty
+from lists.services import list_refresh
+from tests.lists.factories import ContactFactory, ContactPropertyFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "a-long-test-password"
+
+
+@pytest.fixture
+def crm(django_user_model):
+    django_user_model.objects.create_superuser("ops", "ops@example.com", PASSWORD)
+    ContactPropertyFactory(name="email", label="Email")
+    ContactPropertyFactory(name="country", label="Country/Region")
+    ContactPropertyFactory(name="numemployees", label="Number of Employees", type=ContactProperty.Type.NUMBER)
+    ContactPropertyFactory(
+        name="lifecyclestage", label="Lifecycle Stage", enum_values=["subscriber", "lead", "customer"]
+    )
+    rows = [
+        ("France", 500, "lead"),
+        ("France", 20, "lead"),
+        ("France", 800, "customer"),
+        ("Germany", 300, "customer"),
+        ("Germany", 10, "subscriber"),
+        ("Spain", 1000, "lead"),
+    ]
+    for i, (country, size, stage) in enumerate(rows):
+        ContactFactory(
+            email=f"person{i}@example.com",
+            properties={
+                "email": f"person{i}@example.com",
+                "country": country,
+                "numemployees": size,
+                "lifecyclestage": stage,
+            },
+        )
+
+
+def pick_property(page, button, label: str) -> None:
+    button.click()
+    picker = page.locator(".lp-picker")
+    picker.locator(".lp-search").fill(label)
+    picker.locator(".lp-option", has_text=label).first.click()
+
+
+def test_build_preview_save_process_and_rename(live_server, page, staff_login, screenshot, crm):
+    staff_login(page, "ops", PASSWORD)
+    back_to = "/admin/lists/contactlist/"
+    page.goto(f"{live_server.url}/admin/lists/contactlist/add/?next={back_to}")
+    expect(page.locator("#list-editor")).to_be_visible()
+    expect(page.locator("input[name=processing_type][value=DYNAMIC]")).to_be_checked()
+    screenshot(page, "1-empty-editor")
+
+    # Name it with the pencil (top left).
+    page.click("#list-rename")
+    page.fill(".list-title-input", "Big French or German customers")
+    page.keyboard.press("Enter")
+    expect(page.locator("#list-title")).to_have_text("Big French or German customers")
+
+    # Group 1: country is France AND employees > 100.
+    pick_property(page, page.locator("#list-add-group"), "Country/Region")
+    group1 = page.locator('.lf-group[data-group="0"]')
+    group1.locator(".lf-filter").nth(0).locator(".lf-value input").fill("France")
+    pick_property(page, group1.locator(".lf-add-filter"), "Number of Employees")
+    second = group1.locator(".lf-filter").nth(1)
+    second.locator(".lf-op").select_option("NUMBER:IS_GREATER_THAN")
+    second.locator(".lf-value input").fill("100")
+
+    # Group 2: lifecycle stage is any of customer, and country is Germany.
+    pick_property(page, page.locator("#list-add-group"), "Lifecycle Stage")
+    group2 = page.locator('.lf-group[data-group="1"]')
+    group2.locator(".lf-option", has_text="Customer").locator("input").check()
+    pick_property(page, group2.locator(".lf-add-filter"), "Country/Region")
+    group2.locator(".lf-filter").nth(1).locator(".lf-value input").fill("Germany")
+
+    # France>100: persons 0 and 2; customer in Germany: person 3.
+    expect(page.locator("#list-preview-count")).to_have_attribute("data-total", "3")
+    expect(second.locator(".lf-count")).to_have_text(re.compile(r"4 match"))
+    expect(page.locator(".lp-contacts li")).to_have_count(3)
+    screenshot(page, "2-preview")
+
+    # A mistake is shown next to its filter, before saving.
+    second.locator(".lf-value input").fill("")
+    expect(second.locator(".lf-error")).to_contain_text("Group 1, filter 2")
+    screenshot(page, "3-inline-error")
+    second.locator(".lf-value input").fill("100")
+    expect(page.locator("#list-preview-count")).to_have_attribute("data-total", "3")
+
+    page.click("#list-save")
+    page.wait_for_url(re.compile(r".*/admin/lists/contactlist/$"))
+    expect(page.locator("#changelist")).to_contain_text("Big French or German customers")
+    expect(page.locator(".list-pill-processing")).to_be_visible()
+    screenshot(page, "4-saved-processing")
+
+    contact_list = ContactList.objects.get(name="Big French or German customers")
+    assert contact_list.processing_status == ContactList.ProcessingStatus.PROCESSING
+    page.goto(f"{live_server.url}/admin/lists/contactlist/{contact_list.pk}/change/")
+    expect(page.locator("#list-status-pill")).to_have_text(re.compile("Processing"))
+    screenshot(page, "5-change-page-processing")
+
+    # The worker's job, run here while the page polls its status.
+    list_refresh(contact_list=contact_list)
+    expect(page.locator("#list-status-pill")).to_have_text("Complete", timeout=10000)
+    expect(page.locator("#list-status-size")).to_have_text("3 contacts")
+    screenshot(page, "6-complete")
+
+    # Rename in place with the pencil: saved at once, no reprocessing.
+    page.click("#list-rename")
+    page.fill(".list-title-input", "Key accounts FR/DE")
+    page.keyboard.press("Enter")
+    expect(page.locator("#list-rename-note")).to_have_text("Renamed.")
+    screenshot(page, "7-renamed")
+    contact_list.refresh_from_db()
+    assert contact_list.name == "Key accounts FR/DE"
+    assert contact_list.processing_status == ContactList.ProcessingStatus.COMPLETE
+    assert contact_list.size == 3
+    page.reload()
+    expect(page.locator("#list-title")).to_have_text("Key accounts FR/DE")
+
+
+def test_contact_page_explains_a_list_and_static_lists_take_members(live_server, page, staff_login, screenshot, crm):
+    from lists.services import list_create
+
+    base = {"filterBranchType": "OR", "filters": []}
+    french_leads = list_create(
+        name="French leads",
+        processing_type="DYNAMIC",
+        filter_branch={
+            **base,
+            "filterBranches": [
+                {
+                    "filterBranchType": "AND",
+                    "filterBranches": [],
+                    "filters": [
+                        {
+                            "filterType": "PROPERTY",
+                            "property": "country",
+                            "operation": {
+                                "operationType": "STRING",
+                                "operator": "IS_EQUAL_TO",
+                                "value": "France",
+                                "includeObjectsWithNoValueSet": False,
+                            },
+                        },
+                        {
+                            "filterType": "PROPERTY",
+                            "property": "lifecyclestage",
+                            "operation": {
+                                "operationType": "ENUMERATION",
+                                "operator": "IS_ANY_OF",
+                                "values": ["lead"],
+                                "includeObjectsWithNoValueSet": False,
+                            },
+                        },
+                    ],
+                }
+            ],
+        },
+    )
+    list_refresh(contact_list=french_leads)
+    list_create(name="Webinar guests", processing_type="MANUAL", filter_branch=None)
+    staff_login(page, "ops", PASSWORD)
+
+    # Static list: members come from the contacts page's action.
+    page.goto(f"{live_server.url}/admin/lists/contact/?q=person3")
+    page.locator("input[name=_selected_action]").first.check()
+    page.select_option("select[name=action]", "add_to_static_list")
+    page.click("button[name=index]")
+    expect(page.locator("#content-main")).to_contain_text("1 contact selected")
+    screenshot(page, "1-static-action")
+    page.click("input[type=submit]")
+    expect(page.locator(".messagelist")).to_contain_text("1 contact added to “Webinar guests”")
+
+    person3 = ContactList.objects.get(name="Webinar guests").members.get()
+    page.goto(f"{live_server.url}/admin/lists/contact/{person3.pk}/change/")
+    expect(page.locator("#contact-lists")).to_contain_text("Webinar guests")
+    page.select_option("#explain-list", label="French leads")
+    page.click("button[form=explain-form]")
+    expect(page.locator(".explain-table tbody tr")).to_have_count(2)
+    expect(page.locator(".explain-verdict")).to_contain_text("is not a member of “French leads”")
+    expect(page.locator(".explain-table")).to_contain_text("Germany")
+    screenshot(page, "2-explanation")
