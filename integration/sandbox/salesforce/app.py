@@ -256,7 +256,9 @@ class SalesforceSandbox:
         r.add("PUT", rf"{V}/jobs/ingest/(?P<job>\w+)/batches/?", self.bulk_upload)
         r.add(
             "GET",
-            rf"{V}/jobs/ingest/(?P<job>\w+)/(?P<which>successfulResults|failedResults|unprocessedrecords)/?",
+            # Salesforce documents "unprocessedrecords"; clients (simple-salesforce) also send
+            # "unprocessedRecords": resource names are matched case-insensitively.
+            rf"{V}/jobs/ingest/(?P<job>\w+)/(?P<which>(?i:successfulResults|failedResults|unprocessedrecords))/?",
             self.bulk_results,
         )
         r.add("GET", r"/_sandbox/settings/?", self.get_settings, public=True)

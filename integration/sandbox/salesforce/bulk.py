@@ -185,7 +185,7 @@ class BulkService:
 
     def results(self, job_id: str, which: str) -> str:
         row = self._row(job_id)
-        kind = RESULT_KINDS[which]
+        kind = {name.lower(): value for name, value in RESULT_KINDS.items()}[which.lower()]
         stored = (
             self.store.read()
             .execute("SELECT data FROM bulk_job_results WHERE job_id = ? AND kind = ?", (job_id, kind))

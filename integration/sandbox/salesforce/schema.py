@@ -212,6 +212,15 @@ LEAD_FIELDS: tuple[Field, ...] = (
     ),
     Field("Industry", "Industry", "picklist", 255, picklist=_picklist(INDUSTRIES)),
     Field("NumberOfEmployees", "Employees", "int", digits=8),
+    Field(
+        "IsConverted",
+        "Converted",
+        "boolean",
+        nillable=False,
+        createable=False,
+        updateable=False,
+        defaulted_on_create=True,
+    ),
     _HUBSPOT_ID,
 )
 

@@ -103,6 +103,16 @@ class SalesforceStore(SQLiteStore):
         super().__init__(path)
         self._settings_lock = threading.Lock()
         self._settings_cache: dict[str, Any] | None = None
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """A sandbox file from an older version gains the fields added since (its data stays)."""
+        with self.write() as conn:
+            for sobject in OBJECTS.values():
+                present = {row["name"] for row in conn.execute(f'PRAGMA table_info("{sobject.name}")')}
+                for f in sobject.fields:
+                    if f.name not in present:
+                        conn.execute(f'ALTER TABLE "{sobject.name}" ADD COLUMN {_column_sql(f)}')
 
     # -- settings ---------------------------------------------------------------------------
 

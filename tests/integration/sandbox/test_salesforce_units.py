@@ -1,0 +1,162 @@
+"""Pure parts of the Salesforce sandbox: id checksum and the SOQL subset parser/compiler."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from integration.sandbox.salesforce import ids, soql
+from integration.sandbox.salesforce.store import _schema
+
+
+class TestIds:
+    def test_checksum_matches_salesforce_published_example(self):
+        # The 15 -> 18 conversion example from Salesforce's documentation and knowledge base.
+        assert ids.to_18("0015000000Gv7qJ") == "0015000000Gv7qJAAR"
+
+    def test_checksum_of_all_upper_and_all_lower(self):
+        assert ids.checksum("AAAAAAAAAAAAAAA") == "555"
+        assert ids.checksum("aaaaaaaaaaaaaaa") == "AAA"
+
+    def test_generated_ids_have_prefix_length_and_valid_suffix(self):
+        lead = ids.make_id("00Q", 1)
+        contact = ids.make_id("003", 123456)
+        assert lead.startswith("00Q") and contact.startswith("003")
+        assert len(lead) == len(contact) == 18
+        assert ids.is_well_formed(lead) and ids.is_well_formed(contact)
+        assert ids.normalize(contact[:15]) == contact
+
+    def test_ids_differing_only_in_case_get_different_suffixes(self):
+        assert ids.to_18("00Q5g0000000abc") != ids.to_18("00Q5g0000000ABC")
+
+    @pytest.mark.parametrize("bad", ["", "abc", "00Q5g0000000001XXX", "00Q5g00000000!1", "00Q5g0000000001EAAB"])
+    def test_malformed_ids_are_refused(self, bad):
+        assert not ids.is_well_formed(bad)
+        assert ids.normalize(bad) is None
+
+
+@pytest.fixture
+def db():
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(_schema())
+    rows = [
+        ("00Q5g0000000001EAA", "a@x.com", "Ann", 10, "2026-01-01T10:00:00.000+0000"),
+        ("00Q5g0000000002EAA", "B@X.com", "Bob", None, "2026-02-01T10:00:00.000+0000"),
+        ("00Q5g0000000003EAA", None, "Cid", 300, "2026-03-01T10:00:00.000+0000"),
+    ]
+    conn.executemany(
+        'INSERT INTO Lead ("Id", "Email", "FirstName", "NumberOfEmployees", "LastModifiedDate", "LastName", "Company")'
+        " VALUES (?, ?, ?, ?, ?, 'L', 'C')",
+        rows,
+    )
+    return conn
+
+
+def run(conn, text: str) -> list[str]:
+    query = soql.parse(text)
+    sql, params = soql.compile_query(query)
+    return [
+        conn.execute('SELECT "FirstName" FROM Lead WHERE "Id" = ?', (row[0],)).fetchone()[0]
+        for row in conn.execute(sql, params)
+    ]
+
+
+class TestSoqlParser:
+    def test_fields_and_object_resolve_case_insensitively_to_canonical_names(self):
+        query = soql.parse("select id, EMAIL, firstname from lead")
+        assert query.sobject.name == "Lead"
+        assert [f.name for f in query.fields] == ["Id", "Email", "FirstName"]
+
+    def test_full_clause_set(self):
+        query = soql.parse(
+            "SELECT Id FROM Contact WHERE Email IN ('a@x.com', 'b@x.com') AND LastModifiedDate > 2026-01-01T00:00:00Z "
+            "ORDER BY LastModifiedDate DESC NULLS LAST LIMIT 10 OFFSET 5"
+        )
+        assert query.sobject.name == "Contact"
+        assert query.limit == 10 and query.offset == 5
+        assert query.order_by[0].descending and query.order_by[0].nulls_last
+
+    def test_count(self):
+        assert soql.parse("SELECT COUNT() FROM Lead").count_only
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "SELECT FROM Lead",
+            "SELECT Id Lead",
+            "SELECT Id FROM Lead WHERE",
+            "SELECT Id FROM Lead WHERE Email = ",
+            "SELECT Id FROM Lead WHERE Email 'x'",
+            "SELECT Id FROM Lead LIMIT x",
+            "SELECT Id FROM Lead ORDER Email",
+            "SELECT Id, FROM Lead",
+            "SELECT Id FROM Lead WHERE Email = 'unterminated",
+            "SELECT Id FROM Lead extra",
+            "",
+        ],
+    )
+    def test_malformed_queries(self, text):
+        with pytest.raises(soql.SoqlError) as exc:
+            soql.parse(text)
+        assert exc.value.code == "MALFORMED_QUERY"
+
+    def test_unknown_field_and_object(self):
+        with pytest.raises(soql.SoqlError) as exc:
+            soql.parse("SELECT Nope FROM Lead")
+        assert exc.value.code == "INVALID_FIELD" and "No such column 'Nope'" in exc.value.message
+        with pytest.raises(soql.SoqlError) as exc:
+            soql.parse("SELECT Id FROM Opportunity")
+        assert exc.value.code == "INVALID_TYPE"
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "SELECT Id FROM Lead WHERE LastModifiedDate > '2026-01-01T00:00:00Z'",
+            "SELECT Id FROM Lead WHERE LastModifiedDate > 2026-01-01",
+            "SELECT Id FROM Lead WHERE NumberOfEmployees > '10'",
+            "SELECT Id FROM Lead WHERE Email = 10",
+        ],
+    )
+    def test_wrongly_typed_values_are_refused_like_salesforce(self, text):
+        with pytest.raises(soql.SoqlError) as exc:
+            soql.parse(text)
+        assert exc.value.code == "INVALID_FIELD"
+
+    def test_string_escapes(self):
+        query = soql.parse(r"SELECT Id FROM Lead WHERE LastName = 'O\'Brien \\ x'")
+        assert query.where.values[0].value == "O'Brien \\ x"
+
+    def test_datetime_literal_with_offset_is_normalised_to_utc(self):
+        assert soql.parse_datetime_literal("2026-01-01T01:30:00+01:00") == "2026-01-01T00:30:00.000+0000"
+
+
+class TestSoqlEvaluation:
+    def test_email_equality_is_case_insensitive(self, db):
+        assert run(db, "SELECT Id FROM Lead WHERE Email = 'b@x.COM'") == ["Bob"]
+        assert run(db, "SELECT Id FROM Lead WHERE Email IN ('A@X.COM', 'b@x.com') ORDER BY FirstName") == ["Ann", "Bob"]
+
+    def test_not_equal_keeps_nulls_like_soql(self, db):
+        assert run(db, "SELECT Id FROM Lead WHERE Email != 'a@x.com' ORDER BY FirstName") == ["Bob", "Cid"]
+        assert run(db, "SELECT Id FROM Lead WHERE Email NOT IN ('a@x.com') ORDER BY FirstName") == ["Bob", "Cid"]
+
+    def test_null_comparisons(self, db):
+        assert run(db, "SELECT Id FROM Lead WHERE Email = null") == ["Cid"]
+        assert run(db, "SELECT Id FROM Lead WHERE NumberOfEmployees != null ORDER BY FirstName") == ["Ann", "Cid"]
+
+    def test_numbers_datetimes_and_boolean_logic(self, db):
+        assert run(db, "SELECT Id FROM Lead WHERE NumberOfEmployees >= 10 AND NumberOfEmployees < 300") == ["Ann"]
+        assert run(db, "SELECT Id FROM Lead WHERE LastModifiedDate > 2026-01-15T00:00:00Z ORDER BY FirstName") == [
+            "Bob",
+            "Cid",
+        ]
+        assert run(db, "SELECT Id FROM Lead WHERE FirstName = 'Ann' OR (NumberOfEmployees > 100 AND Email = null)") == [
+            "Ann",
+            "Cid",
+        ]
+        assert run(db, "SELECT Id FROM Lead WHERE NOT FirstName LIKE 'A%' ORDER BY FirstName") == ["Bob", "Cid"]
+
+    def test_order_nulls_first_by_default_ascending_and_limit_offset(self, db):
+        assert run(db, "SELECT Id FROM Lead ORDER BY NumberOfEmployees") == ["Bob", "Ann", "Cid"]
+        assert run(db, "SELECT Id FROM Lead ORDER BY NumberOfEmployees DESC") == ["Cid", "Ann", "Bob"]
+        assert run(db, "SELECT Id FROM Lead ORDER BY FirstName LIMIT 1 OFFSET 1") == ["Bob"]
