@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets as pysecrets
-import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlparse
@@ -271,73 +270,6 @@ def salesforce_oauth_callback(
     _store_salesforce_tokens(connection, body, actor=actor)
 
 
-def salesforce_jwt_assertion(*, connection: SalesforceConnection, now: float | None = None) -> str:
-    """The signed JWT of the JWT bearer flow (RS256 with the connected app's private key)."""
-    import jwt
-
-    if not (connection.client_id and connection.username and connection.private_key):
-        raise ValidationError(_("JWT bearer needs the consumer key, the username and the private key."))
-    issued = int(now if now is not None else time.time())
-    claims = {
-        "iss": connection.client_id,
-        "sub": connection.username,
-        "aud": _login_base(connection),
-        "exp": issued + 180,
-    }
-    try:
-        return jwt.encode(claims, connection.private_key, algorithm="RS256")
-    except (ValueError, TypeError, jwt.PyJWTError) as exc:
-        # The library's message may quote the key material: never pass it on.
-        raise ValidationError(_("The private key could not be used to sign (%(kind)s).") % {"kind": type(exc).__name__})
-
-
-def salesforce_jwt_connect(*, connection: SalesforceConnection, actor: Any = None, session: Any = None) -> None:
-    assertion = salesforce_jwt_assertion(connection=connection)
-    body = _post_token(
-        _login_base(connection) + SALESFORCE_TOKEN_PATH,
-        {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
-        session=session,
-        hide=_secret_values(connection) + [assertion],
-    )
-    _store_salesforce_tokens(connection, body, actor=actor)
-
-
-def salesforce_client_credentials_connect(
-    *, connection: SalesforceConnection, actor: Any = None, session: Any = None
-) -> None:
-    if not (connection.client_id and connection.client_secret):
-        raise ValidationError(_("Client credentials need the consumer key and the consumer secret."))
-    body = _post_token(
-        _login_base(connection) + SALESFORCE_TOKEN_PATH,
-        {
-            "grant_type": "client_credentials",
-            "client_id": connection.client_id,
-            "client_secret": connection.client_secret,
-        },
-        session=session,
-        hide=_secret_values(connection),
-    )
-    _store_salesforce_tokens(connection, body, actor=actor)
-
-
-def salesforce_password_connect(*, connection: SalesforceConnection, actor: Any = None, session: Any = None) -> None:
-    if not (connection.client_id and connection.client_secret and connection.username and connection.password):
-        raise ValidationError(_("The password flow needs the consumer key and secret, the username and the password."))
-    body = _post_token(
-        _login_base(connection) + SALESFORCE_TOKEN_PATH,
-        {
-            "grant_type": "password",
-            "client_id": connection.client_id,
-            "client_secret": connection.client_secret,
-            "username": connection.username,
-            "password": connection.password,
-        },
-        session=session,
-        hide=_secret_values(connection),
-    )
-    _store_salesforce_tokens(connection, body, actor=actor)
-
-
 # --------------------------------------------------------------------------------------------
 # Testing a connection
 
@@ -375,17 +307,21 @@ def salesforce_connection_test(*, connection: SalesforceConnection, actor: Any =
         client = get_salesforce_client()
         limits = client.limits()
     except Exception as exc:  # noqa: BLE001 - every failure is reported on the page
+        # The client may have stored a new token meanwhile: redact with what is stored now.
+        connection.refresh_from_db()
         message = redact(str(getattr(exc, "message", "") or exc) or type(exc).__name__, _secret_values(connection))
         _set_status(connection, _failure_status(exc), message, actor=actor)
         logger.warning("Salesforce connection test failed: %s", message)
         return ConnectionTestResult(ok=False, message=message)
+    connection.refresh_from_db()
     daily = (limits or {}).get("DailyApiRequests") or {}
+    api_max, api_remaining = _int_or_none(daily.get("Max")), _int_or_none(daily.get("Remaining"))
+    usage = getattr(client, "api_usage", None)
+    if (api_max is None or api_remaining is None) and usage:
+        # No DailyApiRequests in /limits: the Sforce-Limit-Info header of the call says the same.
+        api_max, api_remaining = usage[1], usage[1] - usage[0]
     result = ConnectionTestResult(
-        ok=True,
-        message=_("Connected: Salesforce answered."),
-        api_max=_int_or_none(daily.get("Max")),
-        api_remaining=_int_or_none(daily.get("Remaining")),
-        details={"api_usage": getattr(client, "api_usage", None)},
+        ok=True, message=_("Connected: Salesforce answered."), api_max=api_max, api_remaining=api_remaining
     )
     status = (
         ConnectionStatus.SANDBOX
@@ -403,28 +339,41 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def salesforce_connect(
-    *, connection: SalesforceConnection, actor: Any = None, session: Any = None
-) -> ConnectionTestResult:
-    """Obtain a token with the configured method (not the web-server flow, which needs the
-    browser), then test the connection."""
-    method = connection.auth_method
+_REQUIRED = {
+    SalesforceConnection.AuthMethod.JWT: ("client_id", "username", "private_key"),
+    SalesforceConnection.AuthMethod.CLIENT_CREDENTIALS: ("client_id", "client_secret"),
+    SalesforceConnection.AuthMethod.PASSWORD: ("client_id", "client_secret", "username", "password"),
+    SalesforceConnection.AuthMethod.TOKEN: ("access_token",),
+}
+
+
+def salesforce_connect(*, connection: SalesforceConnection, actor: Any = None) -> ConnectionTestResult:
+    """Log in afresh with the configured method (JWT bearer, client credentials, refresh token
+    of the web-server flow, password) and test the connection.
+
+    The stored access token is dropped first so the client has to obtain a new one from the
+    credentials: a success proves the credentials, not just an old session.
+    """
     Method = SalesforceConnection.AuthMethod
-    try:
-        if method == Method.JWT:
-            salesforce_jwt_connect(connection=connection, actor=actor, session=session)
-        elif method == Method.CLIENT_CREDENTIALS:
-            salesforce_client_credentials_connect(connection=connection, actor=actor, session=session)
-        elif method == Method.PASSWORD:
-            salesforce_password_connect(connection=connection, actor=actor, session=session)
-        elif method == Method.OAUTH_WEB and not connection.refresh_token:
-            raise ValidationError(_("Use “Log in to Salesforce” to approve the connected app first."))
-    except ConnectError as exc:
-        _set_status(connection, ConnectionStatus.ERROR, str(exc), actor=actor)
-        return ConnectionTestResult(ok=False, message=str(exc))
-    except ValidationError as exc:
-        return ConnectionTestResult(ok=False, message=" ".join(exc.messages))
-    connection.refresh_from_db()
+    if connection.environment != SalesforceConnection.Environment.SANDBOX_EMULATOR:
+        missing = [
+            str(SalesforceConnection._meta.get_field(name).verbose_name)
+            for name in _REQUIRED.get(connection.auth_method, ())
+            if not getattr(connection, name)
+        ]
+        if missing:
+            return ConnectionTestResult(
+                ok=False,
+                message=_("%(method)s needs: %(fields)s.")
+                % {"method": connection.get_auth_method_display(), "fields": ", ".join(missing)},
+            )
+        if connection.auth_method == Method.OAUTH_WEB and not connection.refresh_token:
+            return ConnectionTestResult(
+                ok=False, message=_("Use “Log in to Salesforce” to approve the connected app first.")
+            )
+        if connection.auth_method != Method.TOKEN and connection.access_token:
+            connection.access_token = ""
+            connection.save(update_fields=["access_token", "updated_at"])
     return salesforce_connection_test(connection=connection, actor=actor)
 
 
@@ -503,6 +452,7 @@ def hubspot_connection_test(*, connection: HubSpotConnection, actor: Any = None)
         client = get_hubspot_client()
         properties = client.get_properties()
     except Exception as exc:  # noqa: BLE001 - every failure is reported on the page
+        connection.refresh_from_db()
         message = redact(str(getattr(exc, "message", "") or exc) or type(exc).__name__, _secret_values(connection))
         _set_status(connection, _failure_status(exc), message, actor=actor)
         logger.warning("HubSpot connection test failed: %s", message)

@@ -57,6 +57,11 @@ def _back(tab: str = "sync", anchor: str = "", **params: Any) -> HttpResponseRed
     return HttpResponseRedirect(_settings_url(tab, anchor, **params))
 
 
+def _fmt(value: int | None) -> str:
+    """A count grouped by thousands in the active language (15,000 / 15 000)."""
+    return "—" if value is None else number_format(value, force_grouping=True)
+
+
 def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     return {**admin.site.each_context(request), **extra}
 
@@ -118,8 +123,8 @@ def salesforce_settings(request: HttpRequest) -> TemplateResponse:
             can_change_hubspot=request.user.has_perm("integration.change_hubspotconnection"),
             salesforce_callback=request.build_absolute_uri(reverse("integration:salesforce_oauth_callback")),
             hubspot_callback=request.build_absolute_uri(reverse("integration:hubspot_oauth_callback")),
-            api_used_24h=selectors.salesforce_api_calls_last_24h(),
-            last_test=request.session.pop("integration_last_test", None),
+            api_used_24h=_fmt(selectors.salesforce_api_calls_last_24h()),
+            last_test=_last_test_display(request.session.pop("integration_last_test", None)),
         )
     else:
         context.update(_mappings_context(request))
@@ -132,7 +137,8 @@ def _sync_tab_context(request: HttpRequest, side: str) -> dict[str, Any]:
     choices = list(selectors.inclusion_list_choices())
     context: dict[str, Any] = {
         "sync_settings": sync_settings,
-        "api_used_24h": selectors.salesforce_api_calls_last_24h(),
+        "api_used_24h": _fmt(selectors.salesforce_api_calls_last_24h()),
+        "api_allocation": _fmt(sync_settings.daily_api_allocation),
     }
     if side == "salesforce":
         context["side_form"] = SalesforceSideSettingsForm(instance=sync_settings)
@@ -160,17 +166,17 @@ def _sync_tab_context(request: HttpRequest, side: str) -> dict[str, Any]:
                 "label": _option_label(contact_list),
                 "selected": current is not None and contact_list.pk == current.pk,
                 "is_new": new_list is not None and contact_list.pk == new_list.pk,
-                "would_start": impact.would_start if impact else 0,
-                "would_stop": impact.would_stop if impact else 0,
+                "would_start": _fmt(impact.would_start if impact else 0),
+                "would_stop": _fmt(impact.would_stop if impact else 0),
             }
         )
     run = _resync_run(request, current)
     context.update(
         current=current,
         options=options,
-        none_impact=impacts[None],
+        none_impact_stop=_fmt(impacts[None].would_stop),
         new_list=new_list,
-        stats=selectors.inclusion_list_stats(contact_list=current) if current else None,
+        stats=_stats_display(current),
         create_url=reverse("admin:lists_contactlist_add")
         + "?"
         + urlencode({"next": _settings_url("sync", "limit-syncs", new_since=int(time.time()))}),
@@ -179,6 +185,13 @@ def _sync_tab_context(request: HttpRequest, side: str) -> dict[str, Any]:
         run_progress_url=reverse("integration:run_progress", args=[run.pk]) if run else "",
     )
     return context
+
+
+def _stats_display(current: ContactList | None) -> dict[str, str] | None:
+    if current is None:
+        return None
+    stats = selectors.inclusion_list_stats(contact_list=current)
+    return {"members": _fmt(stats.members), "never_synced": _fmt(stats.never_synced)}
 
 
 def _option_label(contact_list: ContactList) -> str:
@@ -367,6 +380,13 @@ def _remember_test(request: HttpRequest, which: str, result: conn.ConnectionTest
         "api_used": result.api_used,
     }
     (messages.success if result.ok else messages.error)(request, result.message)
+
+
+def _last_test_display(last_test: dict[str, Any] | None) -> dict[str, Any] | None:
+    if last_test:
+        for key in ("api_max", "api_remaining", "api_used"):
+            last_test[f"{key}_display"] = _fmt(last_test.get(key))
+    return last_test
 
 
 @require_POST
