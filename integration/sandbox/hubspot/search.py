@@ -264,6 +264,11 @@ class SearchCompiler:
         prop = self._prop(name)
         expr, params = self._value_expr(prop)
         direction_sql = "DESC" if descending else "ASC"
+        if prop.name in ("hs_object_id", "createdate", "lastmodifieddate"):
+            # Never empty; a plain column order lets SQLite walk the index instead of sorting.
+            return _Compiled(
+                f"{expr} {direction_sql}, id {direction_sql if prop.name == 'hs_object_id' else 'ASC'}", []
+            )
         # Contacts without a value come last either way; hs_object_id breaks ties.
         return _Compiled(f"({expr}) IS NULL, {expr} {direction_sql}, id ASC", [*params, *params])
 

@@ -71,9 +71,14 @@ class HubSpotStore(SQLiteStore):
         archived_ms INTEGER,
         props TEXT NOT NULL DEFAULT '{}'
     );
-    CREATE INDEX IF NOT EXISTS contact_email ON contact (email_key, archived);
-    CREATE INDEX IF NOT EXISTS contact_updated ON contact (archived, updated_ms, id);
-    CREATE INDEX IF NOT EXISTS contact_created ON contact (archived, created_ms, id);
+    -- No index leads with "archived": almost every row has archived = 0, and such an index
+    -- tempts SQLite away from the rowid and timestamp orders that paging needs.
+    DROP INDEX IF EXISTS contact_updated;
+    DROP INDEX IF EXISTS contact_created;
+    DROP INDEX IF EXISTS contact_email;
+    CREATE INDEX IF NOT EXISTS contact_email_key ON contact (email_key);
+    CREATE INDEX IF NOT EXISTS contact_updated_ms ON contact (updated_ms, id);
+    CREATE INDEX IF NOT EXISTS contact_created_ms ON contact (created_ms, id);
     CREATE TABLE IF NOT EXISTS property (
         name TEXT PRIMARY KEY,
         position INTEGER NOT NULL,
