@@ -83,6 +83,8 @@ class Contact(models.Model):
             models.Index(Lower("email"), name="contact_email_ci"),
             models.Index(fields=["salesforce_id"], name="contact_salesforce_id"),
             models.Index(fields=["hubspot_updated_at"], name="contact_hs_updated"),
+            # A list refresh re-checks the contacts saved while it computed (lists.services).
+            models.Index(fields=["updated_at"], name="contact_updated"),
         ]
 
     def __str__(self) -> str:
