@@ -3,6 +3,7 @@ process to complete with the right size, rename it with the pencil."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -190,3 +191,116 @@ def test_contact_page_explains_a_list_and_static_lists_take_members(live_server,
     expect(page.locator(".explain-verdict")).to_contain_text("is not a member of “French leads”")
     expect(page.locator(".explain-table")).to_contain_text("Germany")
     screenshot(page, "2-explanation")
+
+
+def test_every_property_type_has_inputs_the_engine_accepts(live_server, page, staff_login, screenshot, crm):
+    from lists.criteria import load_schema
+    from lists.selectors import list_preview
+    from lists.services import list_create
+
+    ContactPropertyFactory(name="is_vip", label="VIP", type=ContactProperty.Type.BOOL)
+    ContactPropertyFactory(name="signup_date", label="Signup date", type=ContactProperty.Type.DATE)
+    ContactPropertyFactory(name="last_seen", label="Last seen", type=ContactProperty.Type.DATETIME)
+    schema = load_schema()
+    for i, (vip, signup) in enumerate([("true", "2024-03-01"), ("false", "2023-12-01"), ("true", "2024-06-30")]):
+        ContactFactory(
+            email=f"typed{i}@example.com",
+            raw_properties={
+                "email": f"typed{i}@example.com",
+                "country": "Spain",
+                "numemployees": str(50 * (i + 1)),
+                "is_vip": vip,
+                "signup_date": signup,
+                "last_seen": "2020-01-01T10:00:00Z",
+            },
+            schema=schema,
+        )
+    other = list_create(
+        name="Everyone with an email",
+        processing_type="DYNAMIC",
+        filter_branch={
+            "filterBranchType": "OR",
+            "filters": [],
+            "filterBranches": [
+                {
+                    "filterBranchType": "AND",
+                    "filterBranches": [],
+                    "filters": [
+                        {
+                            "filterType": "PROPERTY",
+                            "property": "email",
+                            "operation": {
+                                "operationType": "ALL_PROPERTY",
+                                "operator": "IS_KNOWN",
+                                "includeObjectsWithNoValueSet": False,
+                            },
+                        }
+                    ],
+                }
+            ],
+        },
+    )
+    list_refresh(contact_list=other)
+    staff_login(page, "ops", PASSWORD)
+    page.goto(f"{live_server.url}/admin/lists/contactlist/add/")
+
+    def no_errors():
+        expect(page.locator("#list-preview-count")).to_be_visible()
+        expect(page.locator(".lf-filter.has-error")).to_have_count(0)
+
+    # Group 1: VIP is yes, signed up after 15 Jan 2024, seen more than 30 days ago, 10-120 employees.
+    pick_property(page, page.locator("#list-add-group"), "VIP")
+    group = page.locator('.lf-group[data-group="0"]')
+    no_errors()
+    pick_property(page, group.locator(".lf-add-filter"), "Signup date")
+    signup = group.locator(".lf-filter").nth(1)
+    signup.locator(".lf-op").select_option("DATETIME:IS_AFTER")
+    signup.locator("input[type=date]").fill("2024-01-15")
+    no_errors()
+    pick_property(page, group.locator(".lf-add-filter"), "Last seen")
+    seen = group.locator(".lf-filter").nth(2)
+    seen.locator(".lf-op").select_option("ROLLING_DATE_RANGE:IS_MORE_THAN_X_DAYS_AGO")
+    seen.locator("input[type=number]").fill("30")
+    no_errors()
+    pick_property(page, group.locator(".lf-add-filter"), "Number of Employees")
+    size = group.locator(".lf-filter").nth(3)
+    size.locator(".lf-op").select_option("NUMBER_RANGED:IS_BETWEEN")
+    size.locator("input[type=number]").nth(0).fill("10")
+    size.locator("input[type=number]").nth(1).fill("120")
+    no_errors()
+
+    # Group 2: in another list, and country is any of France / Spain (one value per line).
+    pick_property(page, page.locator("#list-add-group"), "List membership")
+    group2 = page.locator('.lf-group[data-group="1"]')
+    group2.locator(".lf-list").select_option(label="Everyone with an email")
+    pick_property(page, group2.locator(".lf-add-filter"), "Country/Region")
+    country = group2.locator(".lf-filter").nth(1)
+    country.locator(".lf-op").select_option("MULTISTRING:IS_EQUAL_TO")
+    country.locator("textarea").fill("France\nSpain")
+    no_errors()
+    screenshot(page, "typed-inputs")
+
+    branch = json.loads(page.input_value("#id_filter_branch"))
+    g1, g2 = (g["filters"] for g in branch["filterBranches"])
+    assert g1[0]["operation"] == {
+        "operationType": "BOOL",
+        "operator": "IS_EQUAL_TO",
+        "includeObjectsWithNoValueSet": False,
+        "value": True,
+    }
+    assert g1[1]["operation"]["timestamp"] == 1705276800000  # 2024-01-15T00:00:00Z
+    assert g1[2]["operation"]["numberOfDays"] == 30
+    assert (g1[3]["operation"]["lowerBound"], g1[3]["operation"]["upperBound"]) == (10, 120)
+    assert g2[0] == {"filterType": "IN_LIST", "listId": str(other.pk), "operator": "IN_LIST"}
+    assert g2[1]["operation"]["values"] == ["France", "Spain"]
+
+    expected = list_preview(filter_branch=branch).total
+    assert expected > 0
+    expect(page.locator("#list-preview-count")).to_have_attribute("data-total", str(expected))
+
+    # The JSON door: a definition pasted from HubSpot redraws the editor.
+    page.click("#list-json-toggle")
+    pasted = {"filterBranchType": "OR", "filters": [], "filterBranches": [branch["filterBranches"][1]]}
+    page.fill("#id_filter_branch", json.dumps(pasted))
+    expect(page.locator(".lf-group")).to_have_count(1)
+    expect(page.locator(".lf-group .lf-filter")).to_have_count(2)

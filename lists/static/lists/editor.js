@@ -227,6 +227,22 @@
     search.addEventListener("keydown", function (event) {
       if (event.key === "Escape") { event.preventDefault(); closePicker(); anchor.focus(); }
       if (event.key === "Enter") { event.preventDefault(); if (picker.firstMatch) choose(picker.firstMatch); }
+      if (event.key === "ArrowDown") {
+        event.preventDefault();
+        var first = results.querySelector(".lp-option");
+        if (first) first.focus();
+      }
+    });
+    // Arrow keys walk the options, Enter picks one, Escape goes back to the search box.
+    results.addEventListener("keydown", function (event) {
+      var current = event.target.closest(".lp-option");
+      if (!current) return;
+      var options = Array.prototype.slice.call(results.querySelectorAll(".lp-option"));
+      var index = options.indexOf(current);
+      if (event.key === "ArrowDown" && index < options.length - 1) { event.preventDefault(); options[index + 1].focus(); }
+      if (event.key === "ArrowUp") { event.preventDefault(); (index > 0 ? options[index - 1] : search).focus(); }
+      if (event.key === "Enter") { event.preventDefault(); current.click(); }
+      if (event.key === "Escape") { event.preventDefault(); search.focus(); }
     });
     draw();
     anchor.insertAdjacentElement("afterend", picker);
@@ -569,6 +585,10 @@
         postJSON(url, { name: name }).then(function (result) {
           if (result.data && result.data.ok) {
             title.textContent = result.data.name;
+            var crumbs = document.querySelector(".breadcrumbs");
+            if (crumbs && crumbs.lastChild && crumbs.lastChild.nodeType === Node.TEXT_NODE) {
+              crumbs.lastChild.textContent = " \u203a " + result.data.name + "\n";
+            }
             note.textContent = L.renamed;
             setTimeout(function () { note.textContent = ""; }, 3000);
           } else {
