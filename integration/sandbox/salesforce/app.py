@@ -237,10 +237,10 @@ class SalesforceSandbox:
         r.add("GET", rf"{V}/sobjects/(?P<obj>\w+)/(?P<rid>[^/]+)/?", self.record_get)
         r.add("PATCH", rf"{V}/sobjects/(?P<obj>\w+)/(?P<rid>[^/]+)/?", self.record_update)
         r.add("DELETE", rf"{V}/sobjects/(?P<obj>\w+)/(?P<rid>[^/]+)/?", self.record_delete)
-        r.add("GET", rf"{V}/sobjects/(?P<obj>\w+)/(?P<fld>\w+)/(?P<value>[^/]+)/?", self.by_key_get)
-        r.add("PATCH", rf"{V}/sobjects/(?P<obj>\w+)/(?P<fld>\w+)/(?P<value>[^/]+)/?", self.by_key_upsert)
-        r.add("POST", rf"{V}/sobjects/(?P<obj>\w+)/(?P<fld>\w+)/(?P<value>[^/]+)/?", self.by_key_upsert)
-        r.add("DELETE", rf"{V}/sobjects/(?P<obj>\w+)/(?P<fld>\w+)/(?P<value>[^/]+)/?", self.by_key_delete)
+        r.add("GET", rf"{V}/sobjects/(?P<obj>\w+)/(?P<fld>\w+)/(?P<value>.+?)/?", self.by_key_get)
+        r.add("PATCH", rf"{V}/sobjects/(?P<obj>\w+)/(?P<fld>\w+)/(?P<value>.+?)/?", self.by_key_upsert)
+        r.add("POST", rf"{V}/sobjects/(?P<obj>\w+)/(?P<fld>\w+)/(?P<value>.+?)/?", self.by_key_upsert)
+        r.add("DELETE", rf"{V}/sobjects/(?P<obj>\w+)/(?P<fld>\w+)/(?P<value>.+?)/?", self.by_key_delete)
         r.add("POST", rf"{V}/composite/sobjects/?", self.collections_create)
         r.add("PATCH", rf"{V}/composite/sobjects/?", self.collections_update)
         r.add("DELETE", rf"{V}/composite/sobjects/?", self.collections_delete)
@@ -487,6 +487,15 @@ class SalesforceSandbox:
         self.records.delete(sobject, [row["Id"]])
         return empty_response(204)
 
+    @staticmethod
+    def _path_value(value: str) -> str:
+        # PATH_INFO is percent-decoded into latin-1 (PEP 3333); a value may contain "/" (%2F),
+        # which is why the key routes take the rest of the path, and non-ASCII UTF-8.
+        try:
+            return value.encode("latin-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            return value
+
     def _key_field(self, sobject: SObject, name: str) -> Field:
         f = sobject.field(name)
         if f is None or not (f.external_id or f.name in ("Id", "Email")):
@@ -498,6 +507,7 @@ class SalesforceSandbox:
 
     def by_key_get(self, request: Request, version: str, obj: str, fld: str, value: str) -> Response:
         version = self._version(version)
+        value = self._path_value(value)
         sobject = self._sobject(obj)
         f = self._key_field(sobject, fld)
         rows = self.records.find_by(sobject, f, value)
@@ -509,6 +519,7 @@ class SalesforceSandbox:
 
     def by_key_upsert(self, request: Request, version: str, obj: str, fld: str, value: str) -> Response:
         version = self._version(version)
+        value = self._path_value(value)
         sobject = self._sobject(obj)
         f = self._key_field(sobject, fld)
         body = self._body(request)
@@ -542,6 +553,7 @@ class SalesforceSandbox:
 
     def by_key_delete(self, request: Request, version: str, obj: str, fld: str, value: str) -> Response:
         version = self._version(version)
+        value = self._path_value(value)
         sobject = self._sobject(obj)
         f = self._key_field(sobject, fld)
         rows = self.records.find_by(sobject, f, value)
