@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench_membership_update_"))
     try:
         setup_django(workdir / "bench.sqlite3")
-        from django.db import connection
+        from django.db import connection, transaction
         from django.utils import timezone
 
         from lists.models import Contact, ContactList
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             ids = rng.sample(range(lo, hi + 1), args.batch)
             now = timezone.now()
             stamp = connection.ops.adapt_datetimefield_value(now)
-            with connection.cursor() as cursor:
+            with transaction.atomic(), connection.cursor() as cursor:
                 cursor.executemany(
                     f"UPDATE {table} SET properties = %s, updated_at = %s WHERE id = %s",
                     [(json.dumps(with_folded(random_properties(rng, pk))), stamp, pk) for pk in ids],

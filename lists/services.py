@@ -486,11 +486,20 @@ def memberships_update_for_contacts(*, contact_ids: Collection[int], now: dateti
         return delta
     now = now or timezone.now()
     with transaction.atomic():
-        lists = list(
-            ContactList.objects.select_for_update()
-            .filter(processing_type=ContactList.ProcessingType.DYNAMIC, processing_status=Status.COMPLETE)
+        # Every active list is locked, in id order, not only the COMPLETE ones: a refresh
+        # publishing meanwhile waits, then sees these contacts as touched (below) and
+        # re-checks them, so a change made during a refresh is never lost.
+        lists = [
+            cl
+            for cl in ContactList.objects.select_for_update()
+            .filter(processing_type=ContactList.ProcessingType.DYNAMIC)
             .order_by("pk")
-        )
+            if cl.processing_status == Status.COMPLETE
+        ]
+        # Callers may have saved these contacts with bulk_update, which leaves auto_now alone.
+        touched_at = timezone.now()  # wall clock, whatever ``now`` the criteria are evaluated at
+        for start in range(0, len(ids), INCREMENTAL_BATCH):
+            Contact.objects.filter(pk__in=ids[start : start + INCREMENTAL_BATCH]).update(updated_at=touched_at)
         for contact_list in list_dependency_order(lists=lists):
             branch = _parsed(contact_list.filter_branch)
             q = to_q(branch, now=now)

@@ -233,6 +233,7 @@ def test_stale_refresh_is_not_published(schema, enqueued, monkeypatch):
 
 def test_contact_saved_during_the_computation_is_seen(schema, enqueued, monkeypatch):
     late = contact("Germany")
+    Contact.objects.update(updated_at=T1)  # nobody touched recently
     cl = active(country_is("France"))
     real = services._evaluate_in_chunks
 
@@ -241,6 +242,25 @@ def test_contact_saved_during_the_computation_is_seen(schema, enqueued, monkeypa
         set_props(late, country="France")
 
     monkeypatch.setattr(services, "_evaluate_in_chunks", contact_changes_meanwhile)
+    list_refresh(contact_list=cl)
+    assert members(cl) == {late.pk}
+
+
+def test_change_reported_by_the_incremental_update_during_the_computation_is_seen(schema, enqueued, monkeypatch):
+    from lists.normalize import with_folded
+
+    late = contact("Germany")
+    Contact.objects.update(updated_at=T1)  # nobody touched recently
+    cl = active(country_is("France"))
+    real = services._evaluate_in_chunks
+
+    def pulled_meanwhile(*args, **kwargs):
+        real(*args, **kwargs)
+        # As the HubSpot pull stores a page: bulk_update (auto_now untouched), then the update.
+        Contact.objects.filter(pk=late.pk).update(properties=with_folded({"country": "France"}))
+        memberships_update_for_contacts(contact_ids=[late.pk])  # skips the list: still PROCESSING
+
+    monkeypatch.setattr(services, "_evaluate_in_chunks", pulled_meanwhile)
     list_refresh(contact_list=cl)
     assert members(cl) == {late.pk}
 
