@@ -449,7 +449,7 @@ def hubspot_connection_test(*, connection: HubSpotConnection, actor: Any = None)
     from integration.clients.hubspot import get_hubspot_client
 
     try:
-        client = get_hubspot_client()
+        client = get_hubspot_client(fresh=True)
         properties = client.get_properties()
     except Exception as exc:  # noqa: BLE001 - every failure is reported on the page
         connection.refresh_from_db()

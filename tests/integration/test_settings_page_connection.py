@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.db import connection as db
 from django.urls import reverse
 
-from integration.models import ConnectionStatus, FieldMapping, SalesforceConnection, SettingChange
+from integration.models import ConnectionStatus, FieldMapping, HubSpotConnection, SalesforceConnection, SettingChange
 from integration.sandbox.salesforce.testing import running_salesforce
 from integration.sandbox.testing import trusting_session
 from tests.lists.factories import ContactPropertyFactory
@@ -321,3 +321,50 @@ def test_mappings_tab_lists_the_mappings_with_their_rules(admin_client):
     html = admin_client.get(SETTINGS_URL, {"tab": "mappings"}).content.decode()
     assert "MailingCountry" in html
     assert "Prefer Salesforce unless blank" in html and "Don&#x27;t sync" in html
+
+
+# --------------------------------------------------------------------------------------------
+# HubSpot
+
+
+HS_ACTION_URL = "/admin/integration/hubspot/settings/connection/action/"
+HS_SAVE_URL = "/admin/integration/hubspot/settings/connection/"
+
+
+@pytest.fixture
+def hs_sandbox(tmp_path, settings):
+    from integration.sandbox.testing import running_hubspot
+
+    with running_hubspot(tmp_path) as base_url:
+        settings.SANDBOX_HUBSPOT_URL = base_url
+        yield base_url
+
+
+def test_hubspot_use_sandbox_is_tested_by_reading_the_property_schema(admin_client, hs_sandbox):
+    response = admin_client.post(HS_ACTION_URL, {"action": "sandbox"}, follow=True)
+    assert HubSpotConnection.load().status == ConnectionStatus.SANDBOX
+    assert "Connected: HubSpot answered with" in response.content.decode()
+
+
+def test_hubspot_oauth_callback_stores_tokens_and_tests_them(admin_client, hs_sandbox):
+    admin_client.post(
+        HS_SAVE_URL,
+        {
+            "hs-environment": "production",
+            "hs-auth_method": "oauth",
+            "hs-base_url": hs_sandbox,
+            "hs-client_id": "hs-app-client",
+            "hs-portal_id": "",
+            "hs-new_client_secret": "hs-app-secret",
+        },
+    )
+    start = admin_client.post(HS_ACTION_URL, {"action": "connect"})
+    authorize = urlparse(start["Location"])
+    assert authorize.netloc == "app.hubspot.com"
+    state = parse_qs(authorize.query)["state"][0]
+
+    admin_client.get(reverse("integration:hubspot_oauth_callback"), {"code": "hs-code", "state": state})
+
+    connection = HubSpotConnection.load()
+    assert connection.access_token and connection.refresh_token
+    assert connection.status == ConnectionStatus.CONNECTED, connection.status_reason
