@@ -1,6 +1,17 @@
-"""Admin pages of the sync (health, ops views)."""
+"""Admin pages of the sync (health, ops views), under /admin/sync/ before the generated admin."""
 
-from django.urls import path  # noqa: F401
+from django.contrib import admin
+from django.urls import path
+
+from sync import views
 
 app_name = "sync"
-urlpatterns: list = []
+urlpatterns = [
+    path("health/", admin.site.admin_view(views.health), name="health"),
+    path("health/progress.json", admin.site.admin_view(views.health_progress), name="health_progress"),
+    path(
+        "contacts/<int:contact_id>/timeline/",
+        admin.site.admin_view(views.contact_timeline),
+        name="contact_timeline",
+    ),
+]
