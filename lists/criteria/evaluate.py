@@ -361,41 +361,34 @@ def _explain_property(item: PropertyFilter, properties: Mapping[str, Any], now_m
     elif op.operation_type == ROLLING_DATE_RANGE:
         params["days"] = op.number_of_days
     holds, fails = _phrases()[(op.operation_type, op.operator)]
+    shown = _format_value(raw_value, op.operation_type, spec)
     if op.operation_type == ALL_PROPERTY:
-        sentence = _("%(property)s %(phrase)s") % {"property": label, "phrase": (holds if read else fails)}
-        if read:
+        if read is None:
+            sentence = _("%(property)s has no value") % {"property": label}
+        else:
             sentence = _("%(property)s = %(value)s %(phrase)s") % {
                 "property": label,
-                "value": _format_value(raw_value, op.operation_type, spec),
+                "value": shown,
                 "phrase": holds if op.operator == IS_KNOWN else fails,
             }
-        else:
-            sentence = _("%(property)s has no value, so it %(phrase)s") % {
-                "property": label,
-                "phrase": _("is unknown"),
-            }
+    elif read is None and raw_value is not None:
+        sentence = _("%(property)s = %(value)s cannot be compared by this filter, so it counts as no value") % {
+            "property": label,
+            "value": shown,
+        }
+    elif read is None and passed:
+        sentence = _("%(property)s has no value, which this filter accepts") % {"property": label}
     elif read is None:
-        wanted = holds % params
-        if passed:
-            sentence = _("%(property)s has no value, which the filter accepts (it %(condition)s or has no value)")
-        else:
-            sentence = _("%(property)s has no value, so it cannot be said to %(condition)s")
-        if raw_value is not None:
-            sentence = _(
-                "%(property)s = %(value)s is not a value this filter compares, so it counts as no value: %(outcome)s"
-            ) % {
-                "property": label,
-                "value": _format_value(raw_value, op.operation_type, spec),
-                "outcome": _("passed") if passed else _("failed"),
-            }
-        else:
-            sentence = sentence % {"property": label, "condition": wanted}
+        sentence = _("%(property)s has no value (filter: %(condition)s)") % {
+            "property": label,
+            "condition": holds % params,
+        }
     else:
-        # The sentence describes the contact: "country = Spain is not any of France, Germany".
+        # Describes the contact: "country = Spain is not any of France, Germany".
         outcome_holds = evaluate_operation(op, read, now_ms)
         sentence = _("%(property)s = %(value)s %(phrase)s") % {
             "property": label,
-            "value": _format_value(raw_value, op.operation_type, spec),
+            "value": shown,
             "phrase": (holds if outcome_holds else fails) % params,
         }
     return passed, sentence, raw_value
