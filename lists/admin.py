@@ -170,7 +170,7 @@ def _editor_labels() -> dict[str, str]:
         "previewCountOne": _t("1 contact matches"),
         "previewFirst": _t("First contacts"),
         "previewNone": _t("No contact matches these criteria."),
-        "previewErrors": _t("Fix these criteria to see a preview:"),
+        "previewErrors": _t("Fix the criteria marked in red to see a preview."),
         "previewFailed": _t("The preview could not be computed."),
         "perFilter": _t("%(count)s match this filter"),
         "unsaved": _t(

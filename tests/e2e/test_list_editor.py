@@ -304,3 +304,44 @@ def test_every_property_type_has_inputs_the_engine_accepts(live_server, page, st
     page.fill("#id_filter_branch", json.dumps(pasted))
     expect(page.locator(".lf-group")).to_have_count(1)
     expect(page.locator(".lf-group .lf-filter")).to_have_count(2)
+
+
+def test_saving_bad_criteria_shows_the_error_and_keeps_the_list(live_server, page, staff_login, screenshot, crm):
+    from lists.services import list_create
+
+    stored = {
+        "filterBranchType": "OR",
+        "filters": [],
+        "filterBranches": [
+            {
+                "filterBranchType": "AND",
+                "filterBranches": [],
+                "filters": [
+                    {
+                        "filterType": "PROPERTY",
+                        "property": "numemployees",
+                        "operation": {
+                            "operationType": "NUMBER",
+                            "operator": "IS_GREATER_THAN",
+                            "value": 100,
+                            "includeObjectsWithNoValueSet": False,
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    contact_list = list_create(name="Big companies", processing_type="DYNAMIC", filter_branch=stored)
+    list_refresh(contact_list=contact_list)
+    staff_login(page, "ops", PASSWORD)
+    page.goto(f"{live_server.url}/admin/lists/contactlist/{contact_list.pk}/change/")
+    expect(page.locator("#list-preview-count")).to_have_attribute("data-total", "4")
+
+    page.locator(".lf-filter .lf-value input").fill("")
+    page.click("#list-save")
+    expect(page.locator(".errornote")).to_be_visible()
+    expect(page.locator('.lf-filter[data-group="0"][data-filter="0"] .lf-error')).to_contain_text("Group 1, filter 1")
+    screenshot(page, "refused")
+    contact_list.refresh_from_db()
+    assert contact_list.filter_branch == stored
+    assert contact_list.processing_status == ContactList.ProcessingStatus.COMPLETE

@@ -145,6 +145,19 @@ def test_save_without_next_stays_on_the_list_to_watch_it_process(admin_client, s
     assert response["Location"] == reverse("admin:lists_contactlist_change", args=[created.pk])
 
 
+def test_a_static_list_is_created_without_criteria(admin_client, schema):
+    response = admin_client.post(
+        ADD, {"name": "Webinar guests", "processing_type": "MANUAL", "filter_branch": json.dumps(france())}
+    )
+    created = ContactList.objects.get(name="Webinar guests")
+    assert response.status_code == 302
+    assert created.processing_type == ContactList.ProcessingType.MANUAL
+    assert created.filter_branch is None
+    assert created.processing_status == ContactList.ProcessingStatus.COMPLETE
+    page = admin_client.get(ADD, {"processing_type": "MANUAL"})
+    assert page.context["adminform"].form.initial["processing_type"] == "MANUAL"
+
+
 def test_an_off_site_next_is_refused(admin_client, schema):
     response = admin_client.post(
         f"{ADD}?next=https://evil.example/steal",

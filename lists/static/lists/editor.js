@@ -516,11 +516,9 @@
         var data = result.data || {};
         if (snapshot !== savedJson) body.appendChild(h("p", { class: "lp-unsaved", text: L.unsaved }));
         if (!data.ok) {
+          // The messages themselves sit next to their filters (or above the groups).
           body.appendChild(h("p", { class: "lp-error", text: L.previewErrors }));
           showErrors(data.errors || [{ message: L.previewFailed }]);
-          var list = h("ul", { class: "lp-error-list" });
-          (data.errors || [{ message: L.previewFailed }]).forEach(function (e) { list.appendChild(h("li", { text: e.message })); });
-          body.appendChild(list);
           return;
         }
         var count = data.total === 1 ? L.previewCountOne : fmt(L.previewCount, { count: Number(data.total).toLocaleString() });
@@ -664,7 +662,7 @@
     editor.hidden = false;
     // The textarea is the fallback and the "paste from HubSpot" door; shown when it holds
     // something the editor cannot read or carries a server error.
-    var showJson = !parsed || (jsonRow && !!jsonRow.querySelector(".errorlist"));
+    var showJson = !parsed;
     function applyJsonVisibility() {
       if (jsonRow) jsonRow.hidden = !showJson;
       jsonToggle.textContent = showJson ? L.hideJson : L.editJson;
