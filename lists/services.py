@@ -19,14 +19,20 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connections, models, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.db.models.deletion import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lists.criteria import CriteriaError, check_filter_branch, parse, to_q
 from lists.models import Contact, ContactList, ListMembership, MembershipChange
-from lists.selectors import list_dependency_order, list_dependents, lists_referencing, lists_using_rolling_dates
+from lists.selectors import (
+    list_dependency_order,
+    list_dependents,
+    lists_referencing,
+    lists_using_rolling_dates,
+    referenced_ids_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -479,7 +485,12 @@ def _parsed(filter_branch: dict) -> Any:
 
 
 def memberships_update_for_contacts(*, contact_ids: Collection[int], now: datetime | None = None) -> MembershipDelta:
-    """Re-evaluate every COMPLETE active list for these contacts only, in dependency order."""
+    """Re-evaluate every COMPLETE active list for these contacts only, in dependency order.
+
+    Lists are taken level by level (a list's level is one more than that of the lists it uses):
+    one query evaluates all the lists of a level for the batch, their changes are written with
+    a few ``executemany`` statements, and only then is the next level, which reads them, evaluated.
+    """
     delta = MembershipDelta()
     ids = sorted({int(i) for i in contact_ids})
     if not ids:
@@ -500,57 +511,88 @@ def memberships_update_for_contacts(*, contact_ids: Collection[int], now: dateti
         touched_at = timezone.now()  # wall clock, whatever ``now`` the criteria are evaluated at
         for start in range(0, len(ids), INCREMENTAL_BATCH):
             Contact.objects.filter(pk__in=ids[start : start + INCREMENTAL_BATCH]).update(updated_at=touched_at)
-        for contact_list in list_dependency_order(lists=lists):
-            branch = _parsed(contact_list.filter_branch)
-            q = to_q(branch, now=now)
-            joins: list[int] = []
-            leaves: list[int] = []
-            for start in range(0, len(ids), INCREMENTAL_BATCH):
-                batch = ids[start : start + INCREMENTAL_BATCH]
-                rows = (
-                    Contact.objects.filter(pk__in=batch)
-                    .annotate(
-                        _match=Case(When(Q(archived=False) & q, then=Value(True)), default=Value(False)),
-                        _member=Exists(
-                            ListMembership.objects.filter(contact_list=contact_list.pk, contact=OuterRef("pk"))
-                        ),
-                    )
-                    .order_by()
-                    .values_list("pk", "_match", "_member")
-                )
-                for pk, match, member in rows:
-                    if match and not member:
-                        joins.append(pk)
-                    elif member and not match:
-                        leaves.append(pk)
-            if joins or leaves:
-                _apply_small_delta(contact_list, joins=joins, leaves=leaves, at=now)
-            if joins:
-                delta.joined[contact_list.pk] = set(joins)
-            if leaves:
-                delta.left[contact_list.pk] = set(leaves)
+        for level in _levels(lists):
+            changes = _evaluate_level(level, ids, now=now)
+            _write_changes(level, changes, at=now)
+            for list_id, (joins, leaves) in changes.items():
+                if joins:
+                    delta.joined[list_id] = set(joins)
+                if leaves:
+                    delta.left[list_id] = set(leaves)
     return delta
 
 
-def _apply_small_delta(contact_list: ContactList, *, joins: list[int], leaves: list[int], at: datetime) -> None:
-    version = contact_list.version
-    if leaves:
-        ListMembership.objects.filter(contact_list=contact_list, contact_id__in=leaves).delete()
-    if joins:
-        ListMembership.objects.bulk_create(
-            [ListMembership(contact_list=contact_list, contact_id=pk, added_at=at) for pk in joins]
+def _levels(lists: list[ContactList]) -> list[list[ContactList]]:
+    ordered = list_dependency_order(lists=lists)
+    ids = {cl.pk for cl in ordered}
+    level_of: dict[int, int] = {}
+    for cl in ordered:
+        uses = (referenced_ids_of(cl.filter_branch) & ids) - {cl.pk}
+        level_of[cl.pk] = 1 + max((level_of.get(u, 0) for u in uses), default=-1)
+    levels: dict[int, list[ContactList]] = {}
+    for cl in ordered:
+        levels.setdefault(level_of[cl.pk], []).append(cl)
+    return [levels[k] for k in sorted(levels)]
+
+
+def _evaluate_level(
+    level: list[ContactList], ids: list[int], *, now: datetime
+) -> dict[int, tuple[list[int], list[int]]]:
+    """For each list of the level: (contacts joining, contacts leaving)."""
+    names = {cl.pk: f"m{cl.pk}" for cl in level}
+    annotations = {
+        names[cl.pk]: Case(
+            When(Q(archived=False) & to_q(_parsed(cl.filter_branch), now=now), then=Value(True)),
+            default=Value(False),
         )
-    MembershipChange.objects.bulk_create(
-        [
-            MembershipChange(contact_list=contact_list, contact_id=pk, kind=Kind.LEFT, at=at, list_version=version)
-            for pk in leaves
-        ]
-        + [
-            MembershipChange(contact_list=contact_list, contact_id=pk, kind=Kind.JOINED, at=at, list_version=version)
-            for pk in joins
-        ]
-    )
-    ContactList.objects.filter(pk=contact_list.pk).update(size=F("size") + len(joins) - len(leaves))
+        for cl in level
+    }
+    changes: dict[int, tuple[list[int], list[int]]] = {cl.pk: ([], []) for cl in level}
+    for start in range(0, len(ids), INCREMENTAL_BATCH):
+        batch = ids[start : start + INCREMENTAL_BATCH]
+        current = set(
+            ListMembership.objects.filter(contact_id__in=batch, contact_list_id__in=list(names)).values_list(
+                "contact_list_id", "contact_id"
+            )
+        )
+        rows = (
+            Contact.objects.filter(pk__in=batch).annotate(**annotations).order_by().values_list("pk", *names.values())
+        )
+        for pk, *matched in rows:
+            for cl, match in zip(level, matched, strict=True):
+                member = (cl.pk, pk) in current
+                if match and not member:
+                    changes[cl.pk][0].append(pk)
+                elif member and not match:
+                    changes[cl.pk][1].append(pk)
+    return changes
+
+
+def _write_changes(level: list[ContactList], changes: dict[int, tuple[list[int], list[int]]], *, at: datetime) -> None:
+    versions = {cl.pk: cl.version for cl in level}
+    joined = [(list_id, pk) for list_id, (joins, _leaves) in changes.items() for pk in joins]
+    left = [(list_id, pk) for list_id, (_joins, leaves) in changes.items() for pk in leaves]
+    if not joined and not left:
+        return
+    t = _tables()
+    when = _db_datetime(at)
+    with connections["default"].cursor() as cursor:
+        if left:
+            cursor.executemany(f"DELETE FROM {t['membership']} WHERE contact_list_id = %s AND contact_id = %s", left)
+        if joined:
+            cursor.executemany(
+                f"INSERT INTO {t['membership']} (contact_list_id, contact_id, added_at) VALUES (%s, %s, %s)",
+                [(list_id, pk, when) for list_id, pk in joined],
+            )
+        cursor.executemany(
+            f"INSERT INTO {t['change']} (contact_list_id, contact_id, kind, at, list_version) VALUES (%s, %s, %s, %s, %s)",
+            [(list_id, pk, Kind.LEFT.value, when, versions[list_id]) for list_id, pk in left]
+            + [(list_id, pk, Kind.JOINED.value, when, versions[list_id]) for list_id, pk in joined],
+        )
+        cursor.executemany(
+            f"UPDATE {_qn(ContactList._meta.db_table)} SET size = size + %s WHERE id = %s",
+            [(len(joins) - len(leaves), list_id) for list_id, (joins, leaves) in changes.items() if joins or leaves],
+        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -376,13 +376,18 @@ def test_incremental_update_follows_dependencies_in_one_call(schema, enqueued):
     assert delta.joined_list(big_french.pk) == {c.pk}
 
 
-def test_incremental_update_query_count_is_one_per_list(schema, enqueued, django_assert_max_num_queries):
+def test_incremental_update_evaluates_independent_lists_in_one_query(schema, enqueued, django_assert_num_queries):
     people = [contact("France", i) for i in range(20)]
     lists = [active(filter_branch([employees_over(i)]), name=f"Over {i}") for i in range(5)]
     for cl in lists:
         list_refresh(contact_list=cl)
-    with django_assert_max_num_queries(2 + len(lists) + 2):  # savepoint, lock, one per list, nothing changed
-        memberships_update_for_contacts(contact_ids=[p.pk for p in people])
+    set_props(people[3], numemployees=0)  # leaves "Over 0", "Over 1" and "Over 2"
+    # savepoint, lock the lists, touch the contacts, current memberships, ONE evaluation for the
+    # five lists, then delete + change rows + sizes (executemany), release.
+    with django_assert_num_queries(9):
+        delta = memberships_update_for_contacts(contact_ids=[p.pk for p in people])
+    assert delta.left == {lists[i].pk: {people[3].pk} for i in range(3)}
+    assert [ContactList.objects.get(pk=cl.pk).size for cl in lists] == [18, 17, 16, 16, 15]
 
 
 # ---------------------------------------------------------------------------- static lists
