@@ -91,8 +91,12 @@ class HubSpotStore(SQLiteStore):
         expires_ms INTEGER NOT NULL
     );
     CREATE INDEX IF NOT EXISTS token_refresh ON token (refresh_token);
+    CREATE TABLE IF NOT EXISTS seed_progress (
+        seed INTEGER PRIMARY KEY,
+        count INTEGER NOT NULL
+    );
     """
-    TABLES = ("contact", "property", "token")
+    TABLES = ("contact", "property", "token", "seed_progress")
 
     def __init__(self, path: Any) -> None:
         self._schema_lock = threading.Lock()
@@ -270,10 +274,26 @@ class HubSpotStore(SQLiteStore):
         )
         return cursor.rowcount > 0
 
-    def bulk_insert(self, rows: Iterable[tuple[dict[str, str], int, int]]) -> int:
-        """Insert ``(props, created_ms, updated_ms)`` rows as given, in one transaction; no checks."""
+    def seed_progress(self, seed: int) -> int:
+        """How many contacts of ``seed`` ``sandbox_seed`` has written."""
+        row = self.read().execute("SELECT count FROM seed_progress WHERE seed = ?", (seed,)).fetchone()
+        return row[0] if row else 0
+
+    def bulk_insert(
+        self, rows: Iterable[tuple[dict[str, str], int, int]], *, progress: tuple[int, int] | None = None
+    ) -> int:
+        """Insert ``(props, created_ms, updated_ms)`` rows as given, in one transaction; no checks.
+
+        ``progress=(seed, count)`` records, in the same transaction, that seed's first ``count``
+        contacts now exist."""
         count = 0
         with self.write() as conn:
+            if progress is not None:
+                conn.execute(
+                    "INSERT INTO seed_progress (seed, count) VALUES (?, ?) "
+                    "ON CONFLICT (seed) DO UPDATE SET count = excluded.count",
+                    progress,
+                )
             batch = []
             for props, created, updated in rows:
                 clean = {k: v for k, v in props.items() if v not in (None, "") and k not in COLUMN_PROPERTIES}
