@@ -4,6 +4,7 @@ where the exact wire format matters), with responses checked against HubSpot's O
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -51,17 +52,30 @@ def http(hs) -> requests.Session:
     return session
 
 
-class SpecChecker:
-    """Validates a response body against the spec's schema for (path, method, status)."""
+SPEC_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "specs" / "hubspot"
 
-    def __init__(self, spec_dir: Path) -> None:
-        self.specs = {
-            name: json.loads((spec_dir / f"{name}.json").read_text())
-            for name in ("crm-contacts-v3", "crm-properties-v3")
-        }
+
+class SpecChecker:
+    """Validates a response body against the spec's schema for (path, method, status).
+
+    Without the spec files (a checkout without ../shared) it only records what it was given,
+    so the behavioural assertions of a test still run; CI=true makes the files mandatory."""
+
+    def __init__(self, spec_dir: Path | None) -> None:
+        self.specs = (
+            {
+                name: json.loads((spec_dir / f"{name}.json").read_text())
+                for name in ("crm-contacts-v3", "crm-properties-v3")
+            }
+            if spec_dir
+            else {}
+        )
         self.checked: set[tuple[str, str, int]] = set()
 
     def __call__(self, response: requests.Response, path: str, method: str, spec: str = "crm-contacts-v3") -> None:
+        self.checked.add((path, method, response.status_code))
+        if not self.specs:
+            return
         document = self.specs[spec]
         responses = document["paths"][path][method.lower()]["responses"]
         entry = responses.get(str(response.status_code)) or responses["default"]
@@ -70,7 +84,6 @@ class SpecChecker:
         content = entry.get("content") or {}
         if not content:
             assert response.content == b"", f"{path} {response.status_code} must have no body"
-            self.checked.add((path, method, response.status_code))
             return
         schema = next(iter(content.values()))["schema"]
         validate(
@@ -79,12 +92,15 @@ class SpecChecker:
             cls=OAS30Validator,
             format_checker=oas30_format_checker,
         )
-        self.checked.add((path, method, response.status_code))
 
 
 @pytest.fixture
-def spec(hubspot_spec_dir: Path) -> SpecChecker:
-    return SpecChecker(hubspot_spec_dir)
+def spec() -> SpecChecker:
+    if SPEC_DIR.is_dir():
+        return SpecChecker(SPEC_DIR)
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"HubSpot specs missing at {SPEC_DIR}")
+    return SpecChecker(None)
 
 
 def _create(client: HubSpot, **properties: str):
@@ -624,35 +640,58 @@ def test_fault_plan_and_reset_by_control_endpoint(hs, http, client):
     assert _create(client, email="keep@example.com").id == "1"
 
 
-def test_every_implemented_endpoint_was_checked_against_the_spec(hs, http, client, spec):
-    """Smoke of the remaining success shapes (single-object endpoints), then a coverage check."""
+IMPLEMENTED = {
+    ("/crm/v3/objects/contacts", "get"),
+    ("/crm/v3/objects/contacts", "post"),
+    ("/crm/v3/objects/contacts/{contactId}", "get"),
+    ("/crm/v3/objects/contacts/{contactId}", "patch"),
+    ("/crm/v3/objects/contacts/{contactId}", "delete"),
+    ("/crm/v3/objects/contacts/search", "post"),
+    ("/crm/v3/objects/contacts/batch/read", "post"),
+    ("/crm/v3/objects/contacts/batch/create", "post"),
+    ("/crm/v3/objects/contacts/batch/update", "post"),
+    ("/crm/v3/objects/contacts/batch/upsert", "post"),
+    ("/crm/v3/objects/contacts/batch/archive", "post"),
+    ("/crm/v3/properties/{objectType}", "get"),
+    ("/crm/v3/properties/{objectType}", "post"),
+    ("/crm/v3/properties/{objectType}/{propertyName}", "get"),
+}
+
+
+def test_every_endpoint_response_matches_the_spec(hs, http, hubspot_spec_dir: Path):
+    """One pass over every implemented endpoint, success and error shapes, against the spec."""
     url, _app = hs
+    check = SpecChecker(hubspot_spec_dir)
+    path = "/crm/v3/objects/contacts"
+    one = "/crm/v3/objects/contacts/{contactId}"
     created = http.post(f"{url}{CONTACTS}", json={"properties": {"email": "s@x.com"}, "associations": []})
     assert created.status_code == 201
-    spec(created, "/crm/v3/objects/contacts", "post")
+    check(created, path, "post")
     contact_id = created.json()["id"]
-    got = http.get(f"{url}{CONTACTS}/{contact_id}", params={"properties": "email"})
-    spec(got, "/crm/v3/objects/contacts/{contactId}", "get")
-    missing = http.get(f"{url}{CONTACTS}/424242")
-    assert missing.status_code == 404
-    spec(missing, "/crm/v3/objects/contacts/{contactId}", "get")
-    patched = http.patch(f"{url}{CONTACTS}/{contact_id}", json={"properties": {"city": "Rome"}})
-    spec(patched, "/crm/v3/objects/contacts/{contactId}", "patch")
-    searched = http.post(f"{url}{CONTACTS}/search", json={"filterGroups": [], "limit": 10})
-    spec(searched, "/crm/v3/objects/contacts/search", "post")
-    upserted = http.post(
-        f"{url}{CONTACTS}/batch/upsert", json={"inputs": [{"id": "u@x.com", "idProperty": "email", "properties": {}}]}
+    check(http.get(f"{url}{CONTACTS}", params={"limit": 5, "properties": "email"}), path, "get")
+    check(http.get(f"{url}{CONTACTS}/{contact_id}", params={"properties": "email,lifecyclestage"}), one, "get")
+    check(http.get(f"{url}{CONTACTS}/s@x.com", params={"idProperty": "email"}), one, "get")
+    check(http.get(f"{url}{CONTACTS}/424242"), one, "get")
+    check(http.patch(f"{url}{CONTACTS}/{contact_id}", json={"properties": {"city": "Rome"}}), one, "patch")
+    check(http.patch(f"{url}{CONTACTS}/424242", json={"properties": {"city": "Rome"}}), one, "patch")
+    check(http.post(f"{url}{CONTACTS}/search", json={"filterGroups": [], "limit": 10}), path + "/search", "post")
+    for name, body in {
+        "read": {"inputs": [{"id": contact_id}, {"id": "9"}], "properties": ["email"]},
+        "create": {"inputs": [{"properties": {"email": "b@x.com"}}]},
+        "update": {"inputs": [{"id": contact_id, "properties": {"city": "Oslo"}}]},
+        "upsert": {"inputs": [{"id": "u@x.com", "idProperty": "email", "properties": {}}]},
+        "archive": {"inputs": [{"id": contact_id}]},
+    }.items():
+        response = http.post(f"{url}{CONTACTS}/batch/{name}", json=body)
+        assert response.status_code < 300, (name, response.text)
+        check(response, f"{path}/batch/{name}", "post")
+    check(http.delete(f"{url}{CONTACTS}/{contact_id}"), one, "delete")
+    props = "/crm/v3/properties/{objectType}"
+    check(http.get(f"{url}/crm/v3/properties/contacts"), props, "get", spec="crm-properties-v3")
+    check(
+        http.get(f"{url}/crm/v3/properties/contacts/email"), props + "/{propertyName}", "get", spec="crm-properties-v3"
     )
-    spec(upserted, "/crm/v3/objects/contacts/batch/upsert", "post")
-    deleted = http.delete(f"{url}{CONTACTS}/{contact_id}")
-    assert deleted.status_code == 204
-    spec(deleted, "/crm/v3/objects/contacts/{contactId}", "delete")
-    checked_paths = {(path, method) for path, method, _status in spec.checked}
-    assert checked_paths == {
-        ("/crm/v3/objects/contacts", "post"),
-        ("/crm/v3/objects/contacts/{contactId}", "get"),
-        ("/crm/v3/objects/contacts/{contactId}", "patch"),
-        ("/crm/v3/objects/contacts/{contactId}", "delete"),
-        ("/crm/v3/objects/contacts/search", "post"),
-        ("/crm/v3/objects/contacts/batch/upsert", "post"),
-    }
+    new_property = {"name": "tier", "label": "Tier", "type": "enumeration", "fieldType": "select", "groupName": "x"}
+    new_property["options"] = [{"label": "Gold", "value": "gold", "hidden": False}]
+    check(http.post(f"{url}/crm/v3/properties/contacts", json=new_property), props, "post", spec="crm-properties-v3")
+    assert {(p, m) for p, m, _status in check.checked} == IMPLEMENTED
