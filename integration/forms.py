@@ -165,7 +165,7 @@ def mapping_type_problem(
                 "%(object)s.%(field)s, a Salesforce %(sf_type)s field."
             )
         ) % {
-            "hs_type": ContactProperty.Type(hubspot_type).label,
+            "hs_type": str(ContactProperty.Type(hubspot_type).label).lower(),
             "object": salesforce_object,
             "field": salesforce_field,
             "sf_type": sf_type,

@@ -284,24 +284,38 @@ def salesforce_field_types(*, salesforce_object: str, use_describe: bool = True)
     return dict(STANDARD_FIELDS.get(salesforce_object, {})), False
 
 
+DESCRIBE_CACHE_SECONDS = 600
+
+
 def _describe_fields(salesforce_object: str) -> dict[str, str]:
+    # Each describe spends an API call of the org's daily allowance: cached for a while.
+    from django.core.cache import cache
+
+    connection = SalesforceConnection.load()
+    key = f"integration:describe:{connection.instance_url}:{connection.api_version}:{salesforce_object}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     try:
         from integration.clients.salesforce import get_salesforce_client
 
         client = get_salesforce_client()
-        describe = getattr(client, "describe", None)
-        if describe is None:
-            return {}
-        result = describe(salesforce_object)
+        # A page waits on this: one quick try, no retries with backoff.
+        client.max_retries = 0
+        client.timeout = 10
+        result = client.describe(salesforce_object)
     except Exception as exc:  # noqa: BLE001 - any failure means "not reachable": fall back
         logger.info("Salesforce describe of %s unavailable: %s", salesforce_object, type(exc).__name__)
         return {}
     fields = result.get("fields", []) if isinstance(result, dict) else []
-    return {
+    types = {
         f["name"]: f.get("type", "string")
         for f in fields
         if isinstance(f, dict) and f.get("name") and f.get("type") not in _NOT_MAPPABLE
     }
+    if types:
+        cache.set(key, types, DESCRIBE_CACHE_SECONDS)
+    return types
 
 
 def hubspot_property_types() -> dict[str, str]:

@@ -212,7 +212,7 @@ def test_new_list_created_by_this_user_is_highlighted_with_one_click_to_use_it(
 
     assert response.context["new_list"] == new
     html = response.content.decode()
-    assert "Your new list “Fresh list” is ready to be used" in html
+    assert "New list “Fresh list” (Processing): use it as the inclusion list?" in html
     assert f'value="{new.pk}" data-new="1"' in html
     response = admin_client.post(SAVE_URL, {"inclusion_list": new.pk})
     assert SyncSettings.load().inclusion_list_id == new.pk
