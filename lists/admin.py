@@ -479,6 +479,13 @@ class ContactListAdmin(admin.ModelAdmin):
         label = obj.get_processing_status_display()
         if obj.processing_status == ContactList.ProcessingStatus.PROCESSING and obj.progress:
             label = f"{label} {obj.progress}%"
+        if obj.processing_status == ContactList.ProcessingStatus.PROCESSING:
+            # The lists page's script follows this list until it is computed.
+            return format_html(
+                '<span class="list-pill list-pill-processing" data-status-url="{}">{}</span>',
+                reverse("admin:lists_contactlist_status", args=[obj.pk]),
+                label,
+            )
         return format_html(
             '<span class="list-pill list-pill-{}" title="{}">{}</span>',
             obj.processing_status.lower(),

@@ -345,3 +345,43 @@ def test_saving_bad_criteria_shows_the_error_and_keeps_the_list(live_server, pag
     contact_list.refresh_from_db()
     assert contact_list.filter_branch == stored
     assert contact_list.processing_status == ContactList.ProcessingStatus.COMPLETE
+
+
+def test_lists_page_follows_a_processing_list(live_server, page, staff_login, screenshot, crm):
+    from lists.services import list_create
+
+    contact_list = list_create(
+        name="Germans",
+        processing_type="DYNAMIC",
+        filter_branch={
+            "filterBranchType": "OR",
+            "filters": [],
+            "filterBranches": [
+                {
+                    "filterBranchType": "AND",
+                    "filterBranches": [],
+                    "filters": [
+                        {
+                            "filterType": "PROPERTY",
+                            "property": "country",
+                            "operation": {
+                                "operationType": "STRING",
+                                "operator": "IS_EQUAL_TO",
+                                "value": "germany",
+                                "includeObjectsWithNoValueSet": False,
+                            },
+                        }
+                    ],
+                }
+            ],
+        },
+    )
+    staff_login(page, "ops", PASSWORD)
+    page.goto(f"{live_server.url}/admin/lists/contactlist/")
+    row = page.locator("#result_list tbody tr", has_text="Germans")
+    expect(row.locator(".list-pill")).to_have_text(re.compile("Processing"))
+    expect(row.locator(".field-size_label")).to_have_text("—")
+    list_refresh(contact_list=contact_list)
+    expect(row.locator(".list-pill")).to_have_text("Complete", timeout=10000)
+    expect(row.locator(".field-size_label")).to_have_text("2")
+    screenshot(page, "lists-page-complete")

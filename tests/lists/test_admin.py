@@ -381,6 +381,21 @@ def test_contact_page_lists_memberships_and_explains_a_list(admin_client, contac
     assert "is not a member" in html
 
 
+def test_contact_page_explains_a_list_whose_criteria_no_longer_validate(admin_client, contacts):
+    stale = ContactListFactory(
+        name="Stale",
+        complete=True,
+        filter_branch=filter_branch([property_filter("numemployees", "NUMBER", "IS_GREATER_THAN", value=1)]),
+    )
+    ContactProperty.objects.filter(name="numemployees").update(archived=True)
+    response = admin_client.get(
+        reverse("admin:lists_contact_change", args=[contacts[0].pk]), {"explain_list": stale.pk}
+    )
+    assert response.status_code == 200
+    assert "numemployees" in response.context["explanation_error"]
+    assert response.context["explanation"] is None
+
+
 def test_contact_admin_searches_by_email_name_and_ids(admin_client, contacts):
     contacts[2].salesforce_id = "00Q000000000001AAA"
     contacts[2].save()

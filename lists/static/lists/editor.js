@@ -27,7 +27,7 @@
   OPS.datetime = OPS.date;
   var PREVIEW_DELAY_MS = 400;
 
-  var config, L, schemaByName, textarea, state, savedJson, previewSeq = 0, previewTimer = null;
+  var config, L, schemaByName, textarea, state, savedJson, previewSeq = 0, previewTimer = null, previewAbort = null;
 
   function ready(fn) {
     if (document.readyState !== "loading") fn();
@@ -507,7 +507,10 @@
     }
     var status = body.querySelector(".lp-status");
     if (status) status.textContent = L.previewLoading;
-    postJSON(config.previewUrl, { filter_branch: state, list_id: config.listId })
+    // Only the newest criteria matter: a request still running for older ones is dropped.
+    if (previewAbort) previewAbort.abort();
+    previewAbort = typeof AbortController === "function" ? new AbortController() : null;
+    postJSON(config.previewUrl, { filter_branch: state, list_id: config.listId }, previewAbort && previewAbort.signal)
       .then(function (result) {
         if (seq !== previewSeq) return;
         body.classList.remove("is-loading");
