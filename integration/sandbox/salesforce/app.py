@@ -105,6 +105,7 @@ class SalesforceSandbox:
         self.router = Router(error_renderer=_render_error)
         # Handler time, summed server-side, for benchmarks (share of wall time in the emulator).
         self.handler_seconds = 0.0
+        self.handler_cpu_seconds = 0.0
         self.handler_calls = 0
         self._timing_lock = threading.Lock()
         self.router.before.append(self.faults.hook(render=self._render_fault))
@@ -116,13 +117,14 @@ class SalesforceSandbox:
     # -- WSGI -------------------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             return self.router(environ, start_response)
         finally:
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
             with self._timing_lock:
                 self.handler_seconds += elapsed
+                self.handler_cpu_seconds += cpu
                 self.handler_calls += 1
 
     def reset(self) -> None:
@@ -312,7 +314,16 @@ class SalesforceSandbox:
             .fetchone()[0]
             for sobject in OBJECTS.values()
         }
-        return {"api_usage": {"used": used, "max": limit}, "records": counts, "settings": self.store.settings()}
+        return {
+            "api_usage": {"used": used, "max": limit},
+            "records": counts,
+            "settings": self.store.settings(),
+            "handler": {
+                "seconds": round(self.handler_seconds, 6),
+                "cpu_seconds": round(self.handler_cpu_seconds, 6),
+                "calls": self.handler_calls,
+            },
+        }
 
     def get_settings(self, request: Request) -> Response:
         used, limit = self.store.api_usage()

@@ -162,7 +162,7 @@ def check_value(f: Field, value: Any) -> RecordError | None:
             )
         if f.type == "email" and not _EMAIL_RE.match(value):
             return RecordError("INVALID_EMAIL_ADDRESS", f"{_label(f)}: invalid email address: {value}", [f.name])
-        if f.type == "picklist" and f.restricted_picklist and value not in {p.value for p in f.picklist}:
+        if f.type == "picklist" and f.restricted_picklist and value not in f.picklist_values:
             return RecordError(
                 "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                 f"{_label(f)}: bad value for restricted picklist field: {value}",
@@ -225,10 +225,25 @@ class RecordService:
     ) -> tuple[dict[str, Any], list[RecordError]]:
         values: dict[str, Any] = {}
         errors: list[RecordError] = []
+        by_name = sobject.by_name
         for key, raw in data.items():
             if key == "attributes":
                 continue
-            f = sobject.field(key)
+            f = by_name.get(key)
+            if (
+                f is not None
+                and f.simple_text
+                and f is not key_field
+                and isinstance(raw, str)
+                and raw
+                and not (from_csv and raw == "#N/A")
+                and len(raw) <= f.length
+            ):
+                # The hot path of bulk writes: a plain text value for a writable text field.
+                values[f.name] = raw
+                continue
+            if f is None:
+                f = sobject.field(key)
             if f is None:
                 errors.append(RecordError("INVALID_FIELD", f"No such column '{key}' on sobject of type {sobject.name}"))
                 continue
@@ -248,7 +263,10 @@ class RecordService:
                 raw = None  # Bulk API: #N/A sets a field to null; an empty cell leaves it unchanged.
             elif from_csv and raw == "":
                 continue
-            value, error = coerce(f, raw, from_csv=from_csv)
+            if isinstance(raw, str) and f.is_text and raw:
+                value, error = raw, None  # the common case, without the generic coercion
+            else:
+                value, error = coerce(f, raw, from_csv=from_csv)
             if error is None:
                 error = check_value(f, value)
             if error is not None:
@@ -258,8 +276,13 @@ class RecordService:
         return values, errors
 
     @staticmethod
-    def _missing_required(sobject: SObject, merged: dict[str, Any]) -> RecordError | None:
-        missing = [f.name for f in sobject.fields if not f.nillable and f.createable and merged.get(f.name) is None]
+    def _missing_required(sobject: SObject, merged: dict[str, Any], row: Any = None) -> RecordError | None:
+        """Required fields null after the write (``merged`` values over the stored ``row``)."""
+        missing = [
+            name
+            for name in sobject.required_names
+            if (merged[name] if name in merged else (row[name] if row is not None else None)) is None
+        ]
         if missing:
             return RecordError(
                 "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
@@ -318,9 +341,7 @@ class RecordService:
             seen.add(record_id)
             values, errors = self._clean(sobject, data, creating=False, from_csv=from_csv)
             if not errors:
-                merged = {f.name: row[f.name] for f in sobject.fields}
-                merged.update(values)
-                missing = self._missing_required(sobject, merged)
+                missing = self._missing_required(sobject, values, row)
                 if missing:
                     errors.append(missing)
                 else:
@@ -342,16 +363,21 @@ class RecordService:
         if key_field.name == "Id":
             return self._upsert_by_id(sobject, records, all_or_none=all_or_none, from_csv=from_csv)
         keys: list[str | None] = []
+        lowered = key_field.name.lower()
         for data in records:
-            raw = next((v for k, v in data.items() if k.lower() == key_field.name.lower()), None)
+            raw = data.get(key_field.name)
+            if raw is None:
+                raw = next((v for k, v in data.items() if k.lower() == lowered), None)
             keys.append(None if raw in (None, "") else str(raw))
         matches: dict[str, list[Any]] = defaultdict(list)
         wanted = sorted({k.lower() for k in keys if k})
         conn = self.store.read()
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
+            # Only what the plan needs: the id, the key, and the required fields to re-check.
+            columns = ", ".join(_quote(c) for c in dict.fromkeys(["Id", key_field.name, *sobject.required_names]))
             sql = (
-                f'SELECT * FROM "{sobject.name}" WHERE "{key_field.name}" IN ({",".join("?" * len(chunk))}) '
+                f'SELECT {columns} FROM "{sobject.name}" WHERE "{key_field.name}" IN ({",".join("?" * len(chunk))}) '
                 'AND "IsDeleted" = 0 ORDER BY rowid'
             )
             for row in conn.execute(sql, chunk):
@@ -400,15 +426,13 @@ class RecordService:
                     errors.append(error)
                 else:
                     row = found[0]
-                    merged = {f.name: row[f.name] for f in sobject.fields}
-                    merged.update(values)
-                    missing = self._missing_required(sobject, merged)
+                    missing = self._missing_required(sobject, values, row)
                     if missing is None:
                         plans.append(_Plan(index, "update", row["Id"], values, False))
                         continue
                     errors.append(missing)
             plans.append(errors)
-        return self._apply(sobject, plans, all_or_none=all_or_none)
+        return self._apply(sobject, plans, all_or_none=all_or_none, key_field=key_field)
 
     def _upsert_by_id(
         self, sobject: SObject, records: list[dict[str, Any]], *, all_or_none: bool, from_csv: bool
@@ -452,11 +476,16 @@ class RecordService:
         return rolled
 
     def _duplicate_checks(
-        self, sobject: SObject, plans: list[_Plan], errors_by_index: dict[int, list[RecordError]]
+        self,
+        sobject: SObject,
+        plans: list[_Plan],
+        errors_by_index: dict[int, list[RecordError]],
+        key_field: Field | None = None,
     ) -> None:
         """Unique fields and (when switched on) the standard duplicate rule on Email."""
         conn = self.store.read()
-        unique_fields = [f for f in sobject.fields if f.unique]
+        # The upsert key was matched already (one record per value, duplicates in the call refused).
+        unique_fields = [f for f in sobject.fields if f.unique and f is not key_field]
         for f in unique_fields:
             claimed: dict[str, int] = {}
             values = {str(p.values[f.name]).lower() for p in plans if p.values.get(f.name) is not None}
@@ -507,7 +536,12 @@ class RecordService:
                 errors_by_index[plan.index] = [_duplicates_detected(sobject, others)]
 
     def _apply(
-        self, sobject: SObject, plans: list[_Plan | list[RecordError]], *, all_or_none: bool
+        self,
+        sobject: SObject,
+        plans: list[_Plan | list[RecordError]],
+        *,
+        all_or_none: bool,
+        key_field: Field | None = None,
     ) -> list[RecordResult]:
         valid = [p for p in plans if isinstance(p, _Plan)]
         errors_by_index: dict[int, list[RecordError]] = {}
@@ -515,7 +549,7 @@ class RecordService:
             if not isinstance(plan, _Plan):
                 errors_by_index[index] = plan
         if valid:
-            self._duplicate_checks(sobject, valid, errors_by_index)
+            self._duplicate_checks(sobject, valid, errors_by_index, key_field)
         results: list[RecordResult] = []
         for index, plan in enumerate(plans):
             if index in errors_by_index:

@@ -7,6 +7,7 @@ plus the custom external-id field ``HubSpot_Id__c`` an admin adds for the integr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from integration.sandbox.salesforce.ids import KEY_PREFIXES
 
@@ -46,9 +47,18 @@ class Field:
     # Required on create in the UI and the API (Salesforce marks these nillable=false).
     required: bool = False
 
-    @property
+    @cached_property
     def is_text(self) -> bool:
         return self.type in ("string", "email", "phone", "picklist", "textarea", "url", "id", "reference")
+
+    @cached_property
+    def simple_text(self) -> bool:
+        """Writable free text: only the length needs checking (no format, no picklist)."""
+        return self.type in ("string", "phone", "textarea") and self.createable and self.updateable
+
+    @cached_property
+    def picklist_values(self) -> frozenset[str]:
+        return frozenset(p.value for p in self.picklist)
 
     @property
     def default_value(self) -> str | None:
@@ -246,9 +256,13 @@ class SObject:
     label_plural: str
     fields: tuple[Field, ...]
     by_lower: dict[str, Field] = field(init=False)
+    by_name: dict[str, Field] = field(init=False)
+    required_names: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.by_lower = {f.name.lower(): f for f in self.fields}
+        self.by_name = {f.name: f for f in self.fields}
+        self.required_names = tuple(f.name for f in self.fields if not f.nillable and f.createable)
 
     @property
     def key_prefix(self) -> str:
@@ -256,7 +270,7 @@ class SObject:
 
     def field(self, name: str) -> Field | None:
         """Field names are case-insensitive in Salesforce."""
-        return self.by_lower.get(name.lower())
+        return self.by_name.get(name) or self.by_lower.get(name.lower())
 
     @property
     def required_fields(self) -> list[Field]:

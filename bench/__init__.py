@@ -1,0 +1,1 @@
+"""Benchmarks (not part of the default test run); each module runs as a script."""
