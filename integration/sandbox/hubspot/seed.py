@@ -3,7 +3,7 @@
 ``seed_contacts(store, count=N, seed=S, anchor=date)`` makes sure the first ``N`` contacts of
 seed ``S`` exist: it remembers per seed how many were written, so re-running is idempotent and
 a larger ``N`` adds only the missing ones. Contact ``i`` of seed ``S`` is drawn from its own
-``random.Random(f"{S}:{i}")``: the same seed always gives the same people whatever else the
+``random.Random(S * 1_000_000_007 + i)``: the same seed always gives the same people whatever else the
 store holds. Dates (``createdate``, ``last_event_date``, ``trial_started_at``) are relative to
 ``anchor`` (default: today, UTC) so a demo always has recent activity; pass a fixed anchor for
 identical output on any day. ``lastmodifieddate`` is the time of seeding, spread at ten
@@ -27,14 +27,16 @@ deliberate oddities get in, which Salesforce will refuse or which test de-duplic
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
+import itertools
 import random
 import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
-from integration.sandbox.hubspot.schema import EMPLOYEE_RANGES, INDUSTRY_SEGMENTS, INTERESTS, iso_ms
+from integration.sandbox.hubspot.schema import EMPLOYEE_RANGES, INDUSTRY_SEGMENTS, INTERESTS, ms_to_iso
 from integration.sandbox.hubspot.store import HubSpotStore, now_ms
 
 # country -> (HubSpot country value, first names, last names, cities, phone prefix, free-mail domains, company suffixes, tld)
@@ -290,8 +292,6 @@ COUNTRIES: dict[str, dict[str, Any]] = {
         "weight": 4,
     },
 }
-_COUNTRY_CODES = list(COUNTRIES)
-_COUNTRY_WEIGHTS = [COUNTRIES[c]["weight"] for c in _COUNTRY_CODES]
 
 COMPANY_WORDS = [
     "Nova",
@@ -393,8 +393,21 @@ EMPLOYEE_BOUNDS = {
 LONG_CITY = "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch"
 
 
-def _weighted(rng: random.Random, pairs: list[tuple[Any, int]]) -> Any:
-    return rng.choices([p[0] for p in pairs], weights=[p[1] for p in pairs])[0]
+class _Picker:
+    """A weighted choice by one ``rng.random()`` draw and a bisect (``rng.choices`` is slow)."""
+
+    def __init__(self, pairs: list[tuple[Any, int]]) -> None:
+        self.values = [value for value, _weight in pairs]
+        self.cumulative = list(itertools.accumulate(weight for _value, weight in pairs))
+
+    def __call__(self, rng: random.Random) -> Any:
+        return self.values[bisect.bisect(self.cumulative, rng.random() * self.cumulative[-1])]
+
+
+_PICK_COUNTRY = _Picker([(code, COUNTRIES[code]["weight"]) for code in COUNTRIES])
+_PICK_STAGE = _Picker(LIFECYCLE_WEIGHTS)
+_PICK_LEAD_STATUS = _Picker(LEAD_STATUS_WEIGHTS)
+_PICK_EMPLOYEES = _Picker(list(zip([r[0] for r in EMPLOYEE_RANGES], [22, 25, 15, 12, 14, 6, 6], strict=True)))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -408,6 +421,10 @@ def _int(rng: random.Random, low: int, high: int) -> int:
     return low + int(rng.random() * (high - low + 1))
 
 
+def _pick(rng: random.Random, items: list[Any]) -> Any:
+    return items[int(rng.random() * len(items))]
+
+
 def _phone(rng: random.Random, pattern: str) -> str:
     def digits(n: int) -> str:
         return f"{_int(rng, 0, 10**n - 1):0{n}d}"
@@ -419,25 +436,37 @@ def _phone(rng: random.Random, pattern: str) -> str:
 
 def make_contact(seed: int, index: int, anchor: dt.date) -> dict[str, str]:
     """Contact ``index`` of seed ``seed``: HubSpot property values (strings), createdate included."""
-    rng = random.Random(f"{seed}:{index}")
-    code = rng.choices(_COUNTRY_CODES, weights=_COUNTRY_WEIGHTS)[0]
-    country = COUNTRIES[code]
-    first = rng.choice(country["first"])
-    last = rng.choice(country["last"])
-    word, noun = rng.choice(COMPANY_WORDS), rng.choice(COMPANY_NOUNS)
-    company = f"{word} {noun} {rng.choice(country['suffix'])}"
+    values, created_ms = _make(seed, index, anchor)
+    values["createdate"] = ms_to_iso(created_ms)
+    return values
+
+
+@functools.lru_cache(maxsize=64)
+def _anchor_ms(anchor: dt.date) -> int:
+    return int(dt.datetime.combine(anchor, dt.time(), tzinfo=dt.UTC).timestamp() * 1000)
+
+
+def _make(seed: int, index: int, anchor: dt.date) -> tuple[dict[str, str], int]:
+    """Contact ``index`` of seed ``seed``: its values and its createdate in epoch ms."""
+    # An integer seed: seeding from a string hashes it, which costs more than drawing the contact.
+    rng = random.Random(seed * 1_000_000_007 + index)
+    country = COUNTRIES[_PICK_COUNTRY(rng)]
+    first = _pick(rng, country["first"])
+    last = _pick(rng, country["last"])
+    word, noun = _pick(rng, COMPANY_WORDS), _pick(rng, COMPANY_NOUNS)
+    company = f"{word} {noun} {_pick(rng, country['suffix'])}"
     domain = f"{_ascii(word)}{_ascii(noun)}.{country['tld']}"
     if rng.random() < 0.25:
-        domain = rng.choice(country["freemail"])
-    style = rng.randrange(4)
+        domain = _pick(rng, country["freemail"])
+    style = int(rng.random() * 4)
     f, ln = _ascii(first), _ascii(last)
-    local = [f"{f}.{ln}", f"{f[0]}{ln}", f"{f}{ln[0]}", f"{f}_{ln}"][style]
+    local = (f"{f}.{ln}", f"{f[0]}{ln}", f"{f}{ln[0]}", f"{f}_{ln}")[style]
     email = f"{local}.{index}@{domain}" if style == 0 else f"{local}{index}@{domain}"
 
-    created = dt.datetime.combine(anchor, dt.time(), tzinfo=dt.UTC) - dt.timedelta(
-        days=_int(rng, 0, 1000), seconds=_int(rng, 0, 86399), milliseconds=_int(rng, 0, 999)
-    )
-    employee_range = rng.choices([r[0] for r in EMPLOYEE_RANGES], weights=[22, 25, 15, 12, 14, 6, 6])[0]
+    day_ms = 86_400_000
+    anchor_ms = _anchor_ms(anchor)
+    created_ms = anchor_ms - _int(rng, 0, 1000) * day_ms - _int(rng, 1, day_ms - 1)
+    employee_range = _PICK_EMPLOYEES(rng)
     low, high = EMPLOYEE_BOUNDS[employee_range]
     values: dict[str, str | None] = {
         "email": email,
@@ -445,25 +474,22 @@ def make_contact(seed: int, index: int, anchor: dt.date) -> dict[str, str]:
         "lastname": last,
         "company": company,
         "phone": _phone(rng, country["phone"]) if rng.random() < 0.8 else None,
-        "jobtitle": rng.choice(JOB_TITLES) if rng.random() < 0.85 else None,
-        "city": rng.choice(country["cities"]),
+        "jobtitle": _pick(rng, JOB_TITLES) if rng.random() < 0.85 else None,
+        "city": _pick(rng, country["cities"]),
         "country": country["name"],
-        "lifecyclestage": _weighted(rng, LIFECYCLE_WEIGHTS),
-        "hs_lead_status": _weighted(rng, LEAD_STATUS_WEIGHTS),
+        "lifecyclestage": _PICK_STAGE(rng),
+        "hs_lead_status": _PICK_LEAD_STATUS(rng),
         "numemployees": employee_range,
         "employee_count": str(_int(rng, low, high - 1 if high > low else high)),
         "annualrevenue": str(_int(rng, 1, 500) * 100_000) if rng.random() < 0.6 else None,
-        "industry_segment": rng.choice(INDUSTRY_SEGMENTS)[0] if rng.random() < 0.9 else None,
+        "industry_segment": _pick(rng, INDUSTRY_SEGMENTS)[0] if rng.random() < 0.9 else None,
         "interests": ";".join(v for v, _label in INTERESTS if rng.random() < 0.3) or None,
-        "newsletter_opt_in": rng.choice(["true", "false"]) if rng.random() < 0.9 else None,
+        "newsletter_opt_in": ("true", "false")[int(rng.random() * 2)] if rng.random() < 0.9 else None,
         "last_event_date": (anchor - dt.timedelta(days=_int(rng, 0, 730))).isoformat() if rng.random() < 0.5 else None,
-        "trial_started_at": iso_ms(created + dt.timedelta(days=_int(rng, 0, 60), seconds=_int(rng, 0, 86399)))
-        if rng.random() < 0.3
-        else None,
-        "createdate": iso_ms(created),
+        "trial_started_at": ms_to_iso(created_ms + _int(rng, 0, 60 * day_ms)) if rng.random() < 0.3 else None,
     }
     _apply_oddities(values, rng, seed, index, anchor)
-    return {k: v for k, v in values.items() if v is not None}
+    return {k: v for k, v in values.items() if v is not None}, created_ms
 
 
 def _apply_oddities(values: dict[str, str | None], rng: random.Random, seed: int, index: int, anchor: dt.date) -> None:
@@ -497,7 +523,7 @@ def _apply_oddities(values: dict[str, str | None], rng: random.Random, seed: int
     if index % 100 == 83:
         values["email"] = None
     if index % 100 == 97:
-        twin = make_contact(seed, index - 1, anchor)
+        twin, _created = _make(seed, index - 1, anchor)
         local, _at, domain = twin["email"].partition("@")
         values["email"] = f"{local.title()}@{domain.upper()}"
         for name in ("firstname", "lastname", "company", "country", "city", "phone"):
@@ -505,13 +531,9 @@ def _apply_oddities(values: dict[str, str | None], rng: random.Random, seed: int
 
 
 def _rows(seed: int, start: int, stop: int, anchor: dt.date, base_ms: int) -> Iterator[tuple[dict[str, str], int, int]]:
-    from integration.sandbox.hubspot.schema import parse_instant
-
     for index in range(start, stop):
-        values = make_contact(seed, index, anchor)
-        created = parse_instant(values.pop("createdate"))
-        assert created is not None
-        yield values, int(created.timestamp() * 1000), base_ms + (index - start) // 10
+        values, created_ms = _make(seed, index, anchor)
+        yield values, created_ms, base_ms + (index - start) // 10
 
 
 def seed_contacts(store: HubSpotStore, *, count: int, seed: int = 1, anchor: dt.date | None = None) -> int:
