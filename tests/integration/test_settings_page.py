@@ -353,3 +353,22 @@ def test_integration_admin_can_change(client, staff):
     client.force_login(staff("integrator", "Integration admins"))
     assert client.post(SAVE_URL, {"inclusion_list": active.pk}).status_code == 302
     assert SyncSettings.load().inclusion_list_id == active.pk
+
+
+def test_sync_tab_queries_do_not_grow_with_the_number_of_lists(admin_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    chosen = complete_list("Chosen", members=ContactFactory.create_batch(3))
+    SyncSettings.objects.filter(pk=SyncSettings.load().pk).update(inclusion_list=chosen)
+    admin_client.get(SETTINGS_URL)  # warm the session and the content types
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(SETTINGS_URL).status_code == 200
+        return len(queries)
+
+    few = count()
+    for i in range(25):
+        complete_list(f"More {i}", members=ContactFactory.create_batch(1))
+    assert count() == few
