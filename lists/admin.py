@@ -501,7 +501,7 @@ class ContactListAdmin(admin.ModelAdmin):
         return str(obj.size)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "lists_css": True}
+        extra_context = {"title": _("Lists"), **(extra_context or {})}
         return super().changelist_view(request, extra_context)
 
     # --- the editor ------------------------------------------------------------------------
