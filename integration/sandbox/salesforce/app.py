@@ -637,11 +637,18 @@ class SalesforceSandbox:
             groups.setdefault(sobject.name, (sobject, []))[1].append(index)
         if all_or_none and any(r is not None for r in results):
             return self.records.roll_back_all([r or RecordResult(None) for r in results])
-        # With allOrNone there is one type (callers refuse mixed types), so RecordService
-        # rolls the whole call back before writing anything.
         try:
+            if all_or_none and len(groups) > 1:
+                # One all-or-none over several types: validate every group before writing any.
+                for sobject, indexes in groups.values():
+                    for i, result in zip(
+                        indexes, operation(sobject, [records[i] for i in indexes], True, True), strict=True
+                    ):
+                        results[i] = result
+                if not all(r is not None and r.success for r in results):
+                    return self.records.roll_back_all([r or RecordResult(None) for r in results])
             for sobject, indexes in groups.values():
-                group_results = operation(sobject, [records[i] for i in indexes], all_or_none)
+                group_results = operation(sobject, [records[i] for i in indexes], all_or_none, False)
                 for i, result in zip(indexes, group_results, strict=True):
                     results[i] = result
         except RequestError as exc:
@@ -652,10 +659,10 @@ class SalesforceSandbox:
         self._version(version)
         records, all_or_none = self._collection_body(request)
 
-        def create(sobject: SObject, batch: list[dict[str, Any]], aon: bool) -> list[RecordResult]:
+        def create(sobject: SObject, batch: list[dict[str, Any]], aon: bool, dry_run: bool) -> list[RecordResult]:
             with_id = [i for i, record in enumerate(batch) if any(k.lower() == "id" and v for k, v in record.items())]
             if not with_id:
-                return self.records.create(sobject, batch, all_or_none=aon)
+                return self.records.create(sobject, batch, all_or_none=aon, dry_run=dry_run)
             # An Id in an insert fails that record only (or everything with allOrNone).
             out: list[RecordResult | None] = [None] * len(batch)
             for i in with_id:
@@ -665,30 +672,20 @@ class SalesforceSandbox:
             if aon:
                 return self.records.roll_back_all([r or RecordResult(None) for r in out])
             rest = [i for i in range(len(batch)) if out[i] is None]
-            for i, result in zip(rest, self.records.create(sobject, [batch[i] for i in rest]), strict=True):
+            created = self.records.create(sobject, [batch[i] for i in rest], dry_run=dry_run)
+            for i, result in zip(rest, created, strict=True):
                 out[i] = result
             return [r for r in out if r is not None]
 
-        if all_or_none and len({self._record_type(r) for r in records}) > 1:
-            self._check_mixed(records)
         results = self._run_collection(request, records, all_or_none, create)
         return json_response(200, [result.save_result() for result in results])
-
-    def _check_mixed(self, records: list[dict[str, Any]]) -> None:
-        raise HttpError(
-            400,
-            "allOrNone with records of several types is not supported by the sandbox; send one type per call.",
-            code="INVALID_OPERATION",
-        )
 
     def collections_update(self, request: Request, version: str) -> Response:
         self._version(version)
         records, all_or_none = self._collection_body(request)
-        if all_or_none and len({self._record_type(r) for r in records}) > 1:
-            self._check_mixed(records)
 
-        def update(sobject: SObject, batch: list[dict[str, Any]], aon: bool) -> list[RecordResult]:
-            return self.records.update(sobject, batch, all_or_none=aon)
+        def update(sobject: SObject, batch: list[dict[str, Any]], aon: bool, dry_run: bool) -> list[RecordResult]:
+            return self.records.update(sobject, batch, all_or_none=aon, dry_run=dry_run)
 
         results = self._run_collection(request, records, all_or_none, update)
         return json_response(200, [result.save_result() for result in results])
@@ -703,8 +700,8 @@ class SalesforceSandbox:
             )
         records, all_or_none = self._collection_body(request)
 
-        def upsert(target: SObject, batch: list[dict[str, Any]], aon: bool) -> list[RecordResult]:
-            return self.records.upsert(target, f, batch, all_or_none=aon)
+        def upsert(target: SObject, batch: list[dict[str, Any]], aon: bool, dry_run: bool) -> list[RecordResult]:
+            return self.records.upsert(target, f, batch, all_or_none=aon, dry_run=dry_run)
 
         results = self._run_collection(request, records, all_or_none, upsert, required_type=sobject)
         return json_response(200, [result.save_result(with_created=True) for result in results])

@@ -292,7 +292,13 @@ class RecordService:
     # -- writes -----------------------------------------------------------------------------
 
     def create(
-        self, sobject: SObject, records: list[dict[str, Any]], *, all_or_none: bool = False, from_csv: bool = False
+        self,
+        sobject: SObject,
+        records: list[dict[str, Any]],
+        *,
+        all_or_none: bool = False,
+        from_csv: bool = False,
+        dry_run: bool = False,
     ) -> list[RecordResult]:
         plans: list[_Plan | list[RecordError]] = []
         for index, data in enumerate(records):
@@ -306,10 +312,16 @@ class RecordService:
                     plans.append(_Plan(index, "insert", None, merged, True))
                     continue
             plans.append(errors)
-        return self._apply(sobject, plans, all_or_none=all_or_none)
+        return self._apply(sobject, plans, all_or_none=all_or_none, dry_run=dry_run)
 
     def update(
-        self, sobject: SObject, records: list[dict[str, Any]], *, all_or_none: bool = False, from_csv: bool = False
+        self,
+        sobject: SObject,
+        records: list[dict[str, Any]],
+        *,
+        all_or_none: bool = False,
+        from_csv: bool = False,
+        dry_run: bool = False,
     ) -> list[RecordResult]:
         raw_ids = []
         for data in records:
@@ -348,7 +360,7 @@ class RecordService:
                     plans.append(_Plan(index, "update", record_id, values, False))
                     continue
             plans.append(errors)
-        return self._apply(sobject, plans, all_or_none=all_or_none)
+        return self._apply(sobject, plans, all_or_none=all_or_none, dry_run=dry_run)
 
     def upsert(
         self,
@@ -358,10 +370,11 @@ class RecordService:
         *,
         all_or_none: bool = False,
         from_csv: bool = False,
+        dry_run: bool = False,
     ) -> list[RecordResult]:
         """Upsert by an external-id (or idLookup) field; ``Id`` means insert-or-update by id."""
         if key_field.name == "Id":
-            return self._upsert_by_id(sobject, records, all_or_none=all_or_none, from_csv=from_csv)
+            return self._upsert_by_id(sobject, records, all_or_none=all_or_none, from_csv=from_csv, dry_run=dry_run)
         keys: list[str | None] = []
         lowered = key_field.name.lower()
         for data in records:
@@ -432,28 +445,31 @@ class RecordService:
                         continue
                     errors.append(missing)
             plans.append(errors)
-        return self._apply(sobject, plans, all_or_none=all_or_none, key_field=key_field)
+        return self._apply(sobject, plans, all_or_none=all_or_none, key_field=key_field, dry_run=dry_run)
 
     def _upsert_by_id(
-        self, sobject: SObject, records: list[dict[str, Any]], *, all_or_none: bool, from_csv: bool
+        self, sobject: SObject, records: list[dict[str, Any]], *, all_or_none: bool, from_csv: bool, dry_run: bool
     ) -> list[RecordResult]:
+        """Records with an Id are updated, the others created (one all-or-none over both)."""
         with_id = [i for i, r in enumerate(records) if any(k.lower() == "id" and v for k, v in r.items())]
-        without = [i for i in range(len(records)) if i not in set(with_id)]
-        results: list[RecordResult | None] = [None] * len(records)
-        # Split into the two operations Salesforce performs; all-or-none spans both.
-        updated = self.update(sobject, [records[i] for i in with_id], from_csv=from_csv, all_or_none=all_or_none)
-        if all_or_none and not all(r.success for r in updated):
-            return self.roll_back_all(
-                [updated[with_id.index(i)] if i in with_id else RecordResult(None) for i in range(len(records))]
-            )
-        created = self.create(sobject, [records[i] for i in without], from_csv=from_csv, all_or_none=all_or_none)
+        with_id_set = set(with_id)
+        without = [i for i in range(len(records)) if i not in with_id_set]
+        if all_or_none and not dry_run:
+            checked = self._upsert_by_id(sobject, records, all_or_none=True, from_csv=from_csv, dry_run=True)
+            if not all(r.success for r in checked):
+                return checked
+        updated = self.update(sobject, [records[i] for i in with_id], from_csv=from_csv, dry_run=dry_run)
+        created = self.create(sobject, [records[i] for i in without], from_csv=from_csv, dry_run=dry_run)
+        results: list[RecordResult] = [RecordResult(None)] * len(records)
         for position, i in enumerate(with_id):
             results[i] = updated[position]
             results[i].created = False
         for position, i in enumerate(without):
             results[i] = created[position]
             results[i].created = True
-        return [r for r in results if r is not None]
+        if all_or_none and not all(r.success for r in results):
+            return self.roll_back_all(results)
+        return results
 
     @staticmethod
     def _with_defaults(sobject: SObject, values: dict[str, Any]) -> dict[str, Any]:
@@ -542,7 +558,10 @@ class RecordService:
         *,
         all_or_none: bool,
         key_field: Field | None = None,
+        dry_run: bool = False,
     ) -> list[RecordResult]:
+        """Check the plans (unique values, duplicate rule) and write the valid ones, unless
+        ``dry_run`` (used to validate several groups before an all-or-none write)."""
         valid = [p for p in plans if isinstance(p, _Plan)]
         errors_by_index: dict[int, list[RecordError]] = {}
         for index, plan in enumerate(plans):
@@ -559,7 +578,7 @@ class RecordService:
                 results.append(RecordResult(plan.record_id, [], plan.created))
         if all_or_none and errors_by_index:
             return self.roll_back_all(results)
-        to_write = [p for p in valid if p.index not in errors_by_index]
+        to_write = [p for p in valid if p.index not in errors_by_index and not dry_run]
         if to_write:
             self._write(sobject, to_write, results)
         return results

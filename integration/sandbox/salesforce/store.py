@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from integration.sandbox.salesforce.schema import OBJECTS, Field
 from integration.sandbox.store import SQLiteStore
+
+SETTINGS_TTL_SECONDS = 1.0
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     # Salesforce's standard duplicate rules are off in a fresh sandbox; tests switch them on.
@@ -103,6 +106,7 @@ class SalesforceStore(SQLiteStore):
         super().__init__(path)
         self._settings_lock = threading.Lock()
         self._settings_cache: dict[str, Any] | None = None
+        self._settings_loaded = 0.0
         self._add_missing_columns()
 
     def _add_missing_columns(self) -> None:
@@ -118,7 +122,9 @@ class SalesforceStore(SQLiteStore):
 
     def settings(self) -> dict[str, Any]:
         with self._settings_lock:
-            if self._settings_cache is None:
+            # Re-read now and then: ``sandbox_reset`` may empty the file from another process.
+            if self._settings_cache is None or time.monotonic() - self._settings_loaded > SETTINGS_TTL_SECONDS:
+                self._settings_loaded = time.monotonic()
                 rows = self.read().execute("SELECT key, value FROM settings").fetchall()
                 values = dict(DEFAULT_SETTINGS)
                 values.update({row["key"]: json.loads(row["value"]) for row in rows})

@@ -381,6 +381,21 @@ class TestCollections:
         assert results[1]["errors"][0]["statusCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
         assert sf.query("SELECT COUNT() FROM Lead")["totalSize"] == 0
 
+    def test_all_or_none_spans_several_types(self, sf):
+        records = [
+            {"attributes": {"type": "Lead"}, **lead(1)},
+            {"attributes": {"type": "Contact"}, "FirstName": "no last name"},
+        ]
+        results = sf.restful("composite/sobjects", method="POST", json={"allOrNone": True, "records": records})
+        assert [r["errors"][0]["statusCode"] for r in results] == [
+            "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+            "REQUIRED_FIELD_MISSING",
+        ]
+        assert sf.query("SELECT COUNT() FROM Lead")["totalSize"] == 0
+        records[1]["LastName"] = "Fixed"
+        results = sf.restful("composite/sobjects", method="POST", json={"allOrNone": True, "records": records})
+        assert [r["id"][:3] for r in results] == ["00Q", "003"]
+
     def test_update_and_upsert_by_external_id(self, sf):
         created = sf.restful(
             "composite/sobjects",
