@@ -73,8 +73,10 @@ def inclusion_joins_enqueue() -> int:
     """Queue the contacts that joined the inclusion list since the last call.
 
     Joins are read from lists.MembershipChange, so joins found by an incremental update and by a
-    full refresh (criteria edited) trigger alike. Choosing another list does not queue its current
-    members ("picking a list does not start a sync"): the position restarts at the newest change.
+    full refresh (criteria edited) trigger alike. When another list becomes the inclusion list,
+    its position starts at the beginning: the next cycle queues its current members once (those
+    Salesforce already holds with the same values cost no API call). Choosing the list itself
+    starts nothing; the cycle that follows does the sending.
     """
     sync_settings = SyncSettings.load()
     list_id = sync_settings.inclusion_list_id
@@ -82,23 +84,21 @@ def inclusion_joins_enqueue() -> int:
         mark, _created = Watermark.objects.select_for_update().get_or_create(source=Watermark.Source.INCLUSION_JOINS)
         newest = MembershipChange.objects.order_by("-id").values_list("id", flat=True).first() or 0
         stored_list, _sep, stored_pos = mark.cursor.partition(":")
-        if list_id is None:
-            mark.cursor = f":{newest}"
-            mark.save(update_fields=["cursor", "updated_at"])
-            return 0
-        if stored_list != str(list_id):
-            mark.cursor = f"{list_id}:{newest}"
-            mark.save(update_fields=["cursor", "updated_at"])
-            return 0
-        position = int(stored_pos or 0)
-        joined = list(
-            MembershipChange.objects.filter(
-                contact_list_id=list_id, kind=MembershipChange.Kind.JOINED, id__gt=position, id__lte=newest
-            ).values_list("contact_id", flat=True)
-        )
-        mark.cursor = f"{list_id}:{newest}"
+        position = int(stored_pos or 0) if stored_list == str(list_id) else 0
+        mark.cursor = f"{list_id or ''}:{newest}"
         mark.save(update_fields=["cursor", "updated_at"])
-    return queue.enqueue(contact_ids=joined, reason=Reason.JOINED_LIST)
+        if list_id is None or newest <= position:
+            return 0
+        joined = MembershipChange.objects.filter(
+            contact_list_id=list_id, kind=MembershipChange.Kind.JOINED, id__gt=position, id__lte=newest
+        ).values("contact_id")
+        # Only those still members: a join followed by a leave sends nothing.
+        members = list(
+            ListMembership.objects.filter(contact_list_id=list_id, contact_id__in=joined).values_list(
+                "contact_id", flat=True
+            )
+        )
+    return queue.enqueue(contact_ids=members, reason=Reason.JOINED_LIST)
 
 
 def _enqueue_push(run: SyncRun) -> None:

@@ -137,7 +137,7 @@ class HubSpotPull:
         # change the load happened to see.
         started = state.get("started") or (timezone.now() - CLOCK_SKEW_MARGIN).isoformat()
         for page in self.client.iter_contacts(self.property_names, after=state.get("after") or None):
-            self._store(list(_get(page, "results", [])))
+            self._store(list(page.contacts))
             # Checkpoint: an interrupted load resumes from the next page.
             mark.cursor = json.dumps({"after": _get(page, "after", None) or "", "started": started})
             mark.save(update_fields=["cursor", "updated_at"])
@@ -147,8 +147,7 @@ class HubSpotPull:
 
     def _incremental(self, mark: Watermark) -> None:
         for page in self.client.search_modified_since(mark.value, self.property_names):
-            results = list(_get(page, "results", []))
-            page_newest = self._store(results)
+            page_newest = self._store(list(page.contacts))
             if page_newest and page_newest > mark.value:
                 mark.value = page_newest
                 mark.save(update_fields=["value", "updated_at"])

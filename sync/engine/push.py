@@ -33,6 +33,7 @@ from sync.engine.payload import (
     fingerprint,
     load_mappings,
     outbound_payload,
+    salesforce_fields,
 )
 from sync.models import Category, PendingSync, Reason, SyncedState, SyncRecord, SyncRun
 
@@ -239,7 +240,12 @@ class Pusher:
     def _lookup(self, items: list[Outgoing]) -> None:
         """Find existing Salesforce records by email (Leads and Contacts; newest wins)."""
         emails = sorted({i.contact.email.strip().lower() for i in items})
-        matches = self.client.find_by_emails(emails)
+        matches: dict[str, list] = defaultdict(list)
+        for salesforce_object in ("Lead", "Contact"):
+            fields = salesforce_fields(self.mappings, salesforce_object)
+            found = self.client.find_by_emails(emails, objects=(salesforce_object,), fields=fields)
+            for email, items in found.items():
+                matches[email].extend(items)
         for item in items:
             found = matches.get(item.contact.email.strip().lower()) or []
             if not found:
@@ -247,10 +253,9 @@ class Pusher:
             best = max(found, key=lambda m: str(m.last_modified or ""))
             item.salesforce_id = best.id
             item.salesforce_object = best.object
-            values = getattr(best, "fields", None) or {}
             if item.state is None:
                 item.state = SyncedState(contact=item.contact)
-            item.state.salesforce_values = values or item.state.salesforce_values
+            item.state.salesforce_values = dict(best.fields) or item.state.salesforce_values
 
     def _unchanged(self, items: list[Outgoing]) -> None:
         records = []
@@ -331,11 +336,9 @@ class Pusher:
         linked: list[Outgoing] = []
         for item, result in zip(chunk, results, strict=True):
             if result.success:
-                action = (
-                    SyncRecord.Action.CREATED
-                    if (item.creating and getattr(result, "created", True))
-                    else SyncRecord.Action.UPDATED
-                )
+                # Collections create returns no "created" flag; upserts say whether they created.
+                created = item.creating and result.created is not False
+                action = SyncRecord.Action.CREATED if created else SyncRecord.Action.UPDATED
                 item.salesforce_id = result.id or item.salesforce_id
                 linked.append(item)
                 self.counters.add("created" if action == SyncRecord.Action.CREATED else "updated")
