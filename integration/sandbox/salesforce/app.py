@@ -718,38 +718,20 @@ class SalesforceSandbox:
                 code="EXCEEDED_ID_LIMIT",
             )
         all_or_none = request.arg("allOrNone", "false") == "true"
-        results: list[RecordResult] = []
-        plan: list[tuple[SObject | None, str]] = []
-        for raw in raw_ids:
+
+        def delete(raw: str, dry_run: bool) -> RecordResult:
             normalized = ids.normalize(raw)
             name = ids.object_for_id(normalized) if normalized else None
-            plan.append((get_object(name) if name else None, raw))
-        if all_or_none:
-            for sobject, raw in plan:
-                normalized = ids.normalize(raw)
-                row = self.records.get(sobject, normalized) if sobject and normalized else None
-                if row is None:
-                    failed = [
-                        RecordResult(
-                            None,
-                            [
-                                RecordError(
-                                    "ENTITY_IS_DELETED" if sobject else "MALFORMED_ID",
-                                    "entity is deleted" if sobject else f"malformed id {raw}",
-                                )
-                            ],
-                        )
-                        if (s is sobject and r == raw)
-                        else RecordResult(None)
-                        for s, r in plan
-                    ]
-                    return json_response(200, [x.save_result() for x in self.records.roll_back_all(failed)])
-        for sobject, raw in plan:
+            sobject = get_object(name) if name else None
             if sobject is None:
-                results.append(RecordResult(None, [RecordError("MALFORMED_ID", f"malformed id {raw}")]))
-            else:
-                results.extend(self.records.delete(sobject, [raw]))
-        return json_response(200, [result.save_result() for result in results])
+                return RecordResult(None, [RecordError("MALFORMED_ID", f"malformed id {raw}")])
+            return self.records.delete(sobject, [raw], dry_run=dry_run)[0]
+
+        if all_or_none:
+            checked = [delete(raw, True) for raw in raw_ids]
+            if not all(result.success for result in checked):
+                return json_response(200, [r.save_result() for r in self.records.roll_back_all(checked)])
+        return json_response(200, [delete(raw, False).save_result() for raw in raw_ids])
 
     def collections_retrieve(self, request: Request, version: str, obj: str) -> Response:
         version = self._version(version)

@@ -613,7 +613,8 @@ class RecordService:
                 sql = f'UPDATE "{sobject.name}" SET {assignments} WHERE "Id" = ?'
                 conn.executemany(sql, [[*(p.values[n] for n in names), now, now, p.record_id] for p in group])
 
-    def delete(self, sobject: SObject, record_ids: list[str]) -> list[RecordResult]:
+    def delete(self, sobject: SObject, record_ids: list[str], *, dry_run: bool = False) -> list[RecordResult]:
+        """Soft delete (to the recycle bin: ``IsDeleted``, still visible to ``queryAll``)."""
         results: list[RecordResult] = []
         normalized = [ids.normalize(i) for i in record_ids]
         existing = self.rows_by_ids(sobject, [i for i in normalized if i])
@@ -632,7 +633,7 @@ class RecordService:
             else:
                 to_delete.append(record_id)
                 results.append(RecordResult(record_id))
-        if to_delete:
+        if to_delete and not dry_run:
             now = format_datetime(utc_now())
             with self.store.write() as conn:
                 conn.executemany(

@@ -426,8 +426,18 @@ class TestCollections:
 
     def test_delete(self, sf):
         ids = [sf.Lead.create(lead(i))["id"] for i in range(2)]
+        refused = sf.restful(
+            "composite/sobjects", method="DELETE", params={"ids": ",".join([*ids, "bogus"]), "allOrNone": "true"}
+        )
+        assert [r["errors"][0]["statusCode"] for r in refused] == [
+            "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+            "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+            "MALFORMED_ID",
+        ]
+        assert sf.query("SELECT COUNT() FROM Lead")["totalSize"] == 2
         results = sf.restful("composite/sobjects", method="DELETE", params={"ids": ",".join([*ids, "bogus"])})
         assert [r["success"] for r in results] == [True, True, False]
+        assert sf.query("SELECT COUNT() FROM Lead")["totalSize"] == 0
 
 
 def parse_csv(text: str) -> list[dict]:
