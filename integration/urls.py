@@ -23,6 +23,7 @@ urlpatterns = [
     path("salesforce/settings/", _admin(views.salesforce_settings), name="salesforce_settings"),
     path("salesforce/settings/inclusion-list/", _admin(views.inclusion_list_save), name="inclusion_list_save"),
     path("salesforce/settings/impact/", _admin(views.switch_impact), name="switch_impact"),
+    path("salesforce/settings/impacts/", _admin(views.switch_impacts), name="switch_impacts"),
     path("salesforce/settings/resync/", _admin(views.resync), name="resync"),
     path("salesforce/settings/runs/<int:pk>/progress/", _admin(views.run_progress), name="run_progress"),
     path("salesforce/settings/sync/<str:side>/", _admin(views.sync_settings_save), name="sync_settings_save"),

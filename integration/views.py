@@ -156,7 +156,10 @@ def _sync_tab_context(request: HttpRequest, side: str) -> dict[str, Any]:
         if new_list is not None and current is not None and new_list.pk == current.pk:
             new_list = None
 
-    impacts = selectors.inclusion_switch_impacts(current=current)
+    # The preview reads every active list's memberships: computed on demand (the <details> asks
+    # the JSON endpoint when opened; without JavaScript, ?impact=1), not on every visit.
+    show_impact = request.GET.get("impact") == "1"
+    impacts = selectors.inclusion_switch_impacts(current=current) if show_impact else {}
     options = []
     for contact_list in choices:
         impact = impacts.get(contact_list.pk)
@@ -166,15 +169,18 @@ def _sync_tab_context(request: HttpRequest, side: str) -> dict[str, Any]:
                 "label": _option_label(contact_list),
                 "selected": current is not None and contact_list.pk == current.pk,
                 "is_new": new_list is not None and contact_list.pk == new_list.pk,
-                "would_start": _fmt(impact.would_start if impact else 0),
-                "would_stop": _fmt(impact.would_stop if impact else 0),
+                "would_start": _fmt(impact.would_start) if impact else "",
+                "would_stop": _fmt(impact.would_stop) if impact else "",
             }
         )
     run = _resync_run(request, current)
     context.update(
         current=current,
         options=options,
-        none_impact_stop=_fmt(impacts[None].would_stop),
+        show_impact=show_impact,
+        none_impact_stop=_fmt(impacts[None].would_stop) if show_impact else "",
+        impacts_url=reverse("integration:switch_impacts"),
+        impact_url=_settings_url("sync", "switch-impact", impact=1),
         new_list=new_list,
         stats=_stats_display(current),
         create_url=reverse("admin:lists_contactlist_add")
@@ -282,6 +288,30 @@ def switch_impact(request: HttpRequest) -> JsonResponse:
     impact = selectors.switch_impact(current=current, candidate=candidate)
     return JsonResponse(
         {"ok": True, "list": impact.contact_list_id, "start": impact.would_start, "stop": impact.would_stop}
+    )
+
+
+@require_GET
+def switch_impacts(request: HttpRequest) -> JsonResponse:
+    """The impact of switching to each active list (and to none), for the preview table."""
+    _require(request, "integration.view_syncsettings")
+    current = SyncSettings.load().inclusion_list
+    impacts = selectors.inclusion_switch_impacts(current=current)
+    return JsonResponse(
+        {
+            "ok": True,
+            "current": current.pk if current else None,
+            "impacts": [
+                {
+                    "list": impact.contact_list_id,
+                    "start": impact.would_start,
+                    "stop": impact.would_stop,
+                    "startText": "+" + _fmt(impact.would_start),
+                    "stopText": "−" + _fmt(impact.would_stop),
+                }
+                for impact in impacts.values()
+            ],
+        }
     )
 
 

@@ -174,6 +174,23 @@ def test_switch_impact_is_the_set_differences_of_memberships(django_assert_num_q
     assert from_nothing[overlapping.pk].would_start == 4
 
 
+def test_impact_preview_is_computed_on_demand(admin_client):
+    a, b, c = ContactFactory.create_batch(3)
+    current = complete_list("Current", members=[a, b])
+    other = complete_list("Other", members=[b, c])
+    admin_client.post(SAVE_URL, {"inclusion_list": current.pk})
+
+    assert "−1" not in admin_client.get(SETTINGS_URL).content.decode()
+    html = admin_client.get(SETTINGS_URL, {"tab": "sync", "impact": "1"}).content.decode()
+    assert f'<tr data-list="{other.pk}"><td>Other</td><td class="ia-num" data-start>+1</td>' in html
+    assert '<td class="ia-num" data-stop>−1</td>' in html
+    assert '<td class="ia-num" data-stop>−2</td>' in html  # no inclusion list: both members stop
+
+    data = admin_client.get(reverse("integration:switch_impacts")).json()
+    rows = {row["list"]: (row["start"], row["stop"]) for row in data["impacts"]}
+    assert rows == {current.pk: (0, 0), other.pk: (1, 1), None: (0, 2)}
+
+
 def test_impact_json_endpoint(admin_client):
     a, b = ContactFactory.create_batch(2)
     current = complete_list("Current", members=[a])

@@ -42,8 +42,31 @@
     tick();
   }
 
+  function impactPreview() {
+    var box = document.getElementById("switch-impact");
+    if (!box) return;
+    box.addEventListener("toggle", function () {
+      if (!box.open || box.dataset.loaded === "1") return;
+      box.dataset.loaded = "1";
+      fetch(box.dataset.url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
+        .then(function (data) {
+          data.impacts.forEach(function (impact) {
+            var key = impact.list === null ? "" : String(impact.list);
+            var row = box.querySelector('tr[data-list="' + key + '"]');
+            if (!row) return;
+            row.querySelector("[data-start]").textContent = impact.startText;
+            row.querySelector("[data-stop]").textContent = impact.stopText;
+          });
+          box.dataset.ready = "1";
+        })
+        .catch(function () { box.dataset.loaded = "0"; });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     autosubmit();
     pollProgress();
+    impactPreview();
   });
 })();
