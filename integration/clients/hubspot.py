@@ -271,12 +271,17 @@ class HubSpotClient:
 
     # -- reading ------------------------------------------------------------------------
 
-    def iter_contacts(self, properties: Iterable[str], after: str | None = None) -> Iterator[ContactPage]:
-        """Every (non-archived) contact, 100 a page, from cursor ``after``."""
+    def iter_contacts(
+        self, properties: Iterable[str], after: str | None = None, *, archived: bool = False
+    ) -> Iterator[ContactPage]:
+        """Every contact, 100 a page, from cursor ``after``; the archived ones instead when
+        ``archived`` (how deletions in HubSpot are found)."""
         names = list(properties)
         cursor = after
         while True:
-            page = self._call(self.basic_api.get_page, limit=PAGE_SIZE, after=cursor, properties=names, archived=False)
+            page = self._call(
+                self.basic_api.get_page, limit=PAGE_SIZE, after=cursor, properties=names, archived=archived
+            )
             next_cursor = page.paging.next.after if page.paging and page.paging.next else None
             yield ContactPage([_contact(c) for c in page.results], after=next_cursor)
             if not next_cursor:
@@ -483,28 +488,27 @@ def get_hubspot_client(*, fresh: bool = False) -> HubSpotClient:
 
 
 def _oauth_refresher(base_url: str, connection_pk: int) -> Callable[[], str]:
+    """Refreshes the connection's OAuth token through HubSpot's token endpoint and stores it."""
+
     def refresh() -> str:
-        import requests
+        from hubspot.oauth.exceptions import ApiException as OAuthApiException
 
         from integration.models import HubSpotConnection
 
         connection = HubSpotConnection.objects.get(pk=connection_pk)
-        response = requests.post(
-            f"{base_url.rstrip('/')}/oauth/v1/token",
-            data={
-                "grant_type": "refresh_token",
-                "client_id": connection.client_id,
-                "client_secret": connection.client_secret,
-                "refresh_token": connection.refresh_token,
-            },
-            timeout=30,
-        )
-        if response.status_code != 200:
-            raise AuthError(f"HubSpot refused to refresh the token: {response.text[:200]}", status=response.status_code)
-        data = response.json()
-        connection.access_token = data["access_token"]
-        connection.refresh_token = data.get("refresh_token") or connection.refresh_token
+        tokens_api = HubSpot(host=base_url.rstrip("/")).oauth.tokens_api
+        try:
+            token = tokens_api.create(
+                grant_type="refresh_token",
+                client_id=connection.client_id,
+                client_secret=connection.client_secret,
+                refresh_token=connection.refresh_token,
+            )
+        except OAuthApiException as exc:
+            raise AuthError(f"HubSpot refused to refresh the token: {exc.body!r}", status=exc.status or 0) from exc
+        connection.access_token = token.access_token
+        connection.refresh_token = token.refresh_token or connection.refresh_token
         connection.save(update_fields=["access_token", "refresh_token", "updated_at"])
-        return data["access_token"]
+        return token.access_token
 
     return refresh

@@ -22,7 +22,9 @@ Kinds (``KINDS``): ``rate_limit``, ``server_error``, ``latency``, ``expired_sess
 other kind is turned into a response by the emulator's ``render`` callback, in that service's
 own error shape (HubSpot: 429 + ``X-HubSpot-RateLimit-*``; Salesforce: ``REQUEST_LIMIT_EXCEEDED``,
 ``INVALID_SESSION_ID``, ``UNABLE_TO_LOCK_ROW``...). ``down`` is a 503 (the service is
-unavailable).
+unavailable), or, with parameter ``mode=refuse`` (``X-Sandbox-Fault: down; mode=refuse``), the
+connection is closed without any answer: the hook raises ``DropConnection`` itself, before
+``render`` is called.
 
 Wiring into an emulator (see :mod:`integration.sandbox.hubspot.app` for a complete example)::
 
@@ -50,7 +52,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from integration.sandbox.wsgi import HttpError, Request, Response, Router, empty_response, json_response
+from integration.sandbox.wsgi import (
+    DropConnection,
+    HttpError,
+    Request,
+    Response,
+    Router,
+    empty_response,
+    json_response,
+)
 
 FAULT_HEADER = "X-Sandbox-Fault"
 
@@ -221,6 +231,8 @@ class FaultInjector:
                 time.sleep(fault.latency_ms / 1000)
             if fault.kind == LATENCY:
                 return None
+            if fault.kind == DOWN and fault.params.get("mode") == "refuse":
+                raise DropConnection()
             return render(request, fault)
 
         return before

@@ -35,6 +35,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
+from integration.sandbox.wsgi import DropConnection
+
 logger = logging.getLogger(__name__)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
@@ -139,6 +141,12 @@ class _WSGIRequestHandler(BaseHTTPRequestHandler):
             finally:
                 if hasattr(result, "close"):
                     result.close()
+        except DropConnection:
+            # The client sees the connection closed with no response, like a service going down.
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         except Exception:
             logger.exception("Sandbox app crashed on %s %s", self.command, self.path)
             self.close_connection = True

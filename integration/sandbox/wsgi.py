@@ -92,6 +92,10 @@ def text_response(
     return Response(status=status, body=text.encode(), headers=list(headers), content_type=content_type)
 
 
+class DropConnection(Exception):  # noqa: N818 - it is an instruction, not an error
+    """Raised to make the server close the connection without answering (a service that is down)."""
+
+
 class HttpError(Exception):
     """Raised by handlers; rendered by the app's ``error_renderer`` in the service's shape.
 
@@ -231,6 +235,8 @@ class Router:
                 return route.handler(request, **match.groupdict())
             except HttpError as error:
                 return self.error_renderer(request, error)
+            except DropConnection:
+                raise
             except Exception:
                 logger.exception("Sandbox handler failed: %s %s", request.method, request.path)
                 return self.error_renderer(request, HttpError(500, "Internal error in the sandbox.", code="ERROR"))

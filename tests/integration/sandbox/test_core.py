@@ -155,3 +155,11 @@ def test_plan_and_header_parsing():
     assert fault.kind == "latency" and fault.latency_ms > 0
     with pytest.raises(ValueError):
         parse_fault_header("")
+
+
+def test_down_refuse_closes_the_connection_without_an_answer(tmp_path):
+    with running_app(make_app(tmp_path)) as srv:
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(f"{srv.url}/items/1", headers={"X-Sandbox-Fault": "down; mode=refuse"})
+        assert requests.get(f"{srv.url}/items/1", headers={"X-Sandbox-Fault": "down"}).status_code == 503
+        assert requests.get(f"{srv.url}/items/1").status_code == 200  # the server itself is fine

@@ -47,6 +47,11 @@ def test_iter_contacts_pages_and_resumes(hs):
     resumed = list(client.iter_contacts(["email"], after=pages[0].after))
     assert [c.id for p in resumed for c in p.contacts] == [c.id for p in pages[1:] for c in p.contacts]
     assert pages[0].contacts[0].email == "c00000@example.com"
+    app.store.bulk_insert([({"email": "gone@example.com"}, BASE_MS, BASE_MS)])
+    gone = client.get_contact("gone@example.com", id_property="email")
+    client.basic_api.archive(gone.id)
+    archived = [c for p in client.iter_contacts(["email"], archived=True) for c in p.contacts]
+    assert [(c.id, c.archived) for c in archived] == [(gone.id, True)]
 
 
 def test_search_modified_since_gets_past_the_10000_cap(hs):
@@ -126,6 +131,10 @@ def test_retries_429_and_5xx_including_post_and_counts_every_call(hs):
     requests.post(f"{url}/_sandbox/faults", json={"kind": "server_error", "count": 1, "method": "POST"})
     client.batch_upsert_by_email([{"email": "r@example.com"}])
     assert client.api_calls == 5
+    # A dropped connection is retried too.
+    requests.post(f"{url}/_sandbox/faults", json={"kind": "down", "mode": "refuse", "count": 1})
+    assert client.get_properties()
+    assert client.api_calls == 7
     # Retry-After is honoured.
     requests.post(f"{url}/_sandbox/faults", json={"kind": "rate_limit", "count": 1, "retry_after": 1})
     started = time.monotonic()
@@ -184,6 +193,34 @@ def test_factory_picks_sandbox_or_real(hs, settings):
     real = get_hubspot_client()
     assert real.base_url == "https://api.hubapi.example" and real is not client
     assert real.basic_api.api_client.configuration.access_token == "pat-na1-secret"
+
+    # OAuth connections refresh an expired token through HubSpot's token endpoint and keep it.
+    issued = requests.post(
+        f"{url}/oauth/v1/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": "c",
+            "client_secret": "s",
+            "code": "x",
+            "redirect_uri": "y",
+        },
+    ).json()
+    connection.base_url = url
+    connection.auth_method = HubSpotConnection.AuthMethod.OAUTH
+    connection.client_id, connection.client_secret = "c", "s"
+    connection.access_token, connection.refresh_token = issued["access_token"], issued["refresh_token"]
+    connection.save()
+    oauth_client = get_hubspot_client()
+    requests.post(f"{url}/_sandbox/faults", json={"kind": "expired_session", "count": 1})
+    assert oauth_client.get_properties()
+    connection.refresh_from_db()
+    assert connection.access_token != issued["access_token"]
+    assert connection.refresh_token == issued["refresh_token"]
+    connection.refresh_token = "revoked"
+    connection.save()
+    requests.post(f"{url}/_sandbox/faults", json={"kind": "expired_session", "count": 1})
+    with pytest.raises(AuthError, match="refresh"):
+        get_hubspot_client(fresh=True).get_properties()
 
     settings.SANDBOX = False
     connection.environment = SalesforceConnection.Environment.SANDBOX_EMULATOR

@@ -552,6 +552,14 @@ def test_auth_and_oauth(hs, spec):
     assert refreshed["access_token"] != issued["access_token"]
     client = HubSpot(access_token=refreshed["access_token"], host=url)
     assert client.crm.contacts.basic_api.get_page().results == []
+    # The library's own OAuth APIs understand the answers.
+    oauth = HubSpot(host=url).oauth
+    token = oauth.tokens_api.create(
+        grant_type="refresh_token", client_id="c", client_secret="s", refresh_token=issued["refresh_token"]
+    )
+    assert token.token_type == "bearer" and token.expires_in == 1800
+    info = oauth.access_tokens_api.get(token.access_token)
+    assert info.token == token.access_token and "crm.objects.contacts.read" in info.scopes
     bad_refresh = requests.post(
         f"{url}/oauth/v1/token",
         data={"grant_type": "refresh_token", "client_id": "c", "client_secret": "s", "refresh_token": "unknown"},
