@@ -112,6 +112,13 @@ class SyncRun(models.Model):
     hubspot_api_calls = models.PositiveIntegerField(_("HubSpot API calls"), default=0)
     error = models.TextField(_("error"), blank=True)
     warning = models.TextField(_("warning"), blank=True)
+    # Which process runs it and when it last reported: a run whose worker died is closed as
+    # interrupted by the next one.
+    worker = models.CharField(_("worker"), max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(_("last progress at"), null=True, blank=True)
+    # Bulk API 2.0 jobs submitted and not yet read back: a restarted worker waits for them
+    # before looking records up, so a job still running in Salesforce cannot cause duplicates.
+    open_bulk_jobs = models.JSONField(_("open Bulk API jobs"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("sync run")

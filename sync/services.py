@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterable
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F
@@ -32,12 +33,42 @@ def sync_run_start(*, trigger: str, actor=None, contact_list: ContactList | None
         contact_list=contact_list,
         progress_total=total,
         status=SyncRun.Status.RUNNING,
+        worker=queue.worker_name(),
+        heartbeat_at=timezone.now(),
     )
+
+
+def sync_run_claim(*, run: SyncRun) -> None:
+    """This process now works on ``run`` (a resync run created by the web process)."""
+    run.worker, run.heartbeat_at = queue.worker_name(), timezone.now()
+    SyncRun.objects.filter(pk=run.pk).update(worker=run.worker, heartbeat_at=run.heartbeat_at)
+
+
+STALE_RUN = timedelta(minutes=15)
+
+
+def runs_close_interrupted() -> list[SyncRun]:
+    """Close runs whose worker died (same host: its process is gone; elsewhere: no progress for
+    a while). Returns them, with the Bulk jobs they left open."""
+    now = timezone.now()
+    closed = []
+    for run in SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exclude(worker=""):
+        stale = run.heartbeat_at is not None and run.heartbeat_at < now - STALE_RUN
+        if queue.process_alive(run.worker) and not stale:
+            continue
+        updated = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+            status=SyncRun.Status.FAILED,
+            finished_at=now,
+            error=_("Interrupted: the worker stopped before the run ended. Its contacts stay queued."),
+        )
+        if updated:
+            closed.append(run)
+    return closed
 
 
 def sync_run_progress(*, run: SyncRun, done: int | None = None, phase: str | None = None, **counters: int) -> None:
     """Publish progress and counters (a single UPDATE: pages poll it while the run works)."""
-    changes: dict = {}
+    changes: dict = {"heartbeat_at": timezone.now()}
     if done is not None:
         run.progress_done = done
         changes["progress_done"] = done
@@ -235,6 +266,16 @@ class _Clients:
         }
 
 
+def _wait_for_bulk_jobs(clients: _Clients, job_ids: list[str]) -> None:
+    from integration.clients.base import ClientError
+
+    for job_id in job_ids:
+        try:
+            clients.salesforce.bulk_wait(job_id)
+        except ClientError as exc:
+            logger.warning("Bulk job %s of an interrupted run: %s", job_id, exc)
+
+
 def _push(run: SyncRun, clients: _Clients, *, manual: bool, errors: list[str]) -> None:
     from integration.clients.base import AuthError, ClientError
     from integration.models import ConnectionStatus
@@ -243,6 +284,11 @@ def _push(run: SyncRun, clients: _Clients, *, manual: bool, errors: list[str]) -
     from sync.engine.push import Pusher
     from sync.models import PendingSync
 
+    # A worker killed mid-push (kill -9, a crash) leaves claims and a RUNNING run behind: free them,
+    # and let Salesforce finish any Bulk job it had submitted before anything is looked up again.
+    for interrupted in runs_close_interrupted():
+        _wait_for_bulk_jobs(clients, interrupted.open_bulk_jobs)
+    queue.release_dead_claims()
     sync_settings = SyncSettings.load()
     budget = ApiBudget(
         allocation=sync_settings.daily_api_allocation,
@@ -350,6 +396,7 @@ def sync_cycle(*, trigger: str = SyncRun.Trigger.SCHEDULE, actor=None, clients: 
 
 def push_pending(*, run: SyncRun, clients: _Clients | None = None) -> SyncRun:
     """Push what is queued, for a manual resync run (no pulls)."""
+    sync_run_claim(run=run)
     clients = clients or _Clients()
     errors: list[str] = []
     try:

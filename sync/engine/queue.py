@@ -23,7 +23,37 @@ CHUNK = 500
 
 
 def worker_name() -> str:
+    """``host:pid:random``: unique per pusher, and tells which process holds a claim."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"[:64]
+
+
+def process_alive(worker: str) -> bool:
+    """Whether the process named in ``worker`` still runs. Only answerable for this host: a
+    worker on another machine is presumed alive (its claims expire with the lease)."""
+    host, _sep, rest = worker.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_dead_claims() -> int:
+    """Free the entries claimed by processes of this host that died (``kill -9``, a crash), so a
+    restarted worker takes them at once instead of waiting for the lease to run out."""
+    host = socket.gethostname()
+    workers = set(
+        PendingSync.objects.filter(claimed_by__startswith=f"{host}:").values_list("claimed_by", flat=True).distinct()
+    )
+    dead = [w for w in workers if not process_alive(w)]
+    if not dead:
+        return 0
+    return PendingSync.objects.filter(claimed_by__in=dead).update(claimed_by="", claimed_at=None)
 
 
 def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
