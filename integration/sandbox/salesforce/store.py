@@ -81,6 +81,20 @@ def _schema() -> str:
     return "\n".join(parts)
 
 
+USAGE_FLUSH_SECONDS = 0.5
+
+
+class _UsageState:
+    """Today's API usage: ``stored`` as last read from the file, plus calls not written yet."""
+
+    def __init__(self, day: str) -> None:
+        self.day = day
+        self.lock = threading.Lock()
+        self.stored: int | None = None
+        self.pending = 0
+        self.flushed_at = 0.0
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -107,6 +121,7 @@ class SalesforceStore(SQLiteStore):
         self._settings_lock = threading.Lock()
         self._settings_cache: dict[str, Any] | None = None
         self._settings_loaded = 0.0
+        self._usage = _UsageState(today())
         self._add_missing_columns()
 
     def _add_missing_columns(self) -> None:
@@ -151,34 +166,65 @@ class SalesforceStore(SQLiteStore):
                 )
         with self._settings_lock:
             self._settings_cache = None
+        if "api_usage_used" in changes:
+            self._forget_usage()
         return self.settings()
 
     def after_reset(self, conn: sqlite3.Connection) -> None:
         with self._settings_lock:
             self._settings_cache = None
+        self._forget_usage()
 
     # -- API usage --------------------------------------------------------------------------
+    #
+    # Counting is on the path of every request, so it is kept in memory and written behind
+    # (at most every USAGE_FLUSH_SECONDS) as increments: a ``sandbox_reset`` run by another
+    # process zeroes the row and later increments add to the zero, as they should.
+
+    def _usage_state(self) -> _UsageState:
+        state = self._usage
+        if state.day != today():
+            state = self._usage = _UsageState(today())
+        return state
+
+    def _flush_usage(self, state: _UsageState) -> None:
+        """Write pending calls and re-read the stored count; call with ``state.lock`` held."""
+        with self.write() as conn:
+            if state.pending:
+                conn.execute(
+                    "INSERT INTO api_usage (day, used) VALUES (?, ?) "
+                    "ON CONFLICT(day) DO UPDATE SET used = used + excluded.used",
+                    (state.day, state.pending),
+                )
+            row = conn.execute("SELECT used FROM api_usage WHERE day = ?", (state.day,)).fetchone()
+        state.stored = row["used"] if row else 0
+        state.pending = 0
+        state.flushed_at = time.monotonic()
 
     def consume_api_call(self) -> tuple[int, int, bool]:
         """Count one API request: (used, max, allowed). A refused call is not counted."""
         limit = int(self.settings()["daily_api_max"])
-        day = today()
-        with self.write() as conn:
-            row = conn.execute("SELECT used FROM api_usage WHERE day = ?", (day,)).fetchone()
-            used = row["used"] if row else 0
+        state = self._usage_state()
+        with state.lock:
+            if state.stored is None or time.monotonic() - state.flushed_at > USAGE_FLUSH_SECONDS:
+                self._flush_usage(state)
+            used = (state.stored or 0) + state.pending
             if used >= limit:
                 return used, limit, False
-            used += 1
-            conn.execute(
-                "INSERT INTO api_usage (day, used) VALUES (?, ?) ON CONFLICT(day) DO UPDATE SET used = excluded.used",
-                (day, used),
-            )
-        return used, limit, True
+            state.pending += 1
+            return used + 1, limit, True
 
     def api_usage(self) -> tuple[int, int]:
         limit = int(self.settings()["daily_api_max"])
-        row = self.read().execute("SELECT used FROM api_usage WHERE day = ?", (today(),)).fetchone()
-        return (row["used"] if row else 0), limit
+        state = self._usage_state()
+        with state.lock:
+            self._flush_usage(state)
+            return state.stored or 0, limit
+
+    def _forget_usage(self) -> None:
+        # A new state object rather than a reset under its lock: callers may hold the store's
+        # write lock here, and the usage lock is always taken before it, never after.
+        self._usage = _UsageState(today())
 
     # -- counters ---------------------------------------------------------------------------
 

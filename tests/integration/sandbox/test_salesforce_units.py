@@ -160,3 +160,27 @@ class TestSoqlEvaluation:
         assert run(db, "SELECT Id FROM Lead ORDER BY NumberOfEmployees") == ["Bob", "Ann", "Cid"]
         assert run(db, "SELECT Id FROM Lead ORDER BY NumberOfEmployees DESC") == ["Cid", "Ann", "Bob"]
         assert run(db, "SELECT Id FROM Lead ORDER BY FirstName LIMIT 1 OFFSET 1") == ["Bob"]
+
+
+class TestApiUsage:
+    def test_counts_down_and_survives_a_reset_from_another_process(self, tmp_path, monkeypatch):
+        from integration.sandbox.salesforce import reset
+        from integration.sandbox.salesforce import store as store_module
+
+        server = store_module.SalesforceStore(tmp_path / "sf.sqlite3")
+        server.update_settings({"daily_api_max": 10})
+        assert [server.consume_api_call()[0] for _ in range(3)] == [1, 2, 3]
+        assert server.api_usage() == (3, 10)  # written to the file
+        reset(tmp_path / "sf.sqlite3")  # what `sandbox_reset` does from its own process
+        monkeypatch.setattr(store_module, "USAGE_FLUSH_SECONDS", 0.0)
+        server._settings_loaded = 0.0  # the settings cache expires after a second
+        used, limit, allowed = server.consume_api_call()
+        assert (used, allowed) == (1, True) and limit == 100_000
+
+    def test_refuses_once_spent_without_counting_refusals(self, tmp_path):
+        from integration.sandbox.salesforce.store import SalesforceStore
+
+        store = SalesforceStore(tmp_path / "sf.sqlite3")
+        store.update_settings({"daily_api_max": 2})
+        assert [store.consume_api_call()[2] for _ in range(4)] == [True, True, False, False]
+        assert store.api_usage() == (2, 2)
