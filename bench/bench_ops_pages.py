@@ -98,6 +98,13 @@ def fill(*, records: int, contacts: int, seed: int, now: datetime) -> dict[str, 
             "VALUES (%s, %s, %s, %s, %s, %s, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '', '')",
             run_rows,
         )
+        # Building the log's indexes once after the load is much faster than updating them per row.
+        cur.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sync_syncrecord' AND sql IS NOT NULL"
+        )
+        indexes = cur.fetchall()
+        for name, _sql in indexes:
+            cur.execute(f'DROP INDEX "{name}"')
         counters = [[0, 0, 0, 0, 0] for _ in range(runs)]  # created, updated, unchanged, skipped, failed
         batch = []
         failed = 0
@@ -163,6 +170,8 @@ def fill(*, records: int, contacts: int, seed: int, now: datetime) -> dict[str, 
                 batch = []
         if batch:
             cur.executemany(sql, batch)
+        for _name, index_sql in indexes:
+            cur.execute(index_sql)
         cur.executemany(
             "UPDATE sync_syncrun SET created=%s, updated=%s, unchanged=%s, skipped=%s, failed=%s, considered=%s, "
             "progress_done=%s, progress_total=%s, salesforce_api_calls=%s, hubspot_api_calls=%s WHERE id=%s",

@@ -23,7 +23,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
@@ -228,17 +228,11 @@ def export_rows(queryset: QuerySet[SyncRecord]) -> Iterator[str]:
 @admin.register(SyncRecord)
 class SyncRecordAdmin(ReadOnlyAdmin):
     change_list_template = "admin/sync/syncrecord/change_list.html"
-    list_display = [
-        "created_at",
-        "contact_link",
-        "direction",
-        "action",
-        "category",
-        "error_code",
-        "short_message",
-        "salesforce_link",
-        "run_link",
-    ]
+    # Four columns so the log fits beside the admin's navigation sidebar: the Salesforce record
+    # sits under the contact, the run under the time.
+    list_display = ["when", "contact_link", "outcome", "problem"]
+    # The time cell holds the run link, and anchors cannot nest: the outcome opens the record.
+    list_display_links = ["outcome"]
     list_filter = [
         CurrentFailureFilter,
         RunFilter,
@@ -253,10 +247,12 @@ class SyncRecordAdmin(ReadOnlyAdmin):
     search_help_text = _(
         "An email, a HubSpot id or a Salesforce id finds exact matches; other text searches names and emails."
     )
-    sortable_by = ["created_at"]
+    sortable_by = ["when"]
     raw_id_fields = ["run", "contact"]
     actions = ["resync_selected", "ignore_selected"]
     list_per_page = 100
+    # Facet counts would run a COUNT per filter choice over the whole log.
+    show_facets = admin.ShowFacets.NEVER
     # The log grows to millions of rows: no full-table COUNT for the paginator.
     show_full_result_count = False
 
@@ -276,30 +272,47 @@ class SyncRecordAdmin(ReadOnlyAdmin):
     @staticmethod
     def _salesforce_link(obj: SyncRecord, instance_url: str):
         if not obj.salesforce_id:
-            return "—"
+            return ""
         label = f"{obj.salesforce_object} {obj.salesforce_id}".strip()
         if not instance_url or not obj.salesforce_object:
             return label
         return format_html(
-            '<a href="{}" target="_blank" rel="noopener">{}</a>',
+            '<a href="{}" target="_blank" rel="noopener" class="sync-sf-link">{}</a>',
             salesforce_url(instance_url, obj.salesforce_object, obj.salesforce_id),
             label,
         )
 
-    @admin.display(description=_("Salesforce record"))
-    def salesforce_link(self, obj: SyncRecord):
-        return self._salesforce_link(obj, salesforce_instance_url())
+    @staticmethod
+    def _contact_cell(obj: SyncRecord, instance_url: str):
+        label = obj.name or obj.email or obj.hubspot_id or "—"
+        if obj.contact_id:
+            contact = format_html(
+                '<a href="{}" title="{}" class="sync-contact-link">{}</a>',
+                reverse("sync:contact_timeline", args=[obj.contact_id]),
+                obj.email,
+                label,
+            )
+        else:
+            contact = label
+        salesforce = SyncRecordAdmin._salesforce_link(obj, instance_url)
+        if not salesforce:
+            return contact
+        return format_html("{}<br><small>{}</small>", contact, salesforce)
+
+    @admin.display(description=_("contact"))
+    def contact_link(self, obj: SyncRecord):
+        return self._contact_cell(obj, salesforce_instance_url())
 
     def get_list_display(self, request):
         # The instance URL is read once per page, not once per row (the method above would
         # query it for each row).
         instance_url = salesforce_instance_url()
 
-        @admin.display(description=_("Salesforce record"))
-        def salesforce_link(obj: SyncRecord):
-            return self._salesforce_link(obj, instance_url)
+        @admin.display(description=_("contact"))
+        def contact_link(obj: SyncRecord):
+            return self._contact_cell(obj, instance_url)
 
-        return [salesforce_link if name == "salesforce_link" else name for name in self.list_display]
+        return [contact_link if name == "contact_link" else name for name in self.list_display]
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -313,26 +326,41 @@ class SyncRecordAdmin(ReadOnlyAdmin):
             return queryset.filter(salesforce_id__in=sorted({term, salesforce_id_18(term)})), False
         return queryset.filter(Q(name__icontains=term) | Q(email__icontains=term)), False
 
-    @admin.display(description=_("contact"))
-    def contact_link(self, obj: SyncRecord):
-        label = obj.name or obj.email or obj.hubspot_id or "—"
-        if not obj.contact_id:
-            return label
+    @admin.display(description=_("time"), ordering="created_at")
+    def when(self, obj: SyncRecord):
+        local = timezone.localtime(obj.created_at)
         return format_html(
-            '<a href="{}" title="{}">{}</a>',
-            reverse("sync:contact_timeline", args=[obj.contact_id]),
-            obj.email,
-            label,
+            '<span title="{}">{}</span><br><small><a href="?run={}">{} #{}</a></small>',
+            local.isoformat(timespec="seconds"),
+            formats.date_format(local, "SHORT_DATETIME_FORMAT"),
+            obj.run_id,
+            _("run"),
+            obj.run_id,
         )
 
-    @admin.display(description=_("message"))
-    def short_message(self, obj: SyncRecord):
-        text = obj.message or obj.get_skip_reason_display()
-        return Truncator(text).chars(90) if text else "—"
+    @admin.display(description=_("outcome"))
+    def outcome(self, obj: SyncRecord):
+        arrow = "→ Salesforce" if obj.direction == SyncRecord.Direction.TO_SALESFORCE else "→ HubSpot"
+        return format_html(
+            '<span class="sync-action sync-action-{}">{}</span><br><small>{}</small>',
+            obj.action,
+            obj.get_action_display(),
+            arrow,
+        )
 
-    @admin.display(description=_("run"))
-    def run_link(self, obj: SyncRecord):
-        return format_html('<a href="?run={}">#{}</a>', obj.run_id, obj.run_id)
+    @admin.display(description=_("why"))
+    def problem(self, obj: SyncRecord):
+        if obj.action == SyncRecord.Action.SKIPPED:
+            return obj.get_skip_reason_display() or "—"
+        if obj.action != SyncRecord.Action.FAILED:
+            return Truncator(obj.message).chars(120) if obj.message else ""
+        return format_html(
+            "<strong>{}</strong>{} <code>{}</code><br>{}",
+            obj.get_category_display() or _("Other"),
+            format_html(" ({})", _("ignored")) if obj.ignored else "",
+            obj.error_code,
+            Truncator(obj.message).chars(160),
+        )
 
     # Actions -----------------------------------------------------------------------------
 
@@ -401,6 +429,7 @@ class SyncRecordAdmin(ReadOnlyAdmin):
             "?" + query.urlencode() if query else ""
         )
         extra_context["health_url"] = reverse("sync:health")
+        extra_context.setdefault("title", _("Sync log"))
         return super().changelist_view(request, extra_context)
 
 
