@@ -315,6 +315,12 @@ def normalize_properties(raw: Mapping[str, str | None], schema: Mapping[str, Pro
     return with_folded(typed)
 
 
+def storable_raw(raw: Mapping[str, str | None]) -> dict[str, str | None]:
+    """HubSpot's raw values made storable in ``Contact.raw_properties`` on PostgreSQL, whose
+    ``jsonb`` refuses U+0000 (a value HubSpot can return, meaning nothing)."""
+    return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in raw.items()}
+
+
 def public_properties(properties: Mapping[str, Any]) -> dict[str, Any]:
     """A contact's properties without the internal indexes, for display and export."""
     return {k: v for k, v in properties.items() if k not in INDEX_KEYS}

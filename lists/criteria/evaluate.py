@@ -27,7 +27,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from lists.normalize import FOLDED_KEY, INDEX_KEYS, MAX_EPOCH_MS, MIN_EPOCH_MS, NUMBERS_KEY, PropertySpec, fold
+from lists.normalize import FOLDED_KEY, INDEX_KEYS, MAX_EPOCH_MS, MIN_EPOCH_MS, NUMBERS_KEY, PropertySpec
 
 from .nodes import (
     ALL_PROPERTY,
@@ -113,11 +113,16 @@ def is_known(properties: Mapping[str, Any], name: str) -> bool:
     return name not in INDEX_KEYS and name in properties
 
 
-def _enum_any(text: str, wanted: tuple[str, ...]) -> bool:
-    # The exact rule the SQL applies: equal to an option, or a packed value holding ";option;".
-    if text in wanted:
+def _enum_any(text: str, wanted: tuple[str, ...], multiple: bool | None) -> bool:
+    # The exact rule the SQL applies: equal to an option (single select), or a packed value
+    # holding ";option;" (multiple checkboxes); either when the kind is not known.
+    if multiple is not True and text in wanted:
         return True
-    return text.startswith(";") and any(f";{w};" in text for w in wanted)
+    if multiple is False:
+        return False
+    if multiple is None and not text.startswith(";"):
+        return False
+    return any(f";{w};" in text for w in wanted)
 
 
 # Evaluating ------------------------------------------------------------------------------------
@@ -153,13 +158,13 @@ def evaluate_operation(op: Operation, value: Any, now_ms: int) -> bool:
     """The operation on a present value (never None) of the right type."""
     kind, operator = op.operation_type, op.operator
     if kind == STRING:
-        hit = _string_test(operator, value, fold(op.value))
+        hit = _string_test(operator, value, op.folded_value)
         return hit if _positive(operator) else not hit
     if kind == MULTISTRING:
-        hit = any(_string_test(operator, value, fold(v)) for v in op.values)
+        hit = any(_string_test(operator, value, v) for v in op.folded_values)
         return hit if _positive(operator) else not hit
     if kind == ENUMERATION:
-        hit = _enum_any(value, tuple(fold(v) for v in op.values))
+        hit = _enum_any(value, op.folded_values, op.multiple)
         return hit if operator == IS_ANY_OF else not hit
     if kind == BOOL:
         return (value == op.value) if operator == IS_EQUAL_TO else (value != op.value)

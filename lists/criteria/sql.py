@@ -18,7 +18,7 @@ from typing import Any
 from django.db.models import BooleanField, F, Func, Q
 from django.utils import timezone
 
-from lists.normalize import FOLDED_KEY, NUMBERS_KEY, fold
+from lists.normalize import FOLDED_KEY, NUMBERS_KEY
 
 from .evaluate import DAY_MS, epoch_ms
 from .nodes import (
@@ -256,16 +256,21 @@ def _predicate_sql(d: _Dialect, item: PropertyFilter, now_ms: int) -> str:
     if kind in (STRING, MULTISTRING, ENUMERATION):
         reader = d.text(name)
         if kind == STRING:
-            test = d.string_test(operator, reader, fold(op.value))
+            test = d.string_test(operator, reader, op.folded_value)
             negate = operator in (IS_NOT_EQUAL_TO, DOES_NOT_CONTAIN)
         elif kind == MULTISTRING:
-            test = d.any_string(operator, reader, [fold(v) for v in op.values])
+            test = d.any_string(operator, reader, list(op.folded_values))
             negate = operator in (IS_NOT_EQUAL_TO, DOES_NOT_CONTAIN)
         else:
-            wanted = list(dict.fromkeys(fold(v) for v in op.values))
+            wanted = list(op.folded_values)
             # Equal to an option, or (a packed multiple-checkbox value) holding ";option;".
-            packed = d.any_string(CONTAINS, reader, [f";{w};" for w in wanted])
-            test = f"({d.in_values(reader, wanted)} OR ({d.left(reader, ';')} AND {packed}))"
+            if op.multiple is False:
+                test = d.in_values(reader, wanted)
+            elif op.multiple is True:
+                test = d.any_string(CONTAINS, reader, [f";{w};" for w in wanted])
+            else:
+                packed = d.any_string(CONTAINS, reader, [f";{w};" for w in wanted])
+                test = f"({d.in_values(reader, wanted)} OR ({d.left(reader, ';')} AND {packed}))"
             negate = operator != IS_ANY_OF
     elif kind == BOOL:
         reader = d.boolean(name)

@@ -20,6 +20,7 @@ from .nodes import (
     InListFilter,
     OrBranch,
     PropertyFilter,
+    annotate,
     iter_filters,
     located,
 )
@@ -201,12 +202,16 @@ def referenced_ids_of_json(data: object) -> set[int]:
 
 
 def check_filter_branch(data: object, *, list_id: int | None = None) -> OrBranch:
-    """Parse and validate against the database's schema and lists; raise ``ValidationError``."""
+    """Parse and validate against the database's schema and lists; raise ``ValidationError``.
+
+    Returns the branch annotated with the schema facts that make its SQL faster (``annotate``).
+    """
     from django.core.exceptions import ValidationError
 
     try:
         branch = parse(data)
-        validate(branch, schema=load_schema(), list_ids=load_list_graph(), list_id=list_id)
+        schema = load_schema()
+        validate(branch, schema=schema, list_ids=load_list_graph(), list_id=list_id)
     except CriteriaError as exc:
         raise ValidationError({"filter_branch": exc.messages})
-    return branch
+    return annotate(branch, schema)
