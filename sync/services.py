@@ -325,6 +325,12 @@ def _push(run: SyncRun, clients: _Clients, *, manual: bool, errors: list[str]) -
             **clients.calls(),
         )
 
+    def track_bulk_job(job_id: str, opened: bool) -> None:
+        jobs = [j for j in run.open_bulk_jobs if j != job_id] + ([job_id] if opened else [])
+        run.open_bulk_jobs = jobs
+        SyncRun.objects.filter(pk=run.pk).update(open_bulk_jobs=jobs)
+
+    clients.salesforce.on_bulk_job = track_bulk_job
     pusher = Pusher(
         run=run,
         client=clients.salesforce,

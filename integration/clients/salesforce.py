@@ -305,6 +305,9 @@ class SalesforceClient:
         self.bulk_poll_interval = bulk_poll_interval
         self.bulk_timeout = bulk_timeout
         self.on_token = on_token
+        # Called with (job id, True) when a Bulk job is created and (job id, False) once its
+        # results are read: the sync engine records open jobs so a restart can wait for them.
+        self.on_bulk_job: Callable[[str, bool], None] | None = None
         self.api_calls = ApiCallCounter()
         self.logins = 0
         self._usage: tuple[int, int] | None = None
@@ -503,6 +506,10 @@ class SalesforceClient:
                 return
             page = self._call(lambda sf, url=next_url: sf.query_more(url, identifier_is_url=True, timeout=self.timeout))
 
+    def count(self, soql: str) -> int:
+        """``totalSize`` of a ``SELECT COUNT() ...`` query (one call)."""
+        return int(self._call(lambda sf: sf.query(soql, timeout=self.timeout)).get("totalSize") or 0)
+
     def _email_chunks(self, prefix: str, emails: Sequence[str]) -> Iterator[list[str]]:
         chunk: list[str] = []
         length = len(quote(prefix))
@@ -611,6 +618,8 @@ class SalesforceClient:
         # Creating a job is not retried blindly (a retry would leave an orphan Open job); the rest is.
         job = self._json("POST", "jobs/ingest", job_body, idempotent=False)
         job_id = job["id"]
+        if self.on_bulk_job:
+            self.on_bulk_job(job_id, True)
         try:
             self._call(
                 self._raw(
@@ -635,7 +644,14 @@ class SalesforceClient:
                 code=str(info.get("state")),
                 body=info,
             )
-        return self._match_results(job_id, operation, columns, rows, external_id_field)
+        results = self._match_results(job_id, operation, columns, rows, external_id_field, info)
+        if self.on_bulk_job:
+            self.on_bulk_job(job_id, False)
+        return results
+
+    def bulk_wait(self, job_id: str) -> dict[str, Any]:
+        """Wait until a Bulk job submitted earlier (maybe by a process that died) has finished."""
+        return self._wait_for_job(job_id)
 
     def _abort_quietly(self, job_id: str) -> None:
         try:
@@ -672,6 +688,7 @@ class SalesforceClient:
         columns: list[str],
         rows: list[list[str]],
         external_id_field: str | None,
+        info: dict[str, Any] | None = None,
     ) -> list[RecordResult]:
         """Results by input position, matched on a key: the external id (upsert), the Id (update),
         the whole row (insert: there is nothing else; identical rows are interchangeable)."""
@@ -696,7 +713,17 @@ class SalesforceClient:
         for index, row in enumerate(rows):
             positions[key_of(row)].append(index)
         results: list[RecordResult | None] = [None] * len(rows)
+        info = info or {}
+        processed = int(info.get("numberRecordsProcessed") or 0)
+        failed = int(info.get("numberRecordsFailed") or 0)
         for which in _RESULT_TYPES:
+            # The job's counts say which result sets are empty: no call for those.
+            if info and which == "failedResults" and failed == 0:
+                continue
+            if info and which == "successfulResults" and processed - failed == 0:
+                continue
+            if info and which == "unprocessedrecords" and processed >= len(rows):
+                continue
             for item in self._results_csv(job_id, which):
                 waiting = positions.get(key_of(item))
                 if not waiting:

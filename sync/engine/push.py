@@ -25,6 +25,7 @@ from integration.models import SyncSettings
 from lists.models import Contact
 from sync.engine import queue
 from sync.engine.budget import ApiBudget
+from sync.engine.directory import SalesforceDirectory
 from sync.engine.errors import GONE_CODES, RunStopped, category_for, is_transient
 from sync.engine.gate import Gate
 from sync.engine.payload import (
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 COLLECTION_SIZE = 200
 BULK_THRESHOLD = 2000
+BULK_BATCH = 50_000
 MAX_ATTEMPTS = 6
 
 
@@ -81,6 +83,7 @@ class Pusher:
         worker: str | None = None,
         batch_size: int = 2000,
         bulk_threshold: int = BULK_THRESHOLD,
+        bulk_batch_size: int = BULK_BATCH,
         on_progress: Callable[[int], None] | None = None,
         allow_retries: bool = True,
         budget: ApiBudget | None = None,
@@ -90,19 +93,26 @@ class Pusher:
         self.worker = worker or queue.worker_name()
         self.batch_size = batch_size
         self.bulk_threshold = bulk_threshold
+        self.bulk_batch_size = bulk_batch_size
         self.on_progress = on_progress
         self.allow_retries = allow_retries
         self.budget = budget
         self.counters = PushCounters()
         self.settings = SyncSettings.load()
         self.mappings: list[MappingRule] = load_mappings()
+        self.directory = SalesforceDirectory(
+            client, {obj: salesforce_fields(self.mappings, obj) for obj in ("Lead", "Contact")}
+        )
 
     # -- the loop -------------------------------------------------------------------------
 
     def run_until_empty(self, *, max_batches: int | None = None) -> PushCounters:
         batches = 0
+        # A big queue (a first sync, a resync) is taken in large batches so that each object's
+        # creates and updates go to Salesforce as one Bulk API job instead of many.
+        limit = self.bulk_batch_size if PendingSync.objects.count() > self.bulk_threshold else self.batch_size
         while max_batches is None or batches < max_batches:
-            entries = queue.claim(worker=self.worker, limit=self.batch_size, exclude_retries=not self.allow_retries)
+            entries = queue.claim(worker=self.worker, limit=limit, exclude_retries=not self.allow_retries)
             if not entries:
                 break
             batches += 1
@@ -238,14 +248,8 @@ class Pusher:
             self._write(salesforce_object, operation, items)
 
     def _lookup(self, items: list[Outgoing]) -> None:
-        """Find existing Salesforce records by email (Leads and Contacts; newest wins)."""
-        emails = sorted({i.contact.email.strip().lower() for i in items})
-        matches: dict[str, list] = defaultdict(list)
-        for salesforce_object in ("Lead", "Contact"):
-            fields = salesforce_fields(self.mappings, salesforce_object)
-            found = self.client.find_by_emails(emails, objects=(salesforce_object,), fields=fields)
-            for email, items in found.items():
-                matches[email].extend(items)
+        """Find existing Salesforce records by email (Leads and Contacts; the newest wins)."""
+        matches = self.directory.find(i.contact.email for i in items)
         for item in items:
             found = matches.get(item.contact.email.strip().lower()) or []
             if not found:
@@ -396,6 +400,9 @@ class Pusher:
             )
             # A data error is not retried until the contact changes (which queues it again).
             done.append(item.entry)
+        for item in linked:
+            if item.creating:
+                self.directory.learn(item.salesforce_object, item.salesforce_id, item.contact.email, item.payload)
         with transaction.atomic():
             self._link(linked, sent_at=now)
             SyncRecord.objects.bulk_create(records, batch_size=500)

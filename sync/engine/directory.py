@@ -1,0 +1,87 @@
+"""Finding existing Salesforce records by email, with the fewest API calls.
+
+Two ways to look up N emails: ``IN (...)`` queries (about 300 emails a call, as a query travels
+in a GET's URL, per object), or one paged scan of every Lead and Contact with an email (2,000
+records a call). The directory counts each object's records once per run (``SELECT COUNT()``,
+one call) and picks the cheaper; a scan is kept for the rest of the run and learns the records
+the run itself creates, so later batches cost no lookup call at all.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from integration.clients.salesforce import EmailMatch
+
+EMAILS_PER_QUERY = 300
+RECORDS_PER_PAGE = 2000
+OBJECTS = ("Lead", "Contact")
+
+
+class SalesforceDirectory:
+    def __init__(self, client, fields_by_object: dict[str, Sequence[str]]) -> None:
+        self.client = client
+        self.fields_by_object = fields_by_object
+        self._counts: dict[str, int] = {}
+        self._scanned: dict[str, dict[str, list[EmailMatch]]] = {}
+
+    def _condition(self, object_name: str) -> str:
+        return "Email != null" + (" AND IsConverted = false" if object_name == "Lead" else "")
+
+    def _count(self, object_name: str) -> int:
+        if object_name not in self._counts:
+            self._counts[object_name] = self.client.count(
+                f"SELECT COUNT() FROM {object_name} WHERE {self._condition(object_name)}"
+            )
+        return self._counts[object_name]
+
+    def _scan(self, object_name: str) -> dict[str, list[EmailMatch]]:
+        fields = [f for f in self.fields_by_object.get(object_name, ()) if f not in ("Id", "Email", "LastModifiedDate")]
+        select = ", ".join(["Id", "Email", "LastModifiedDate", *fields])
+        index: dict[str, list[EmailMatch]] = defaultdict(list)
+        for record in self.client.query(f"SELECT {select} FROM {object_name} WHERE {self._condition(object_name)}"):
+            email = str(record.get("Email") or "")
+            index[email.lower()].append(
+                EmailMatch(
+                    object=object_name,
+                    id=record["Id"],
+                    email=email,
+                    last_modified=record.get("LastModifiedDate"),
+                    fields={k: v for k, v in record.items() if k in fields},
+                )
+            )
+        return index
+
+    def find(self, emails: Iterable[str]) -> dict[str, list[EmailMatch]]:
+        wanted = sorted({e.strip().lower() for e in emails if e and e.strip()})
+        found: dict[str, list[EmailMatch]] = defaultdict(list)
+        if not wanted:
+            return found
+        for object_name in OBJECTS:
+            if object_name not in self._scanned:
+                in_calls = math.ceil(len(wanted) / EMAILS_PER_QUERY)
+                # The count is only worth a call when the batch is big enough for a scan to win.
+                if in_calls > 2:
+                    scan_calls = max(1, math.ceil(self._count(object_name) / RECORDS_PER_PAGE))
+                    if scan_calls < in_calls:
+                        self._scanned[object_name] = self._scan(object_name)
+            if object_name in self._scanned:
+                index = self._scanned[object_name]
+                for email in wanted:
+                    found[email].extend(index.get(email, ()))
+            else:
+                matches = self.client.find_by_emails(
+                    wanted, objects=(object_name,), fields=self.fields_by_object.get(object_name, ())
+                )
+                for email, items in matches.items():
+                    found[email].extend(items)
+        return found
+
+    def learn(self, object_name: str, salesforce_id: str, email: str, fields: dict) -> None:
+        """A record this run created: later batches find it without asking Salesforce."""
+        if object_name in self._scanned and email:
+            self._scanned[object_name][email.strip().lower()].append(
+                EmailMatch(object=object_name, id=salesforce_id, email=email, last_modified=None, fields=dict(fields))
+            )
