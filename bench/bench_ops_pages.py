@@ -65,9 +65,25 @@ def _ts(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+def insert_sql(model, columns: list[str]) -> tuple[str, tuple]:
+    """An INSERT for ``columns`` of ``model``'s table, and the values of every other column
+    (their defaults), so the bench keeps working when the engine adds a field."""
+    from django.db import connection
+
+    provided = set(columns)
+    extra = [f for f in model._meta.concrete_fields if f.column not in provided and not f.primary_key]
+    defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in extra)
+    names = [*columns, *(f.column for f in extra)]
+    quoted = ", ".join(connection.ops.quote_name(n) for n in names)
+    return f"INSERT INTO {model._meta.db_table} ({quoted}) VALUES ({', '.join(['%s'] * len(names))})", defaults
+
+
 def fill(*, records: int, contacts: int, seed: int, now: datetime) -> dict[str, int]:
     """Insert contacts, runs and records with executemany; returns what was made."""
     from django.db import connection, transaction
+
+    from lists.models import Contact
+    from sync.models import SyncRecord, SyncRun
 
     rng = random.Random(seed)
     start = now - timedelta(days=7)
@@ -78,12 +94,13 @@ def fill(*, records: int, contacts: int, seed: int, now: datetime) -> dict[str, 
     # 3 % of contacts keep failing (bad data), the others fail now and then and recover.
     broken = {c: CATEGORIES[c % len(CATEGORIES)] for c in rng.sample(range(contacts), max(1, contacts * 3 // 100))}
     with transaction.atomic(), connection.cursor() as cur:
+        sql, rest = insert_sql(
+            Contact, ["id", "hubspot_id", "email", "firstname", "lastname", "created_at", "updated_at"]
+        )
         cur.executemany(
-            "INSERT INTO lists_contact (id, hubspot_id, email, firstname, lastname, properties, raw_properties, "
-            "archived, salesforce_id, salesforce_object, created_at, updated_at) "
-            "VALUES (%s, %s, %s, %s, %s, '{}', '{}', 0, '', '', %s, %s)",
+            sql,
             [
-                (c + 1, str(100000 + c), f"person{c}@example.com", "Person", f"N{c}", _ts(start), _ts(start))
+                (c + 1, str(100000 + c), f"person{c}@example.com", "Person", f"N{c}", _ts(start), _ts(start), *rest)
                 for c in range(contacts)
             ],
         )
@@ -91,13 +108,8 @@ def fill(*, records: int, contacts: int, seed: int, now: datetime) -> dict[str, 
         for r in range(runs):
             begun = start + timedelta(seconds=span * r / runs)
             run_rows.append((r + 1, "schedule", "succeeded", "", _ts(begun), _ts(begun + timedelta(seconds=20))))
-        cur.executemany(
-            "INSERT INTO sync_syncrun (id, trigger, status, phase, started_at, finished_at, considered, created, "
-            "updated, unchanged, skipped, failed, pulled, created_in_hubspot, updated_in_hubspot, progress_done, "
-            "progress_total, salesforce_api_calls, hubspot_api_calls, error, warning) "
-            "VALUES (%s, %s, %s, %s, %s, %s, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '', '')",
-            run_rows,
-        )
+        sql, rest = insert_sql(SyncRun, ["id", "trigger", "status", "phase", "started_at", "finished_at"])
+        cur.executemany(sql, [(*row, *rest) for row in run_rows])
         # Building the log's indexes once after the load is much faster than updating them per row.
         cur.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sync_syncrecord' AND sql IS NOT NULL"
@@ -108,12 +120,15 @@ def fill(*, records: int, contacts: int, seed: int, now: datetime) -> dict[str, 
         counters = [[0, 0, 0, 0, 0] for _ in range(runs)]  # created, updated, unchanged, skipped, failed
         batch = []
         failed = 0
-        sql = (
-            "INSERT INTO sync_syncrecord (run_id, contact_id, hubspot_id, email, name, direction, action, "
-            "skip_reason, salesforce_object, salesforce_id, error_code, category, message, fields, payload_before, "
-            "payload_after, reasons, attempt, ignored, created_at) "
-            "VALUES (%s, %s, %s, %s, %s, 'to_salesforce', %s, %s, 'Lead', %s, %s, %s, %s, %s, %s, %s, %s, 1, 0, %s)"
-        )
+        sql, rest = insert_sql(
+            SyncRecord,
+            [
+                "run_id", "contact_id", "hubspot_id", "email", "name", "action", "skip_reason", "salesforce_id",
+                "error_code", "category", "message", "fields", "payload_before", "payload_after", "reasons",
+                "created_at", "direction", "salesforce_object", "attempt", "ignored",
+            ],
+        )  # fmt: skip
+        constant = ("to_salesforce", "Lead", 1, False, *rest)
         for i in range(records):
             run = i // per_run
             c = rng.randrange(contacts)
@@ -163,6 +178,7 @@ def fill(*, records: int, contacts: int, seed: int, now: datetime) -> dict[str, 
                     after,
                     '["property_changed"]',
                     _ts(at),
+                    *constant,
                 )
             )
             if len(batch) >= 20000:
@@ -207,22 +223,52 @@ def timed(client, url: str, repeat: int) -> tuple[float, float, int, int]:
     return times[0], statistics.median(times[1:]) if repeat else times[0], status, queries
 
 
-def export_memory(*, export_all: bool) -> tuple[int, int, float, float]:
-    """Stream the CSV of every record; (rows, bytes, seconds, peak MiB traced)."""
+def rss_mib() -> float:
+    """Resident memory of this process now (Linux), else its high-water mark."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def export_memory(*, trace: bool) -> dict[str, float]:
+    """Stream the CSV of every record as the export view does, sampling memory as it goes.
+
+    Resident memory is sampled every 10,000 rows (cheap); ``trace`` also traces Python's
+    allocations (exact, but several times slower).
+    """
     from sync.admin import export_rows
     from sync.models import SyncRecord
 
     qs = SyncRecord.objects.order_by("-created_at", "-id")
-    tracemalloc.start()
+    if trace:
+        tracemalloc.start()
+    before = rss_mib()
+    samples = []
     t0 = time.perf_counter()
     rows = size = 0
-    for line in export_rows(qs if export_all else qs.filter(action="failed")):
+    for line in export_rows(qs):
         rows += 1
         size += len(line)
+        if rows % 10000 == 0:
+            samples.append(rss_mib())
     seconds = time.perf_counter() - t0
-    _current, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return rows - 1, size, seconds, peak / 2**20
+    traced = 0.0
+    if trace:
+        traced = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    samples = samples or [rss_mib()]
+    return {
+        "rows": rows - 1,
+        "mib": size / 2**20,
+        "seconds": seconds,
+        "rss_before": before,
+        "rss_first": samples[0],
+        "rss_peak": max(samples),
+        "rss_last": samples[-1],
+        "traced": traced,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -232,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the database file and print its path")
+    parser.add_argument("--trace", action="store_true", help="also trace Python allocations during the export (slow)")
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-ops-"))
@@ -273,10 +320,12 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             worst = max(worst, median)
             print(f"{label:32} {first:8.3f} {median:8.3f} {queries:8d}")
-        rows, size, seconds, peak = export_memory(export_all=True)
+        m = export_memory(trace=args.trace)
         print(
-            f"CSV export of all records: {rows:,} rows, {size / 2**20:.0f} MiB in {seconds:.1f} s, "
-            f"peak traced Python memory {peak:.1f} MiB"
+            f"CSV export of all records: {m['rows']:,} rows, {m['mib']:.0f} MiB in {m['seconds']:.1f} s; "
+            f"resident memory {m['rss_before']:.0f} MiB before, {m['rss_first']:.0f} MiB after 10,000 rows, "
+            f"peak {m['rss_peak']:.0f} MiB, {m['rss_last']:.0f} MiB at the end"
+            + (f"; peak traced Python memory {m['traced']:.1f} MiB" if args.trace else "")
         )
         first, _median, status, queries = timed(client, "/admin/sync/syncrecord/export/", 0)
         print(f"export view (errors only): HTTP {status} in {first:.2f} s, {queries} queries")
