@@ -72,13 +72,16 @@ class HubSpotStore(SQLiteStore):
         props TEXT NOT NULL DEFAULT '{}'
     );
     -- No index leads with "archived": almost every row has archived = 0, and such an index
-    -- tempts SQLite away from the rowid and timestamp orders that paging needs.
+    -- tempts SQLite away from the rowid and timestamp orders that paging needs. "archived"
+    -- comes last instead, so a search's COUNT(*) is answered from the index alone.
     DROP INDEX IF EXISTS contact_updated;
     DROP INDEX IF EXISTS contact_created;
     DROP INDEX IF EXISTS contact_email;
+    DROP INDEX IF EXISTS contact_updated_ms;
+    DROP INDEX IF EXISTS contact_created_ms;
     CREATE INDEX IF NOT EXISTS contact_email_key ON contact (email_key);
-    CREATE INDEX IF NOT EXISTS contact_updated_ms ON contact (updated_ms, id);
-    CREATE INDEX IF NOT EXISTS contact_created_ms ON contact (created_ms, id);
+    CREATE INDEX IF NOT EXISTS contact_by_updated ON contact (updated_ms, id, archived);
+    CREATE INDEX IF NOT EXISTS contact_by_created ON contact (created_ms, id, archived);
     CREATE TABLE IF NOT EXISTS property (
         name TEXT PRIMARY KEY,
         position INTEGER NOT NULL,
@@ -342,8 +345,8 @@ class HubSpotStore(SQLiteStore):
                 for name in (*requested, "createdate", "hs_object_id", "lastmodifieddate")
                 if name in values
             },
-            "createdAt": ms_to_iso(row["created_ms"]),
-            "updatedAt": ms_to_iso(row["updated_ms"]),
+            "createdAt": values["createdate"],
+            "updatedAt": values["lastmodifieddate"],
             "archived": bool(row["archived"]),
         }
         if row["archived"]:
