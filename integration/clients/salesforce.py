@@ -618,8 +618,7 @@ class SalesforceClient:
         # Creating a job is not retried blindly (a retry would leave an orphan Open job); the rest is.
         job = self._json("POST", "jobs/ingest", job_body, idempotent=False)
         job_id = job["id"]
-        if self.on_bulk_job:
-            self.on_bulk_job(job_id, True)
+        self._bulk_job_event(job_id, True)
         try:
             self._call(
                 self._raw(
@@ -632,10 +631,13 @@ class SalesforceClient:
             )
             self._json("PATCH", f"jobs/ingest/{job_id}", {"state": "UploadComplete"}, idempotent=False)
         except SalesforceError:
-            self._abort_quietly(job_id)
+            if self._abort_quietly(job_id):
+                self._bulk_job_event(job_id, False)
             raise
+        # A failure while polling leaves the job "open" for the caller: it may still complete.
         info = self._wait_for_job(job_id)
         if info.get("state") != "JobComplete":
+            self._bulk_job_event(job_id, False)
             raise SalesforceError(
                 (
                     _("Bulk job %(job)s ended %(state)s: %(message)s")
@@ -645,19 +647,33 @@ class SalesforceClient:
                 body=info,
             )
         results = self._match_results(job_id, operation, columns, rows, external_id_field, info)
-        if self.on_bulk_job:
-            self.on_bulk_job(job_id, False)
+        self._bulk_job_event(job_id, False)
         return results
 
-    def bulk_wait(self, job_id: str) -> dict[str, Any]:
-        """Wait until a Bulk job submitted earlier (maybe by a process that died) has finished."""
-        return self._wait_for_job(job_id)
+    def _bulk_job_event(self, job_id: str, opened: bool) -> None:
+        if self.on_bulk_job is not None:
+            self.on_bulk_job(job_id, opened)
 
-    def _abort_quietly(self, job_id: str) -> None:
+    def bulk_wait(self, job_id: str) -> dict[str, Any]:
+        """Let a Bulk job submitted earlier (perhaps by a process that died) come to an end.
+
+        A job still ``Open`` never received all its data: it is aborted (nothing of it was
+        processed). A job being processed is polled until it ends. Returns the final job info."""
+        info = self._json("GET", f"jobs/ingest/{job_id}")
+        if info.get("state") == "Open":
+            self._abort_quietly(job_id)
+            info = self._json("GET", f"jobs/ingest/{job_id}")
+        elif info.get("state") not in ("JobComplete", "Failed", "Aborted"):
+            info = self._wait_for_job(job_id)
+        return info
+
+    def _abort_quietly(self, job_id: str) -> bool:
         try:
             self._json("PATCH", f"jobs/ingest/{job_id}", {"state": "Aborted"}, idempotent=False)
         except SalesforceError as exc:
             logger.warning("Could not abort Bulk job %s: %s", job_id, exc)
+            return False
+        return True
 
     def _wait_for_job(self, job_id: str) -> dict[str, Any]:
         deadline = time.monotonic() + self.bulk_timeout

@@ -111,6 +111,7 @@ class TestReads:
         assert [m.object for m in shared] == ["Contact", "Lead"]
         assert shared[1].email == "Shared@Example.com" and shared[1].id.startswith("00Q")
         assert shared[0].last_modified and shared[0].fields == {"LastName": "C"}
+        assert client.count("SELECT COUNT() FROM Lead WHERE Email = 'SHARED@example.com'") == 1
 
     def test_query_modified_since_pages_through_everything(self, client):
         since = datetime.now(UTC) - timedelta(seconds=5)
@@ -172,10 +173,35 @@ class TestBulk:
         title = next(client.query(f"SELECT Title FROM Lead WHERE Id = '{changes[7]['Id']}'"))["Title"]
         assert title == changes[7]["Title"]
 
+    def test_job_events_and_waiting_for_a_job_left_behind(self, client, server, control):
+        events: list[tuple[str, bool]] = []
+        client.on_bulk_job = lambda job_id, opened: events.append((job_id, opened))
+        client.bulk_insert("Lead", [lead(1)])
+        assert [opened for _job, opened in events] == [True, False] and events[0][0] == events[1][0]
+        # Jobs a dead process left: one created but never closed, one closed but never polled.
+        base = server.url + "/services/data/v59.0/jobs/ingest"
+        session = trusting_session(server.cert_path)
+        headers = {"Authorization": "Bearer sandbox"}
+        open_id = session.post(base, json={"object": "Lead", "operation": "insert"}, headers=headers).json()["id"]
+        closed_id = session.post(base, json={"object": "Lead", "operation": "insert"}, headers=headers).json()["id"]
+        session.put(
+            f"{base}/{closed_id}/batches",
+            data="LastName,Company\nA,B\n",
+            headers={**headers, "Content-Type": "text/csv"},
+        )
+        control("/_sandbox/settings", {"bulk_processing_delay_ms": 200})
+        session.patch(f"{base}/{closed_id}", json={"state": "UploadComplete"}, headers=headers)
+        assert client.bulk_wait(open_id)["state"] == "Aborted"
+        finished = client.bulk_wait(closed_id)
+        assert finished["state"] == "JobComplete" and finished["numberRecordsProcessed"] == 1
+
     def test_failed_job_raises(self, client):
+        events: list[bool] = []
+        client.on_bulk_job = lambda job_id, opened: events.append(opened)
         with pytest.raises(client_module.SalesforceError) as exc:
             client.bulk_insert("Lead", [{"LastName": "A", "Nope__c": "x"}])
         assert "Field name not found" in exc.value.message
+        assert events == [True, False]  # a failed job is over: nothing left to wait for
 
 
 class TestAuthAndErrors:
