@@ -31,7 +31,7 @@ from django.utils.translation import ngettext
 
 from integration.models import SalesforceConnection
 from sync.alerts import AlertState
-from sync.models import PendingSync, SyncedState, SyncRecord, SyncRun, Watermark
+from sync.models import PendingSync, Reason, SyncedState, SyncRecord, SyncRun, Watermark
 from sync.selectors import current_failures
 from sync.services import records_ignore
 from sync.services_ops import records_resync
@@ -139,6 +139,7 @@ class CurrentFailureFilter(admin.SimpleListFilter):
 # ---------------------------------------------------------------------------------------------
 # Search helpers
 
+REASONS = dict(Reason.choices)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SALESFORCE_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
 
@@ -353,7 +354,9 @@ class SyncRecordAdmin(ReadOnlyAdmin):
         if obj.action == SyncRecord.Action.SKIPPED:
             return obj.get_skip_reason_display() or "—"
         if obj.action != SyncRecord.Action.FAILED:
-            return Truncator(obj.message).chars(120) if obj.message else ""
+            # Why it was sent: the queue reasons ("Mapped property changed", "Manual resync...").
+            reasons = ", ".join(str(REASONS.get(r, r)) for r in obj.reasons or [])
+            return Truncator(obj.message or reasons).chars(120)
         return format_html(
             "<strong>{}</strong>{} <code>{}</code><br>{}",
             obj.get_category_display() or _("Other"),

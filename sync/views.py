@@ -86,6 +86,15 @@ def health_progress(request: HttpRequest) -> JsonResponse:
     )
 
 
+def _salesforce_url(contact: Contact) -> str:
+    from sync.admin import salesforce_instance_url, salesforce_url
+
+    instance = salesforce_instance_url()
+    if not (instance and contact.salesforce_id and contact.salesforce_object):
+        return ""
+    return salesforce_url(instance, contact.salesforce_object, contact.salesforce_id)
+
+
 def contact_timeline(request: HttpRequest, contact_id: int) -> HttpResponse:
     _require(request)
     contact = get_object_or_404(Contact, pk=contact_id)
@@ -103,6 +112,7 @@ def contact_timeline(request: HttpRequest, contact_id: int) -> HttpResponse:
         "log_url": reverse("admin:sync_syncrecord_changelist") + "?" + urlencode({"q": contact.hubspot_id}),
         "explanations": selectors.inclusion_explanations(contact),
         "inclusion": selectors.inclusion_status(contact),
+        "salesforce_url": _salesforce_url(contact),
         "Action": SyncRecord.Action,
     }
     return TemplateResponse(request, "admin/sync/contact_timeline.html", context)

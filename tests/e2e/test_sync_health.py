@@ -1,6 +1,11 @@
-"""Journey: after a sync with failures, open Sync health, click a category, see its records,
-resync one, export the errors as CSV, open a contact's timeline; and watch a run's progress bar
-move live."""
+"""Journeys of the ops view.
+
+- With the real engine and both sandboxes: a sync fails for a contact without a company; open
+  Sync health, click the category, see the record, export the errors, fix the contact in the
+  HubSpot sandbox, resync it from the log, see it succeed (health, log, timeline).
+- With a log made by factories: triage a category, resync one, export, open the timeline;
+  watch a run's progress bar move live; the suspension banner.
+"""
 
 from __future__ import annotations
 
@@ -16,12 +21,105 @@ from playwright.sync_api import expect
 
 from integration.models import ConnectionStatus, SalesforceConnection, SyncSettings
 from sync.models import Category, PendingSync, Reason, SyncRecord, SyncRun
-from tests.lists.factories import ContactFactory
+from tests.lists.factories import ContactFactory, filter_branch, property_filter
+from tests.sync.conftest import sandbox  # noqa: F401 - the shared fixture: both emulators over HTTP
 from tests.sync.factories import SyncRecordFactory, SyncRunFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "a-long-test-password"
+
+
+def test_fix_in_hubspot_resync_and_see_it_succeed(
+    live_server,
+    page,
+    staff_login,
+    screenshot,
+    django_user_model,
+    sandbox,  # noqa: F811
+):
+    from django.core.management import call_command
+    from hubspot.crm.contacts import SimplePublicObjectInput, SimplePublicObjectInputForCreate
+
+    from lists.services import list_create, list_refresh
+    from sync.tasks import push_task
+
+    django_user_model.objects.create_superuser("ops", "ops@example.com", PASSWORD)
+    hubspot = sandbox.hubspot().crm.contacts.basic_api
+    people = [("Lena", "Weber", "Weber GmbH"), ("Hugo", "Blanc", "Blanc SARL"), ("Nora", "Company-less", None)]
+    ids = {}
+    for first, last, company in people:
+        properties = {"email": f"{first.lower()}@example.com", "firstname": first, "lastname": last}
+        if company:
+            properties["company"] = company
+        ids[first] = hubspot.create(SimplePublicObjectInputForCreate(properties=properties)).id
+    call_command("hubspot_pull")
+    inclusion = list_create(
+        name="Sync to Salesforce",
+        processing_type="DYNAMIC",
+        filter_branch=filter_branch([property_filter("email", "STRING", "ENDS_WITH", value="@example.com")]),
+    )
+    list_refresh(contact_list=inclusion)
+    SyncSettings.objects.filter(pk=SyncSettings.load().pk).update(inclusion_list=inclusion)
+    call_command("salesforce_sync")
+    assert SyncRecord.objects.filter(action="failed", category=Category.REQUIRED_FIELD).count() == 1
+
+    staff_login(page, "ops", PASSWORD)
+    page.goto(f"{live_server.url}/admin/sync/health/")
+    card = page.locator('.sync-card[data-category="required_field"]')
+    expect(card.locator(".sync-card-count")).to_have_text("1")
+    screenshot(page, "1-health-after-failed-sync")
+    card.click()
+    rows = page.locator("#result_list tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Nora")
+    expect(rows.first).to_contain_text("REQUIRED_FIELD_MISSING")
+    screenshot(page, "2-required-field")
+
+    with page.expect_download() as download_info:
+        page.click("a.sync-export")
+    exported = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text(encoding="utf-8-sig"))))
+    assert [(r["email"], r["error code"]) for r in exported] == [("nora@example.com", "REQUIRED_FIELD_MISSING")]
+
+    # The fix happens in HubSpot; the next pull (the schedule's job) brings it in.
+    hubspot.update(ids["Nora"], SimplePublicObjectInput(properties={"company": "Company-less Ltd"}))
+    call_command("hubspot_pull")
+
+    rows.first.locator("input.action-select").check()
+    page.select_option("select[name=action]", "resync_selected")
+    page.click("button[name=index]")
+    expect(page.locator(".messagelist")).to_contain_text("1 contact queued for a resync.")
+    run = SyncRun.objects.get(trigger=SyncRun.Trigger.CONTACT_RESYNC)
+    push_task(run.pk)  # what the django-q2 worker runs for the queued task
+    run.refresh_from_db()
+    assert (run.status, run.created, run.failed) == (SyncRun.Status.SUCCEEDED, 1, 0)
+
+    page.goto(f"{live_server.url}/admin/sync/health/")
+    expect(card.locator(".sync-card-count")).to_have_text("0")
+    expect(page.locator(".sync-runs tbody tr").first).to_contain_text("Contact resync")
+    screenshot(page, "3-health-after-resync")
+
+    page.goto(f"{live_server.url}/admin/sync/syncrecord/?q=nora@example.com")
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)
+    latest = page.locator("#result_list tbody tr").first
+    expect(latest).to_contain_text("Created")
+    salesforce_id = SyncRecord.objects.get(action="created", email="nora@example.com").salesforce_id
+    assert salesforce_id
+    sf_link = latest.locator("a.sync-sf-link")
+    expect(sf_link).to_have_attribute("href", re.compile(rf"/lightning/r/Lead/{salesforce_id}/view$"))
+    screenshot(page, "4-log")
+    assert sandbox.soql(f"SELECT Id, Company FROM Lead WHERE Id = '{salesforce_id}'")[0]["Company"] == (
+        "Company-less Ltd"
+    )
+
+    latest.locator("a.sync-contact-link").click()
+    timeline = page.locator(".sync-timeline")
+    expect(timeline).to_contain_text("Created in Lead")
+    expect(timeline).to_contain_text("Manual resync of the contact")
+    expect(timeline).to_contain_text("Failed (Required field missing): REQUIRED_FIELD_MISSING")
+    expect(timeline.locator(".sync-changes")).to_contain_text("Company-less Ltd")
+    expect(page.locator(".sync-explain .sync-pass")).to_have_count(1)
+    screenshot(page, "5-timeline")
 
 
 @pytest.fixture
