@@ -11,7 +11,10 @@
   reads it before and after; the factory's client is shared, so use the difference.
 - Errors come out as :mod:`integration.clients.base` exceptions (``RateLimited``,
   ``AuthError``, ``NotFound``, ``Conflict``, ``ValidationFailed``, ``ServiceUnavailable``).
-- Contacts come out as ``HubSpotContact`` (id, properties as HubSpot's strings, timestamps).
+- Contacts come out as ``HubSpotContact`` (id, properties as HubSpot's strings, timestamps),
+  decoded from the JSON body directly: the library still builds, authenticates and retries
+  each request, but its model deserialisation is skipped on contact endpoints (it cost more
+  than the round trip and made a 100,000-contact pull 2.5 times slower).
 
 Reading:
 
@@ -122,20 +125,16 @@ def _parse_ts(value: str) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def _aware(value: Any) -> dt.datetime | None:
-    if not isinstance(value, dt.datetime):
-        return None
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _contact(obj: Any) -> HubSpotContact:
+def _contact(data: dict[str, Any]) -> HubSpotContact:
+    """A contact from HubSpot's JSON (SimplePublicObject / SimplePublicUpsertObject)."""
+    created, updated = data.get("createdAt"), data.get("updatedAt")
     return HubSpotContact(
-        id=str(obj.id),
-        properties=dict(obj.properties or {}),
-        created_at=_aware(obj.created_at),
-        updated_at=_aware(obj.updated_at),
-        archived=bool(getattr(obj, "archived", False)),
-        new=getattr(obj, "new", None),
+        id=str(data["id"]),
+        properties=dict(data.get("properties") or {}),
+        created_at=_parse_ts(created) if created else None,
+        updated_at=_parse_ts(updated) if updated else None,
+        archived=bool(data.get("archived", False)),
+        new=data.get("new"),
     )
 
 
@@ -242,6 +241,19 @@ class HubSpotClient:
             except urllib3.exceptions.HTTPError as exc:
                 raise ServiceUnavailable(f"HubSpot could not be reached: {exc}") from exc
 
+    def _call_json(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """``_call`` returning the decoded JSON body instead of the library's models: the
+        library's model deserialisation costs more than the whole HTTP round trip (about
+        35 ms for a page of 100 contacts), which would make large pulls CPU-bound."""
+        import json
+
+        response = self._call(fn, *args, _preload_content=False, **kwargs)
+        try:
+            data = response.data
+        finally:
+            response.release_conn()
+        return json.loads(data) if data else {}
+
     @staticmethod
     def _translate(exc: Any) -> ClientError:
         import json
@@ -279,11 +291,11 @@ class HubSpotClient:
         names = list(properties)
         cursor = after
         while True:
-            page = self._call(
+            page = self._call_json(
                 self.basic_api.get_page, limit=PAGE_SIZE, after=cursor, properties=names, archived=archived
             )
-            next_cursor = page.paging.next.after if page.paging and page.paging.next else None
-            yield ContactPage([_contact(c) for c in page.results], after=next_cursor)
+            next_cursor = _next_after(page)
+            yield ContactPage([_contact(c) for c in page.get("results", [])], after=next_cursor)
             if not next_cursor:
                 return
             cursor = next_cursor
@@ -309,9 +321,9 @@ class HubSpotClient:
                     limit=SEARCH_PAGE_SIZE,
                     after=str(offset) if offset else None,
                 )
-                page = self._call(self.search_api.do_search, public_object_search_request=request)
+                page = self._call_json(self.search_api.do_search, public_object_search_request=request)
                 contacts = []
-                for obj in page.results:
+                for obj in page.get("results", []):
                     contact = _contact(obj)
                     stamp = contact.last_modified
                     if stamp is not None and floor is not None and stamp == floor and contact.id in seen_at_floor:
@@ -325,7 +337,7 @@ class HubSpotClient:
                 if contacts:
                     progressed = True
                     yield ContactPage(contacts, after=None)
-                next_after = page.paging.next.after if page.paging and page.paging.next else None
+                next_after = _next_after(page)
                 if not next_after:
                     return
                 offset = int(next_after)
@@ -357,7 +369,7 @@ class HubSpotClient:
         if id_property:
             kwargs["id_property"] = id_property
         try:
-            return _contact(self._call(self.basic_api.get_by_id, contact_id, **kwargs))
+            return _contact(self._call_json(self.basic_api.get_by_id, contact_id, **kwargs))
         except NotFound:
             return None
 
@@ -373,8 +385,10 @@ class HubSpotClient:
                 properties_with_history=[],
                 id_property=id_property,
             )
-            response = self._call(self.batch_api.read, batch_read_input_simple_public_object_id=body, archived=False)
-            result.contacts += [_contact(c) for c in response.results]
+            response = self._call_json(
+                self.batch_api.read, batch_read_input_simple_public_object_id=body, archived=False
+            )
+            result.contacts += [_contact(c) for c in response.get("results", [])]
             result.errors += _errors(response)
         return result
 
@@ -382,7 +396,7 @@ class HubSpotClient:
 
     def create_contact(self, properties: dict[str, str]) -> HubSpotContact:
         body = SimplePublicObjectInputForCreate(properties=properties, associations=[])
-        return _contact(self._call(self.basic_api.create, simple_public_object_input_for_create=body))
+        return _contact(self._call_json(self.basic_api.create, simple_public_object_input_for_create=body))
 
     def batch_upsert_by_email(self, records: Iterable[dict[str, Any]]) -> list[HubSpotContact]:
         """Create or update contacts keyed by their ``email`` (case-insensitive), 100 a call.
@@ -406,8 +420,8 @@ class HubSpotClient:
                     for email, props in chunk
                 ]
             )
-            response = self._call(self.batch_api.upsert, batch_input_simple_public_object_batch_input_upsert=body)
-            results += [_contact(c) for c in response.results]
+            response = self._call_json(self.batch_api.upsert, batch_input_simple_public_object_batch_input_upsert=body)
+            results += [_contact(c) for c in response.get("results", [])]
         return results
 
     def batch_update(self, records: Iterable[dict[str, Any]]) -> BatchResult:
@@ -417,8 +431,8 @@ class HubSpotClient:
             body = BatchInputSimplePublicObjectBatchInput(
                 inputs=[{"id": str(r["id"]), "properties": _strings(r.get("properties") or {})} for r in chunk]
             )
-            response = self._call(self.batch_api.update, batch_input_simple_public_object_batch_input=body)
-            result.contacts += [_contact(c) for c in response.results]
+            response = self._call_json(self.batch_api.update, batch_input_simple_public_object_batch_input=body)
+            result.contacts += [_contact(c) for c in response.get("results", [])]
             result.errors += _errors(response)
         return result
 
@@ -442,12 +456,20 @@ def _strings(values: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _errors(response: Any) -> list[dict[str, Any]]:
-    errors = getattr(response, "errors", None) or []
+def _errors(response: dict[str, Any]) -> list[dict[str, Any]]:
     return [
-        {"category": e.category, "message": e.message, "context": dict(e.context or {}), "status": e.status}
-        for e in errors
+        {
+            "category": e.get("category"),
+            "message": e.get("message"),
+            "context": dict(e.get("context") or {}),
+            "status": e.get("status"),
+        }
+        for e in response.get("errors") or []
     ]
+
+
+def _next_after(page: dict[str, Any]) -> str | None:
+    return ((page.get("paging") or {}).get("next") or {}).get("after") or None
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
