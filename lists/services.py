@@ -109,13 +109,21 @@ def list_update(
     """
     with transaction.atomic():
         current = ContactList.objects.select_for_update().get(pk=contact_list.pk)
-        criteria_changed = filter_branch is not None and filter_branch != current.filter_branch
+        # Saving the criteria of a failed list again retries it (the property it missed may be back).
+        criteria_changed = filter_branch is not None and (
+            filter_branch != current.filter_branch or current.processing_status == Status.FAILED
+        )
         if name is not None:
             current.name = name
+        # Validate on the locked copy: a refusal leaves both the row and the caller's object alone.
         if filter_branch is not None:
             current.filter_branch = filter_branch
-        # Validate on the locked copy: a refusal leaves both the row and the caller's object alone.
-        current.full_clean()
+            current.full_clean()
+        else:
+            # A rename alone must work even when the stored criteria no longer validate (a
+            # property deleted in HubSpot): the list is FAILED, and renaming it is harmless.
+            current.clean_fields()
+            current.validate_constraints()
         if criteria_changed:
             current.version += 1
             current.processing_status = Status.PROCESSING

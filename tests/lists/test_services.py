@@ -279,6 +279,23 @@ def test_property_deleted_in_hubspot_fails_the_list_with_its_name(schema, enqueu
     assert not list_gates_in(contact_list=cl, contact=scored)  # a failed list gates nobody in
 
 
+def test_failed_list_can_be_renamed_and_saving_its_criteria_retries_it(schema, enqueued):
+    ContactPropertyFactory(name="score", type=ContactProperty.Type.NUMBER)
+    criteria = filter_branch([property_filter("score", "NUMBER", "IS_GREATER_THAN", value=50)])
+    cl = active(criteria)
+    ContactProperty.objects.filter(name="score").delete()
+    list_refresh(contact_list=cl)
+    list_rename(contact_list=cl, name="Renamed while failed")
+    assert (cl.name, cl.processing_status) == ("Renamed while failed", Status.FAILED)
+
+    ContactPropertyFactory(name="score", type=ContactProperty.Type.NUMBER)  # back in HubSpot
+    enqueued.clear()
+    list_update(contact_list=cl, filter_branch=criteria)
+    assert (cl.processing_status, cl.version, cl.error) == (Status.PROCESSING, 2, "")
+    list_refresh(contact_list=cl)
+    assert cl.processing_status == Status.COMPLETE
+
+
 def test_failure_of_a_list_fails_the_lists_using_it(schema, enqueued):
     ContactPropertyFactory(name="score", type=ContactProperty.Type.NUMBER)
     a = active(filter_branch([property_filter("score", "NUMBER", "IS_GREATER_THAN", value=50)]), name="Scored")
