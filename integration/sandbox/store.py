@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -39,6 +40,10 @@ def default_db_path(name: str) -> Path:
     return sandbox_dir() / f"{name}.sqlite3"
 
 
+class _Connection(sqlite3.Connection):
+    """A connection that can be weakly referenced (the stdlib class cannot)."""
+
+
 class SQLiteStore:
     SCHEMA: str = ""
     TABLES: tuple[str, ...] = ()
@@ -48,7 +53,10 @@ class SQLiteStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        self._connections: list[sqlite3.Connection] = []
+        # Weak: a connection belongs to its thread and is closed when the thread ends and its
+        # thread-local storage is collected; keep-alive threads come and go with the clients'
+        # connections, so strong references would leak one file handle per client connection.
+        self._connections: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
         self._connections_lock = threading.Lock()
         if self.SCHEMA:
             # executescript commits on its own, so it runs outside write()'s transaction.
@@ -57,13 +65,15 @@ class SQLiteStore:
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN ourselves so a write is exactly one transaction.
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            self.path, timeout=30, isolation_level=None, check_same_thread=False, factory=_Connection
+        )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=30000")
         with self._connections_lock:
-            self._connections.append(conn)
+            self._connections.add(conn)
         return conn
 
     def read(self) -> sqlite3.Connection:
@@ -102,7 +112,7 @@ class SQLiteStore:
 
     def close(self) -> None:
         with self._connections_lock:
-            for conn in self._connections:
+            for conn in list(self._connections):
                 with suppress(sqlite3.Error):
                     conn.close()
             self._connections.clear()

@@ -163,3 +163,24 @@ def test_down_refuse_closes_the_connection_without_an_answer(tmp_path):
             requests.get(f"{srv.url}/items/1", headers={"X-Sandbox-Fault": "down; mode=refuse"})
         assert requests.get(f"{srv.url}/items/1", headers={"X-Sandbox-Fault": "down"}).status_code == 503
         assert requests.get(f"{srv.url}/items/1").status_code == 200  # the server itself is fine
+
+
+def test_store_connections_do_not_outlive_their_threads(tmp_path):
+    import gc
+    import threading
+
+    store = CounterStore(tmp_path / "threads.sqlite3")
+
+    def work() -> None:
+        with store.write() as conn:
+            conn.execute("INSERT INTO hit (path) VALUES ('x')")
+
+    threads = [threading.Thread(target=work) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    gc.collect()
+    assert len(store._connections) <= 1  # only this thread's, if any
+    assert store.read().execute("SELECT COUNT(*) FROM hit").fetchone()[0] == 20
+    store.close()
