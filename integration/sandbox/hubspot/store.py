@@ -94,16 +94,23 @@ class HubSpotStore(SQLiteStore):
         expires_ms INTEGER NOT NULL
     );
     CREATE INDEX IF NOT EXISTS token_refresh ON token (refresh_token);
+    CREATE TABLE IF NOT EXISTS schema_version (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL
+    );
+    INSERT OR IGNORE INTO schema_version (id, version) VALUES (1, 0);
     CREATE TABLE IF NOT EXISTS seed_progress (
         seed INTEGER PRIMARY KEY,
         count INTEGER NOT NULL
     );
     """
+    # schema_version survives a reset: it only ever grows, so every process notices the change.
     TABLES = ("contact", "property", "token", "seed_progress")
 
     def __init__(self, path: Any) -> None:
         self._schema_lock = threading.Lock()
         self._properties: dict[str, PropertyDef] = {}
+        self._schema_version = -1
         super().__init__(path)
         with self.write() as conn:
             if conn.execute("SELECT COUNT(*) FROM property").fetchone()[0] == 0:
@@ -124,13 +131,21 @@ class HubSpotStore(SQLiteStore):
         )
 
     def _load_properties(self) -> None:
-        rows = self.read().execute("SELECT definition FROM property ORDER BY position").fetchall()
+        conn = self.read()
+        version = conn.execute("SELECT version FROM schema_version WHERE id = 1").fetchone()[0]
+        rows = conn.execute("SELECT definition FROM property ORDER BY position").fetchall()
         with self._schema_lock:
             self._properties = {d.name: d for d in (PropertyDef.from_json(json.loads(r[0])) for r in rows)}
+            self._schema_version = version
+
+    @staticmethod
+    def _bump_schema(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE schema_version SET version = version + 1 WHERE id = 1")
 
     def after_reset(self, conn: sqlite3.Connection) -> None:
         conn.execute("DELETE FROM sqlite_sequence WHERE name = 'contact'")
         self._install_standard_properties(conn)
+        self._bump_schema(conn)
 
     def reset(self) -> None:
         super().reset()
@@ -138,6 +153,10 @@ class HubSpotStore(SQLiteStore):
 
     @property
     def properties(self) -> dict[str, PropertyDef]:
+        """The schema, reloaded when another process changed it (``sandbox_reset`` while serving)."""
+        version = self.read().execute("SELECT version FROM schema_version WHERE id = 1").fetchone()
+        if version is None or version[0] != self._schema_version:
+            self._load_properties()
         return self._properties
 
     def add_property(self, definition: PropertyDef) -> PropertyDef:
@@ -151,6 +170,7 @@ class HubSpotStore(SQLiteStore):
                 "INSERT INTO property (name, position, definition) VALUES (?, ?, ?)",
                 (definition.name, position, json.dumps(definition.to_json())),
             )
+            self._bump_schema(conn)
         self._load_properties()
         return definition
 
@@ -162,8 +182,9 @@ class HubSpotStore(SQLiteStore):
             raise PropertyErrors([InvalidValue("properties", values, "INVALID_INPUT", "properties must be an object")])
         cleaned: dict[str, str | None] = {}
         errors: list[InvalidValue] = []
+        properties = self.properties
         for name, raw in values.items():
-            prop = self._properties.get(name)
+            prop = properties.get(name)
             if prop is None:
                 errors.append(InvalidValue(name, raw, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist'))
                 continue

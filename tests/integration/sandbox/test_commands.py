@@ -105,3 +105,34 @@ def test_serve_refuses_when_the_sandbox_is_off(settings):
     settings.SANDBOX = False
     with pytest.raises(CommandError, match="SANDBOX=false"):
         call_command("sandbox_serve", "--hubspot-port", "0", "--salesforce-port", "0")
+
+
+def test_reset_from_another_process_is_seen_by_a_running_emulator(tmp_path: Path, settings):
+    from integration.sandbox.testing import running_hubspot
+
+    settings.SANDBOX = True
+    auth = {"Authorization": "Bearer sandbox"}
+    with running_hubspot(tmp_path) as url:
+        created = requests.post(
+            f"{url}/crm/v3/properties/contacts",
+            json={"name": "shoe_size", "label": "Shoe size", "type": "number", "fieldType": "number", "groupName": "x"},
+            headers=auth,
+        )
+        assert created.status_code == 201
+        assert requests.post(
+            f"{url}/crm/v3/objects/contacts", json={"properties": {"shoe_size": "42"}}, headers=auth
+        ).ok
+        call_command(
+            "sandbox_reset",
+            "--hubspot-db",
+            str(tmp_path / "hubspot.sqlite3"),
+            "--salesforce-db",
+            str(tmp_path / "salesforce.sqlite3"),
+            stdout=io.StringIO(),
+        )
+        assert requests.get(f"{url}/crm/v3/properties/contacts/shoe_size", headers=auth).status_code == 404
+        refused = requests.post(
+            f"{url}/crm/v3/objects/contacts", json={"properties": {"shoe_size": "42"}}, headers=auth
+        )
+        assert refused.status_code == 400
+        assert requests.get(f"{url}/crm/v3/objects/contacts", headers=auth).json()["results"] == []
