@@ -223,8 +223,35 @@ def main(argv: list[str] | None = None) -> int:
         hand = statistics.median(s for _c, s in hand_runs)
         print(f"hand-written SQL query: {expected:,} contacts in {hand:.3f} s (median of 3)")
 
+        from django.utils import timezone
+
+        from lists.criteria import check_filter_branch, to_q
+        from lists.models import Contact
+
+        engine_qs = Contact.objects.filter(archived=False).filter(
+            to_q(check_filter_branch(bench_criteria()), now=timezone.now())
+        )
+        started = time.perf_counter()
+        engine_count = engine_qs.count()
+        engine = time.perf_counter() - started
+        print(
+            f"the criteria engine's query alone (COUNT): {engine_count:,} contacts in {engine:.3f} s ({engine / hand:.2f}x)"
+        )
+
         contact_list = list_create(name="Bench", processing_type="DYNAMIC", filter_branch=bench_criteria())
-        _r, first, first_peak = measured(lambda: list_refresh(contact_list=contact_list))
+        marks: list[float] = []
+
+        def progress(percent: int) -> None:
+            if percent == 99 and not marks:  # the last chunk evaluated; 100 comes once published
+                marks.append(time.perf_counter())
+
+        started = time.perf_counter()
+        _r, first, first_peak = measured(lambda: list_refresh(contact_list=contact_list, progress=progress))
+        if marks:
+            evaluate = marks[0] - started
+            print(
+                f"  of which evaluating the criteria into the temporary table: {evaluate:.3f} s, publishing: {first - evaluate:.3f} s"
+            )
         if contact_list.processing_status != ContactList.ProcessingStatus.COMPLETE:
             print(f"refresh FAILED: {contact_list.error}")
             return 1

@@ -316,7 +316,13 @@ def list_refresh(
 def _refresh_in_order(lists: Iterable[ContactList], *, now: datetime) -> list[RefreshOutcome]:
     # Dependents are recomputed in full: their criteria may mix the changed list with
     # properties, and a dependency chain is short.
-    return [_refresh_one(cl.pk, now=now, progress=None) for cl in list_dependency_order(lists=lists)]
+    outcomes = []
+    for cl in list_dependency_order(lists=lists):
+        try:
+            outcomes.append(_refresh_one(cl.pk, now=now, progress=None))
+        except ContactList.DoesNotExist:
+            continue  # deleted meanwhile
+    return outcomes
 
 
 def _refresh_one(list_id: int, *, now: datetime, progress: ProgressCallback | None) -> RefreshOutcome:
