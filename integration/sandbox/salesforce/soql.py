@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from integration.sandbox.salesforce import ids
 from integration.sandbox.salesforce.schema import Field, SObject, get_object
 
 
@@ -344,6 +345,12 @@ class _Parser:
         else:
             raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{token.text}'")
         _check_type(f, literal)
+        if f.type in ("id", "reference"):
+            # Salesforce accepts 15- and 18-character ids and refuses anything else.
+            normalized = ids.normalize(str(literal.value))
+            if normalized is None:
+                raise SoqlError("INVALID_QUERY_FILTER_OPERATOR", f"invalid ID field: {literal.value}")
+            literal = Literal("string", normalized)
         return literal
 
 

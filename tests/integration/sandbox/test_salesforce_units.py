@@ -127,6 +127,13 @@ class TestSoqlParser:
         query = soql.parse(r"SELECT Id FROM Lead WHERE LastName = 'O\'Brien \\ x'")
         assert query.where.values[0].value == "O'Brien \\ x"
 
+    def test_id_literals_are_normalised_to_18_characters_or_refused(self):
+        query = soql.parse("SELECT Id FROM Lead WHERE Id IN ('0015000000Gv7qJ', '0015000000Gv7qJAAR')")
+        assert {v.value for v in query.where.values} == {"0015000000Gv7qJAAR"}
+        with pytest.raises(soql.SoqlError) as exc:
+            soql.parse("SELECT Id FROM Lead WHERE Id = 'nope'")
+        assert exc.value.code == "INVALID_QUERY_FILTER_OPERATOR" and exc.value.message == "invalid ID field: nope"
+
     def test_datetime_literal_with_offset_is_normalised_to_utc(self):
         assert soql.parse_datetime_literal("2026-01-01T01:30:00+01:00") == "2026-01-01T00:30:00.000+0000"
 
