@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import math
 import re
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -32,7 +33,7 @@ from django.utils.translation import ngettext
 from integration.models import SalesforceConnection
 from sync.alerts import AlertState
 from sync.models import PendingSync, Reason, SyncedState, SyncRecord, SyncRun, Watermark
-from sync.selectors import current_failures
+from sync.selectors import current_failures, payload_changes, redact
 from sync.services import records_ignore
 from sync.services_ops import records_resync
 
@@ -260,6 +261,61 @@ class SyncRecordAdmin(ReadOnlyAdmin):
     def has_delete_permission(self, request, obj=None):
         # Records leave the log through the retention sweep only.
         return False
+
+    readonly_fields = ["timeline", "salesforce_record", "changes", "before", "after"]
+    fieldsets = [
+        (None, {"fields": ["created_at", "run", "timeline", "email", "hubspot_id", "direction", "action", "reasons"]}),
+        (_("Salesforce"), {"fields": ["salesforce_record"]}),
+        (
+            _("Skip or error"),
+            {"fields": ["skip_reason", "category", "error_code", "message", "fields", "attempt", "ignored"]},
+        ),
+        (_("Payload"), {"fields": ["changes", "before", "after"]}),
+    ]
+
+    @admin.display(description=_("contact"))
+    def timeline(self, obj: SyncRecord):
+        label = obj.name or obj.email or obj.hubspot_id or "—"
+        if not obj.contact_id:
+            return label
+        return format_html(
+            '<a href="{}">{}</a> ({})', reverse("sync:contact_timeline", args=[obj.contact_id]), label, _("timeline")
+        )
+
+    @admin.display(description=_("Salesforce record"))
+    def salesforce_record(self, obj: SyncRecord):
+        return self._salesforce_link(obj, salesforce_instance_url()) or "—"
+
+    @staticmethod
+    def _json(value: Any):
+        if value is None:
+            return "—"
+        return format_html("<pre>{}</pre>", json.dumps(redact(value), indent=2, ensure_ascii=False, sort_keys=True))
+
+    @admin.display(description=_("before"))
+    def before(self, obj: SyncRecord):
+        return self._json(obj.payload_before)
+
+    @admin.display(description=_("after"))
+    def after(self, obj: SyncRecord):
+        return self._json(obj.payload_after)
+
+    @admin.display(description=_("changes"))
+    def changes(self, obj: SyncRecord):
+        changes = payload_changes(obj.payload_before, obj.payload_after)
+        if not changes:
+            return "—"
+        return format_html(
+            '<table class="sync-changes">{}</table>',
+            format_html_join(
+                "",
+                '<tr><th>{}</th><td><span class="sync-before">{}</span> → <strong>{}</strong></td></tr>',
+                (
+                    (c.field, "∅" if c.before is None else c.before, "∅" if c.after is None else c.after)
+                    for c in changes
+                ),
+            ),
+        )
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         try:

@@ -226,6 +226,11 @@ def test_triage_a_category_resync_one_and_export(live_server, page, staff_login,
     expect(page.locator(".sync-timeline")).to_contain_text("Manual resync of the contact")
     screenshot(page, "4-timeline")
 
+    page.locator(".sync-ev-failed .sync-ev-time a", has_text="record").click()
+    expect(page.locator("#content-main")).to_contain_text("REQUIRED_FIELD_MISSING")
+    expect(page.locator("#content-main")).to_contain_text("timeline")
+    screenshot(page, "5-record")
+
 
 def test_progress_bar_follows_the_running_run(live_server, page, staff_login, screenshot, failed_sync):
     run = SyncRunFactory(

@@ -245,3 +245,16 @@ def test_run_admin_links_to_the_run_records(admin_client):
     run = SyncRunFactory(failed=3)
     html = admin_client.get(reverse("admin:sync_syncrun_changelist")).content.decode()
     assert f"{LOG}?run={run.pk}" in html
+
+
+def test_record_page_shows_the_payload_change_and_links(admin_client):
+    record = SyncRecordFactory(
+        action=SyncRecord.Action.UPDATED,
+        payload_before={"Phone": "111", "Password__c": "old-secret"},
+        payload_after={"Phone": "222", "Password__c": "new-secret"},
+    )
+    html = admin_client.get(reverse("admin:sync_syncrecord_change", args=[record.pk])).content.decode()
+    assert reverse("sync:contact_timeline", args=[record.contact_id]) in html
+    assert "<th>Phone</th>" in html and "111" in html and "222" in html
+    assert "Password__c</th>" not in html
+    assert "secret" not in html  # the raw payloads are shown redacted too

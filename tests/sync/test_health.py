@@ -300,3 +300,8 @@ def test_timeline_of_a_member_says_so(admin_client):
 
 def test_timeline_of_an_unknown_contact_is_404(admin_client):
     assert admin_client.get(reverse("sync:contact_timeline", args=[999999])).status_code == 404
+
+
+def test_the_sync_app_page_links_to_the_health_page(admin_client):
+    html = admin_client.get("/admin/sync/").content.decode()
+    assert 'href="/admin/sync/health/"' in html
