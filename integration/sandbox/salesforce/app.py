@@ -29,7 +29,14 @@ from integration.sandbox.faults import (
 from integration.sandbox.salesforce import ids, soql
 from integration.sandbox.salesforce.bulk import BulkService
 from integration.sandbox.salesforce.oauth import ORG_ID, USER_ID, OAuthError, TokenService
-from integration.sandbox.salesforce.records import RecordError, RecordResult, RecordService, RequestError, row_to_record
+from integration.sandbox.salesforce.records import (
+    ALLOW_DUPLICATE_SAVE,
+    RecordError,
+    RecordResult,
+    RecordService,
+    RequestError,
+    row_to_record,
+)
 from integration.sandbox.salesforce.schema import OBJECTS, Field, SObject, get_object
 from integration.sandbox.salesforce.store import SalesforceStore
 from integration.sandbox.wsgi import (
@@ -111,6 +118,7 @@ class SalesforceSandbox:
         self.router.before.append(self.faults.hook(render=self._render_fault))
         self.router.before.append(self._authenticate)
         self.router.before.append(self._count_api_call)
+        self.router.before.append(self._duplicate_rule_header)
         self.router.after.append(self._limit_header)
         self._routes()
 
@@ -167,6 +175,12 @@ class SalesforceSandbox:
         scheme, _sep, token = header.partition(" ")
         if scheme.lower() not in ("bearer", "oauth") or not self.tokens.is_valid(token.strip()):
             return sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        return None
+
+    @staticmethod
+    def _duplicate_rule_header(request: Request) -> Response | None:
+        header = (request.header("Sforce-Duplicate-Rule-Header") or "").replace(" ", "").lower()
+        ALLOW_DUPLICATE_SAVE.set("allowsave=true" in header.split(";"))
         return None
 
     def _count_api_call(self, request: Request) -> Response | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,10 @@ _EMAIL_RE = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$"
 )
+
+# Set per request from ``Sforce-Duplicate-Rule-Header: allowSave=true`` (duplicate rules whose
+# action is "Block" let the save through when the caller asks, as in Salesforce).
+ALLOW_DUPLICATE_SAVE: ContextVar[bool] = ContextVar("allow_duplicate_save", default=False)
 
 ROLLED_BACK_MESSAGE = "Record rolled back because not all records were valid and the request was using AllOrNone header"
 
@@ -534,7 +539,7 @@ class RecordService:
                     ]
                     continue
                 claimed[lowered] = plan.index
-        if not self.store.settings().get("duplicate_rule"):
+        if not self.store.settings().get("duplicate_rule") or ALLOW_DUPLICATE_SAVE.get():
             return
         emails = sorted({str(p.values["Email"]).lower() for p in plans if p.values.get("Email")})
         owners_by_email: dict[str, list[str]] = defaultdict(list)

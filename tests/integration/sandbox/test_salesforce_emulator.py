@@ -283,6 +283,10 @@ class TestRecords:
         error = error_of(exc)
         assert error["errorCode"] == "DUPLICATES_DETECTED" and error["message"] == "Use one of these records?"
         assert error["duplicateResult"]["matchResults"][0]["size"] == 2
+        allowed = sf.Lead.create(
+            lead(3, Email="USER1@example.com"), headers={"Sforce-Duplicate-Rule-Header": "allowSave=true"}
+        )
+        assert allowed["success"]
 
     def test_malformed_json(self, sf, server):
         response = sf.session.post(
