@@ -654,21 +654,32 @@ class SalesforceSandbox:
         if all_or_none and any(r is not None for r in results):
             return self.records.roll_back_all([r or RecordResult(None) for r in results])
         try:
-            if all_or_none and len(groups) > 1:
-                # One all-or-none over several types: validate every group before writing any.
-                for sobject, indexes in groups.values():
-                    for i, result in zip(
-                        indexes, operation(sobject, [records[i] for i in indexes], True, True), strict=True
-                    ):
-                        results[i] = result
-                if not all(r is not None and r.success for r in results):
-                    return self.records.roll_back_all([r or RecordResult(None) for r in results])
-            for sobject, indexes in groups.values():
-                group_results = operation(sobject, [records[i] for i in indexes], all_or_none, False)
-                for i, result in zip(indexes, group_results, strict=True):
-                    results[i] = result
+            with self.store.write():
+                return self._run_groups(records, results, groups, all_or_none, operation)
         except RequestError as exc:
-            self._raise(exc)
+            raise HttpError(exc.status, exc.message, code=exc.code, fields=exc.fields) from None
+
+    def _run_groups(
+        self,
+        records: list[dict[str, Any]],
+        results: list[RecordResult | None],
+        groups: dict[str, tuple[SObject, list[int]]],
+        all_or_none: bool,
+        operation: Any,
+    ) -> list[RecordResult]:
+        """Run ``operation`` per type, in one transaction; results land at their input index."""
+        if all_or_none and len(groups) > 1:
+            # One all-or-none over several types: validate every group before writing any.
+            for sobject, indexes in groups.values():
+                checked = operation(sobject, [records[i] for i in indexes], True, True)
+                for i, result in zip(indexes, checked, strict=True):
+                    results[i] = result
+            if not all(r is not None and r.success for r in results):
+                return self.records.roll_back_all([r or RecordResult(None) for r in results])
+        for sobject, indexes in groups.values():
+            group_results = operation(sobject, [records[i] for i in indexes], all_or_none, False)
+            for i, result in zip(indexes, group_results, strict=True):
+                results[i] = result
         return [r for r in results if r is not None]
 
     def collections_create(self, request: Request, version: str) -> Response:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import wraps
 from typing import Any
 
 from integration.sandbox.salesforce import ids
@@ -197,6 +199,18 @@ def row_to_record(sobject: SObject, row: Any, version: str, fields: list[Field] 
     return data
 
 
+def _serialized(method: Callable[..., list[RecordResult]]) -> Callable[..., list[RecordResult]]:
+    """Plan and write in one transaction: two concurrent upserts of one new key must not both
+    plan an insert (the second would hit the unique index instead of updating)."""
+
+    @wraps(method)
+    def run(self: RecordService, *args: Any, **kwargs: Any) -> list[RecordResult]:
+        with self.store.write():
+            return method(self, *args, **kwargs)
+
+    return run
+
+
 class RecordService:
     def __init__(self, store: SalesforceStore) -> None:
         self.store = store
@@ -296,6 +310,7 @@ class RecordService:
 
     # -- writes -----------------------------------------------------------------------------
 
+    @_serialized
     def create(
         self,
         sobject: SObject,
@@ -319,6 +334,7 @@ class RecordService:
             plans.append(errors)
         return self._apply(sobject, plans, all_or_none=all_or_none, dry_run=dry_run)
 
+    @_serialized
     def update(
         self,
         sobject: SObject,
@@ -367,6 +383,7 @@ class RecordService:
             plans.append(errors)
         return self._apply(sobject, plans, all_or_none=all_or_none, dry_run=dry_run)
 
+    @_serialized
     def upsert(
         self,
         sobject: SObject,
@@ -618,6 +635,7 @@ class RecordService:
                 sql = f'UPDATE "{sobject.name}" SET {assignments} WHERE "Id" = ?'
                 conn.executemany(sql, [[*(p.values[n] for n in names), now, now, p.record_id] for p in group])
 
+    @_serialized
     def delete(self, sobject: SObject, record_ids: list[str], *, dry_run: bool = False) -> list[RecordResult]:
         """Soft delete (to the recycle bin: ``IsDeleted``, still visible to ``queryAll``)."""
         results: list[RecordResult] = []

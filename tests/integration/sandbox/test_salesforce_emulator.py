@@ -428,6 +428,19 @@ class TestCollections:
         assert results[3]["errors"][0]["statusCode"] == "MISSING_ARGUMENT"
         assert sf.Lead.get(created[0]["id"])["Title"] == "CEO"
 
+    def test_concurrent_upserts_of_one_new_key_make_one_record(self, server, control):
+        from concurrent.futures import ThreadPoolExecutor
+
+        def upsert(i: int) -> list[dict]:
+            sf = Salesforce(instance_url=server.url, session_id="sandbox", session=trusting_session(server.cert_path))
+            body = {"records": [{"attributes": {"type": "Lead"}, **lead(i, HubSpot_Id__c="same")}]}
+            return sf.restful("composite/sobjects/Lead/HubSpot_Id__c", method="PATCH", json=body)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = [a[0] for a in pool.map(upsert, range(16))]
+        assert all(a["success"] for a in answers)
+        assert sum(a["created"] for a in answers) == 1 and len({a["id"] for a in answers}) == 1
+
     def test_delete(self, sf):
         ids = [sf.Lead.create(lead(i))["id"] for i in range(2)]
         refused = sf.restful(
