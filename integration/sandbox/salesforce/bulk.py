@@ -237,6 +237,13 @@ class BulkService:
         if not chunks:
             raise _invalid("InvalidBatch : No data was uploaded for this job.", code="INVALIDBATCH")
         text = b"".join(bytes(c["data"]) for c in chunks).decode("utf-8-sig")
+        crlf = "\r\n" in text
+        if crlf != (job["line_ending"] == "CRLF") and "\n" in text:
+            raise _invalid(
+                "InvalidBatch : LineEnding is invalid on user data. Current LineEnding setting is "
+                f"{job['line_ending']}",
+                code="INVALIDBATCH",
+            )
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITERS[job["column_delimiter"]])
         try:
             rows = [row for row in reader if row]

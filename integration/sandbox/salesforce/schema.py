@@ -340,7 +340,7 @@ class SObject:
             "networkScopeFieldName": None,
             "recordTypeInfos": [],
             "searchLayoutable": True,
-            "supportedScopes": [{"label": "All leads", "name": "everything"}],
+            "supportedScopes": [{"label": f"All {self.label_plural.lower()}", "name": "everything"}],
             "actionOverrides": [],
         }
 

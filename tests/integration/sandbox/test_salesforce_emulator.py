@@ -549,6 +549,16 @@ class TestBulk:
             f"{base}/{job['id']}/batches", data="LastName\nA\n", headers={**headers, "Content-Type": "text/csv"}
         )
         assert again.status_code == 409
+        windows = session.post(base, json={"object": "Lead", "operation": "insert"}, headers=headers).json()
+        session.put(
+            f"{base}/{windows['id']}/batches",
+            data="LastName,Company\r\nA,B\r\n",
+            headers={**headers, "Content-Type": "text/csv"},
+        )
+        session.patch(f"{base}/{windows['id']}", json={"state": "UploadComplete"}, headers=headers)
+        server.app.bulk.wait(windows["id"])
+        info = session.get(f"{base}/{windows['id']}", headers=headers).json()
+        assert info["state"] == "Failed" and "LineEnding is invalid" in info["errorMessage"]
         aborted = session.post(base, json={"object": "Lead", "operation": "insert"}, headers=headers).json()
         assert (
             session.patch(f"{base}/{aborted['id']}", json={"state": "Aborted"}, headers=headers).json()["state"]
