@@ -856,7 +856,15 @@ class SalesforceSandbox:
         version = self._version(version)
         body = self._body(request)
         state = body.get("state") if isinstance(body, dict) else None
-        return json_response(200, self._bulk(self.bulk.set_state, job, state, version))
+        fault = request.state.get("fault")
+        lock_every = None
+        if fault is not None and fault.kind == UNABLE_TO_LOCK_ROW:
+            lock_every = max(1, int(fault.params.get("every", 1)))
+        try:
+            info = self.bulk.set_state(job, state, version, lock_every=lock_every)
+        except RequestError as exc:
+            self._raise(exc)
+        return json_response(200, info)
 
     def bulk_delete(self, request: Request, version: str, job: str) -> Response:
         self._version(version)

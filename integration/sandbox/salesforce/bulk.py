@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from integration.sandbox.salesforce import ids
-from integration.sandbox.salesforce.records import RecordResult, RecordService, RequestError
+from integration.sandbox.salesforce.records import RecordError, RecordResult, RecordService, RequestError
 from integration.sandbox.salesforce.schema import SObject, get_object
 from integration.sandbox.salesforce.soql import format_datetime
 from integration.sandbox.salesforce.store import SalesforceStore, utc_now
@@ -39,6 +39,7 @@ class BulkService:
         self.store = store
         self.records = records
         self._threads: dict[str, threading.Thread] = {}
+        self._lock_every: dict[str, int] = {}
 
     # -- jobs -------------------------------------------------------------------------------
 
@@ -156,11 +157,14 @@ class BulkService:
                 )
             conn.execute("INSERT INTO bulk_job_data (job_id, seq, data) VALUES (?, ?, ?)", (job_id, seq, data))
 
-    def set_state(self, job_id: str, state: Any, version: str) -> dict[str, Any]:
+    def set_state(self, job_id: str, state: Any, version: str, *, lock_every: int | None = None) -> dict[str, Any]:
+        """``lock_every``: the ``unable_to_lock_row`` fault, every n-th record fails with it."""
         row = self._row(job_id)
         if state == "UploadComplete":
             if row["state"] != "Open":
                 raise RequestError(409, "INVALIDJOBSTATE", f"Job {job_id} is not Open; it cannot be closed.")
+            if lock_every:
+                self._lock_every[job_id] = lock_every
             self._update(job_id, state="UploadComplete")
             thread = threading.Thread(target=self._process, args=(job_id,), name=f"bulk-{job_id}", daemon=True)
             self._threads[job_id] = thread
@@ -281,7 +285,7 @@ class BulkService:
                 break
             chunk = body[start : start + CHUNK]
             records = [dict(zip(header, row, strict=True)) for row in chunk]
-            results = self._apply(sobject, job, records)
+            results = self._apply_with_locks(sobject, job, records, start)
             for row, result in zip(chunk, results, strict=True):
                 if result.success:
                     successful.append([result.id or "", "true" if result.created else "false", *row])
@@ -307,6 +311,18 @@ class BulkService:
             raise _invalid("InvalidBatch : Field name not found : Id", code="INVALIDBATCH")
         if job["operation"] == "upsert" and job["external_id_field"].lower() not in lowered:
             raise _invalid(f"InvalidBatch : Field name not found : {job['external_id_field']}", code="INVALIDBATCH")
+
+    def _apply_with_locks(
+        self, sobject: SObject, job: Any, records: list[dict[str, str]], offset: int
+    ) -> list[RecordResult]:
+        every = self._lock_every.get(job["id"])
+        if not every:
+            return self._apply(sobject, job, records)
+        locked = {i for i in range(len(records)) if (offset + i) % every == 0}
+        kept = [i for i in range(len(records)) if i not in locked]
+        applied = iter(self._apply(sobject, job, [records[i] for i in kept]))
+        lock_error = RecordError("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records")
+        return [RecordResult(None, [lock_error]) if i in locked else next(applied) for i in range(len(records))]
 
     def _apply(self, sobject: SObject, job: Any, records: list[dict[str, str]]) -> list[RecordResult]:
         operation = job["operation"]

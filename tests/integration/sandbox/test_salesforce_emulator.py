@@ -608,6 +608,16 @@ class TestFaults:
         assert [r["success"] for r in results] == [False, True, False, True]
         assert results[0]["errors"][0]["statusCode"] == "UNABLE_TO_LOCK_ROW"
 
+    def test_unable_to_lock_row_per_record_in_bulk(self, sf, control):
+        control(
+            "/_sandbox/faults",
+            {"kind": "unable_to_lock_row", "path": "/jobs/ingest/\\w+$", "method": "PATCH", "every": 3},
+        )
+        result = sf.bulk2.Lead.insert(records=[lead(i) for i in range(9)], wait=0.05)
+        assert result[0]["numberRecordsFailed"] == 3
+        failed = sf.bulk2.Lead.get_failed_records(result[0]["job_id"])
+        assert failed.count("UNABLE_TO_LOCK_ROW:") == 3
+
     def test_fault_plan_by_control_endpoint_is_deterministic(self, sf, control):
         control("/_sandbox/faults", {"kind": "server_error", "count": 2, "path": "/query"})
         failures = 0
