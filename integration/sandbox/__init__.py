@@ -7,7 +7,8 @@ unmodified client libraries over real HTTP, exactly as the real services are.
 Shared building blocks, used by both emulators:
 
 - :mod:`integration.sandbox.wsgi`: ``Router`` (method + regex path -> handler), ``Request``,
-  ``Response``/``json_response``, the WSGI glue both apps use.
+  ``Response``/``json_response``, ``HttpError`` (rendered in each service's error shape) and
+  ``DropConnection`` (the server closes the connection without answering).
 - :mod:`integration.sandbox.store`: ``SQLiteStore`` (thread-local connections, one writer at
   a time, WAL), ``default_db_path(name)`` under ``settings.DATA_DIR / "sandbox"``.
 - :mod:`integration.sandbox.faults`: deterministic fault injection (``FaultInjector``,

@@ -14,8 +14,9 @@ Endpoints (shaped as ``../shared/specs/hubspot/crm-contacts-v3.json`` and
 - ``POST /oauth/v1/token`` (authorization_code and refresh_token grants; any client id and
   secret) and ``GET /oauth/v1/access-tokens/{token}``;
 - the sandbox's ``/_sandbox/`` control endpoints (faults, reset, status) and
-  ``POST /_sandbox/config`` ``{"rate_limit": {"max": 10, "interval_ms": 10000}}``
-  (``{"rate_limit": null}`` switches the burst limit back off).
+  ``POST /_sandbox/config`` ``{"rate_limit": {"max": 10, "interval_ms": 10000}}`` (burst
+  limit) and/or ``{"search_rate_limit": {"max": 5, "interval_ms": 1000}}`` (HubSpot's separate
+  per-second limit on search); ``null`` switches a limit back off.
 
 Auth: ``Authorization: Bearer sandbox`` or a token issued by ``/oauth/v1/token`` (expires after
 30 minutes, as HubSpot's). Errors are HubSpot's ``{"status": "error", "message", "correlationId",
@@ -220,6 +221,7 @@ def make_app(db_path: str | Path | None = None, *, rate_limit: tuple[int, int] |
     store = HubSpotStore(db_path)
     faults = FaultInjector()
     limiter = RateLimiter(*(rate_limit or (None,)))
+    search_limiter = RateLimiter(None, 1_000)  # HubSpot: 5 searches a second; off unless configured
     router = Router(error_renderer=render_error)
 
     # -- hooks --------------------------------------------------------------------------
@@ -289,6 +291,19 @@ def make_app(db_path: str | Path | None = None, *, rate_limit: tuple[int, int] |
         return None
 
     def rate_limit_hook(request: Request) -> Response | None:
+        if request.method == "POST" and request.path.endswith("/search"):
+            # Search has its own per-second limit and answers 429 without rate-limit headers.
+            search_allowed, _headers = search_limiter.hit()
+            if not search_allowed:
+                body = error_body(
+                    429,
+                    "You have reached your secondly limit.",
+                    "RATE_LIMITS",
+                    errorType="RATE_LIMIT",
+                    policyName="SECONDLY",
+                    groupName="sandbox",
+                )
+                return json_response(429, body)
         allowed, headers = limiter.hit()
         request.state["rate_headers"] = headers
         if not allowed:
@@ -314,28 +329,37 @@ def make_app(db_path: str | Path | None = None, *, rate_limit: tuple[int, int] |
     router.before += [faults.hook(render_fault), authenticate, rate_limit_hook]
     router.after.append(rate_headers)
 
+    def limits() -> dict[str, Any]:
+        return {
+            "rate_limit": {"max": limiter.max_requests, "interval_ms": limiter.interval_ms},
+            "search_rate_limit": {"max": search_limiter.max_requests, "interval_ms": search_limiter.interval_ms},
+        }
+
     def set_config(request: Request) -> Response:
         body = request.json()
-        if "rate_limit" in (body or {}):
-            config = body["rate_limit"]
+        if not isinstance(body, dict):
+            return json_response(400, error_body(400, "A JSON object is expected."))
+        for key, target, default_interval in (
+            ("rate_limit", limiter, 10_000),
+            ("search_rate_limit", search_limiter, 1_000),
+        ):
+            if key not in body:
+                continue
+            config = body[key]
             if config is None:
-                limiter.configure(None)
-            else:
-                try:
-                    limiter.configure(int(config["max"]), int(config.get("interval_ms", 10_000)))
-                except (KeyError, TypeError, ValueError):
-                    return json_response(400, error_body(400, "rate_limit needs an integer 'max'."))
-        return json_response(200, {"rate_limit": {"max": limiter.max_requests, "interval_ms": limiter.interval_ms}})
+                target.configure(None, default_interval)
+                continue
+            try:
+                target.configure(int(config["max"]), int(config.get("interval_ms", default_interval)))
+            except (KeyError, TypeError, ValueError):
+                return json_response(400, error_body(400, f"{key} needs an integer 'max'."))
+        return json_response(200, limits())
 
     install_control_routes(
         router,
         faults,
         reset=store.reset,
-        status=lambda: {
-            "contacts": store.count(),
-            "archived": store.count(archived=True),
-            "rate_limit": {"max": limiter.max_requests, "interval_ms": limiter.interval_ms},
-        },
+        status=lambda: {"contacts": store.count(), "archived": store.count(archived=True), **limits()},
     )
     router.add("POST", r"/_sandbox/config", set_config, public=True)
 

@@ -587,6 +587,14 @@ def test_rate_limit_headers_and_burst_limit(hs, http, spec):
     spec(limited, "/crm/v3/objects/contacts", "get")
     assert http.post(f"{url}/_sandbox/config", json={"rate_limit": None}).ok
     assert http.get(f"{url}{CONTACTS}").status_code == 200
+    # Search has its own per-second limit, and its 429 carries no rate-limit headers.
+    assert http.post(f"{url}/_sandbox/config", json={"search_rate_limit": {"max": 2, "interval_ms": 10000}}).ok
+    searches = [http.post(f"{url}{CONTACTS}/search", json={}) for _ in range(3)]
+    assert [r.status_code for r in searches] == [200, 200, 429]
+    assert searches[2].json()["policyName"] == "SECONDLY" and "X-HubSpot-RateLimit-Max" not in searches[2].headers
+    spec(searches[2], "/crm/v3/objects/contacts/search", "post")
+    assert http.get(f"{url}{CONTACTS}").status_code == 200  # other endpoints are not affected
+    assert http.post(f"{url}/_sandbox/config", json={"rate_limit": {"max": "x"}}).status_code == 400
 
 
 def test_429_then_success_through_the_clients_retry(hs, http):
@@ -643,6 +651,7 @@ def test_fault_plan_and_reset_by_control_endpoint(hs, http, client):
         "contacts": 0,
         "archived": 0,
         "rate_limit": {"max": None, "interval_ms": 10000},
+        "search_rate_limit": {"max": None, "interval_ms": 1000},
     }
     assert app.store.properties["lifecyclestage"].options  # the schema survives a reset
     assert _create(client, email="keep@example.com").id == "1"
