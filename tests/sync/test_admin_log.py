@@ -258,3 +258,15 @@ def test_record_page_shows_the_payload_change_and_links(admin_client):
     assert "<th>Phone</th>" in html and "111" in html and "222" in html
     assert "Password__c</th>" not in html
     assert "secret" not in html  # the raw payloads are shown redacted too
+
+
+def test_select_all_does_not_claim_the_window_is_the_total(admin_client, monkeypatch):
+    SyncRecordFactory.create_batch(3)
+    html = admin_client.get(LOG, {"p": 1}).content.decode()
+    assert "Select all the records matching the filters" not in html  # 3 rows: everything is counted
+
+    monkeypatch.setattr(WindowPaginator, "lookahead", 0)
+    SyncRecordFactory.create_batch(100)
+    html = admin_client.get(LOG).content.decode()
+    assert "Select all the records matching the filters" in html
+    assert "More than 100 records" in html
