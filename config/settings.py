@@ -132,6 +132,8 @@ FIELD_ENCRYPTION_KEY = env.str(
 SANDBOX = env.bool("SANDBOX", default=True)
 SANDBOX_HUBSPOT_URL = env.str("SANDBOX_HUBSPOT_URL", default="http://127.0.0.1:8100")
 SANDBOX_SALESFORCE_URL = env.str("SANDBOX_SALESFORCE_URL", default="https://127.0.0.1:8443")
+# The emulator's self-signed certificate; default: the one sandbox_serve keeps in DATA_DIR.
+SANDBOX_SALESFORCE_CERT = env.str("SANDBOX_SALESFORCE_CERT", default="")
 
 # Real connections. Settings entered on the connected-app page take precedence; these let a
 # deployment be configured entirely from the environment.

@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 
 from integration.models import SyncSettings
 from lists.models import Contact, ContactList, ContactProperty, ListMembership
-from lists.normalize import normalize_properties, schema_from_properties
+from lists.normalize import normalize_properties, schema_from_properties, storable_raw
 from lists.services import memberships_update_for_contacts
 from sync.engine import queue
 from sync.engine.payload import load_mappings, mapped_properties
@@ -160,7 +160,7 @@ class HubSpotPull:
         incoming: dict[str, dict] = {}
         for item in results:
             hubspot_id = str(_get(item, "id"))
-            raw = dict(_get(item, "properties") or {})
+            raw = storable_raw(_get(item, "properties") or {})
             updated = _as_datetime(
                 _get(item, "updated_at", None) or _get(item, "updatedAt", None) or raw.get("lastmodifieddate")
             )
@@ -185,9 +185,10 @@ class HubSpotPull:
                     contact is not None
                     and contact.hubspot_updated_at
                     and data["updated"]
-                    and data["updated"] < contact.hubspot_updated_at
+                    and data["updated"] <= contact.hubspot_updated_at
+                    and data["archived"] == contact.archived
                 ):
-                    continue  # an older version than the one we hold (pages can overlap)
+                    continue  # the version we hold, or an older one (pages and pulls overlap)
                 if contact is None:
                     contact = Contact(hubspot_id=hubspot_id)
                     to_create.append(contact)
