@@ -182,10 +182,27 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
+# Ops view: how long the per-record sync log is kept, and who is told when the sync is in trouble.
+SYNC_RECORD_RETENTION_DAYS = env.int("SYNC_RECORD_RETENTION_DAYS", default=30)
+SYNC_ALERT_EMAILS = env.list("SYNC_ALERT_EMAILS", default=[])
+SYNC_ALERT_FAILURE_THRESHOLD = env.int("SYNC_ALERT_FAILURE_THRESHOLD", default=25)
+SYNC_PUBLIC_URL = env.str("SYNC_PUBLIC_URL", default="http://127.0.0.1:8000")
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="inclusion-sync@localhost")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Tokens, refresh tokens and keys never reach a log line.
+    "filters": {"redact_secrets": {"()": "integration.log_filters.SecretRedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django_q": {"level": "WARNING"}},
 }

@@ -14,7 +14,6 @@ not API calls, and the API clients are built from what this module stores.
 from __future__ import annotations
 
 import logging
-import re
 import secrets as pysecrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from integration.log_filters import MASK, SecretRedactingFilter, _redact_patterns
 from integration.models import (
     ConnectionStatus,
     FieldMapping,
@@ -45,7 +45,6 @@ HUBSPOT_AUTHORIZE_URL = "https://app.hubspot.com/oauth/authorize"
 HUBSPOT_TOKEN_PATH = "/oauth/v1/token"
 HUBSPOT_SCOPES = "crm.objects.contacts.read crm.objects.contacts.write crm.schemas.contacts.read"
 TOKEN_TIMEOUT = 20
-MASK = "••••••"
 
 
 # --------------------------------------------------------------------------------------------
@@ -59,38 +58,6 @@ def redact(text: str, values: list[str] | tuple[str, ...] = ()) -> str:
     for value in sorted((v for v in values if v and len(v) >= 4), key=len, reverse=True):
         text = text.replace(value, MASK)
     return _redact_patterns(text)
-
-
-_PATTERNS = [
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S),
-    re.compile(r"(?i)(bearer\s+)[^\s\"',]+"),
-    re.compile(
-        r"(?i)(\b(?:access_token|refresh_token|id_token|client_secret|password|assertion)"
-        r"[\"']?\s*[:=]\s*[\"']?|\bcode=)[^\s\"'&,}]+"
-    ),
-]
-
-
-def _redact_patterns(text: str) -> str:
-    text = _PATTERNS[0].sub(MASK, text)
-    text = _PATTERNS[1].sub(lambda m: m.group(1) + MASK, text)
-    return _PATTERNS[2].sub(lambda m: m.group(1) + MASK, text)
-
-
-class SecretRedactingFilter(logging.Filter):
-    """Scrubs credential-shaped text (bearer tokens, ``access_token=...``, private keys) from
-    log records. Reference it from ``LOGGING`` as
-    ``{"()": "integration.services_connection.SecretRedactingFilter"}``."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a broken record is logged as it is
-            return True
-        cleaned = _redact_patterns(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
 
 
 logger.addFilter(SecretRedactingFilter())

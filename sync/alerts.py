@@ -17,32 +17,15 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import models, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+
+from sync.models import AlertState
 
 DEFAULT_THRESHOLD = 25
-OK = "ok"
-
-
-class AlertState(models.Model):
-    """The last state an alert was sent for, per kind of alert ("connection", "failures")."""
-
-    key = models.CharField(gettext_lazy("alert"), max_length=32, unique=True)
-    state = models.CharField(gettext_lazy("state"), max_length=120, default=OK)
-    detail = models.TextField(gettext_lazy("detail"), blank=True)
-    changed_at = models.DateTimeField(gettext_lazy("changed at"), null=True, blank=True)
-    notified_at = models.DateTimeField(gettext_lazy("notified at"), null=True, blank=True)
-
-    class Meta:
-        app_label = "sync"
-        verbose_name = gettext_lazy("alert state")
-        verbose_name_plural = gettext_lazy("alert states")
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.state}"
+OK = AlertState.OK
 
 
 @dataclass

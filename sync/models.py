@@ -247,3 +247,22 @@ class Watermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()}: {self.value}"
+
+
+class AlertState(models.Model):
+    """The last state an alert was sent for, per kind of alert ("connection", "failures")."""
+
+    OK = "ok"
+
+    key = models.CharField(_("alert"), max_length=32, unique=True)
+    state = models.CharField(_("state"), max_length=120, default="ok")
+    detail = models.TextField(_("detail"), blank=True)
+    changed_at = models.DateTimeField(_("changed at"), null=True, blank=True)
+    notified_at = models.DateTimeField(_("notified at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("alert state")
+        verbose_name_plural = _("alert states")
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.state}"

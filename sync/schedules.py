@@ -21,3 +21,7 @@ def ensure_schedules() -> None:
             "repeats": -1,
         },
     )
+    from sync.retention import schedules_ensure
+
+    # The daily sweep of old sync records and the alerts check.
+    schedules_ensure()
