@@ -197,3 +197,25 @@ def test_admin_pages_render_in_french(admin_client, url: str, expected: list[str
     assert 'lang="fr"' in html
     for text in expected:
         assert text in html, text
+
+
+@pytest.mark.django_db
+def test_health_page_and_sync_log_in_french_from_the_project_catalog(admin_client):
+    from sync.models import Category
+    from tests.sync.factories import SyncRecordFactory
+
+    SyncRecordFactory.create_batch(3, failed=True, category=Category.DUPLICATE, error_code="DUPLICATES_DETECTED")
+    html = admin_client.get("/admin/sync/health/", headers={"accept-language": "fr"}).content.decode()
+    for text in (
+        "3 enregistrements sont en échec actuellement.",
+        "enregistrements concernés",
+        "3 erreurs en 24 h",
+        "Exporter les erreurs (CSV)",
+        "Utilisation de l'API Salesforce",
+        "Aucune synchronisation en cours.",
+        "Doublon",
+    ):
+        assert text in html, text
+    log = admin_client.get("/admin/sync/syncrecord/", headers={"accept-language": "fr"}).content.decode()
+    assert "Journal de synchronisation" in log and "Resynchroniser la sélection" in log
+    assert "3 enregistrements" in log
