@@ -153,6 +153,12 @@ def list_resync(*, contact_list: ContactList, actor=None, run_async: bool = True
             total += queue.enqueue(contact_ids=batch, reason=Reason.LIST_RESYNC)
             batch = []
     total += queue.enqueue(contact_ids=batch, reason=Reason.LIST_RESYNC)
+    if SyncSettings.load().inclusion_list_id == contact_list.pk:
+        # Every member is queued: the joins so far need no second pass.
+        newest = MembershipChange.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        Watermark.objects.update_or_create(
+            source=Watermark.Source.INCLUSION_JOINS, defaults={"cursor": f"{contact_list.pk}:{newest}"}
+        )
     with transaction.atomic():
         run = sync_run_start(trigger=SyncRun.Trigger.LIST_RESYNC, actor=actor, contact_list=contact_list, total=total)
         SettingChange.objects.create(
