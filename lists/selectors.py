@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from lists.models import Contact, ContactList, ListMembership
@@ -210,15 +210,17 @@ def list_preview(
     contacts = Contact.objects.filter(archived=False)
 
     scale = 1.0
-    bounds = Contact.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
-    span = 0 if bounds["lo"] is None else bounds["hi"] - bounds["lo"] + 1
+    # Two queries: SQLite reads MIN() or MAX() alone from the primary key, both together by a scan.
+    lo = Contact.objects.order_by("pk").values_list("pk", flat=True).first()
+    hi = Contact.objects.order_by("-pk").values_list("pk", flat=True).first()
+    span = 0 if lo is None or hi is None else hi - lo + 1
     estimated = span > PREVIEW_EXACT_MAX_IDS if exact is None else not exact
     if estimated and span > PREVIEW_SAMPLE_IDS:
         width = PREVIEW_SAMPLE_IDS // PREVIEW_SAMPLE_WINDOWS
         step = span // PREVIEW_SAMPLE_WINDOWS
         window = Q()
         for k in range(PREVIEW_SAMPLE_WINDOWS):
-            start = bounds["lo"] + k * step
+            start = lo + k * step
             window |= Q(pk__gte=start, pk__lt=start + width)
         contacts = contacts.filter(window)
         scale = span / (width * PREVIEW_SAMPLE_WINDOWS)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connections, models, transaction
+from django.db import connections, transaction
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
 from django.db.models.deletion import ProtectedError
 from django.utils import timezone
@@ -413,9 +413,11 @@ def _evaluate_in_chunks(
     ids: _IdSet, matching: QuerySet, *, list_id: int, version: int, progress: ProgressCallback | None
 ) -> None:
     """Phase 1, outside the publishing transaction, so that progress is committed and seen."""
-    bounds = Contact.objects.aggregate(lo=models.Min("pk"), hi=models.Max("pk"))
-    lo, hi = bounds["lo"], bounds["hi"]
-    if lo is None:
+    # Two queries, not MIN() and MAX() in one: SQLite answers each alone from the primary key
+    # but scans the whole table for both together.
+    lo = Contact.objects.order_by("pk").values_list("pk", flat=True).first()
+    hi = Contact.objects.order_by("-pk").values_list("pk", flat=True).first()
+    if lo is None or hi is None:
         return
     chunks = list(range(lo, hi + 1, REFRESH_CHUNK_IDS))
     for done, start in enumerate(chunks, start=1):
