@@ -269,8 +269,14 @@ def main(argv: list[str] | None = None) -> int:
         preview, seconds, peak = measured(lambda: list_preview(filter_branch=bench_criteria()))
         counts = ", ".join(f"{c.count:,}" for c in preview.filter_counts)
         print(
-            f"list_preview: total {preview.total:,}, per-filter [{counts}], {len(preview.contacts)} first contacts: "
+            f"list_preview{' (estimated)' if preview.estimated else ''}: total {preview.total:,}, per-filter [{counts}], {len(preview.contacts)} first contacts: "
             f"{seconds:.3f} s, peak Python memory {peak:.1f} MiB"
+        )
+        exact, seconds, peak = measured(lambda: list_preview(filter_branch=bench_criteria(), exact=True))
+        counts = ", ".join(f"{c.count:,}" for c in exact.filter_counts)
+        print(
+            f"list_preview(exact=True): total {exact.total:,}, per-filter [{counts}]: {seconds:.3f} s, "
+            f"peak Python memory {peak:.1f} MiB"
         )
         print(f"max RSS of the process: {max_rss_mib():.0f} MiB")
         verdict = "OK" if first <= 2 * hand else "OVER TARGET"
