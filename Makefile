@@ -68,7 +68,7 @@ lint: install-dev
 
 ## Regenerate the French catalog after changing strings (needs gettext).
 messages: install-dev
-	$(BIN)/python manage.py makemessages -l fr --ignore=.venv --ignore=data
+	$(BIN)/python manage.py makemessages -l fr --ignore=.venv --ignore=data --ignore=tests --ignore=bench --ignore=staticfiles --no-obsolete
 	$(BIN)/python manage.py compilemessages -l fr --ignore=.venv
 
 clean:

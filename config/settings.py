@@ -182,6 +182,10 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
+# Contacts one worker takes from a big queue at a time (one Bulk API job per object each):
+# large for few calls, smaller so that several workers share a first sync.
+SYNC_BULK_BATCH = env.int("SYNC_BULK_BATCH", default=50_000)
+
 # Ops view: how long the per-record sync log is kept, and who is told when the sync is in trouble.
 SYNC_RECORD_RETENTION_DAYS = env.int("SYNC_RECORD_RETENTION_DAYS", default=30)
 SYNC_ALERT_EMAILS = env.list("SYNC_ALERT_EMAILS", default=[])

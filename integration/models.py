@@ -141,7 +141,7 @@ class SyncSettings(SingletonModel):
     daily_api_allocation = models.PositiveIntegerField(
         _("daily Salesforce API allocation"),
         default=15000,
-        help_text=_("Calls per 24 hours the integration may use. Automatic retries stop at 75 %%, syncs at 100 %%."),
+        help_text=_("Calls per 24 hours the integration may use. Automatic retries stop at 75 %, syncs at 100 %."),
     )
     dedupe_key = models.CharField(
         _("de-duplication key"), max_length=12, choices=DedupeKey.choices, default=DedupeKey.EMAIL

@@ -20,9 +20,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from lists import selectors, services
 from lists.criteria import check_filter_branch, explain, load_schema
@@ -101,7 +100,7 @@ def _display_value(value: Any) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         return "; ".join(sorted(str(v) for v in value))
     if isinstance(value, bool):
-        return _t("Yes") if value else _t("No")
+        return gettext("Yes") if value else gettext("No")
     return value
 
 
@@ -134,94 +133,94 @@ def _property_schema() -> list[dict[str, Any]]:
 def _editor_labels() -> dict[str, str]:
     """Every string the editor script shows, translated here since there is no JS catalog build."""
     return {
-        "and": _t("and"),
-        "or": _t("or"),
-        "addFilter": _t("+ Add filter"),
-        "addGroup": _t("+ Add filter group"),
-        "removeFilter": _t("Remove this filter"),
-        "removeGroup": _t("Remove this group"),
-        "group": _t("Group %(n)s"),
-        "noGroups": _t("No criteria yet: add a filter group to choose who is in this list."),
-        "searchProperties": _t("Search properties"),
-        "noMatch": _t("No property matches."),
-        "listMembership": _t("List membership"),
-        "properties": _t("Contact properties"),
-        "isMemberOf": _t("is a member of"),
-        "isNotMemberOf": _t("is not a member of"),
-        "chooseList": _t("Choose a list"),
-        "noOtherLists": _t("There are no other lists yet."),
-        "includeNoValue": _t("Include contacts with no value"),
-        "yes": _t("Yes"),
-        "no": _t("No"),
-        "and_between": _t("and"),
-        "daysAgo": _t("days ago"),
-        "valuesPerLine": _t("One value per line"),
-        "utc": _t("UTC"),
-        "unknownProperty": _t("Unknown property “%(name)s”"),
-        "nestedKept": _t("This group also holds nested branches, kept as they are (edit them as JSON)."),
-        "rootFiltersKept": _t("The criteria also hold top-level filters, kept as they are (edit them as JSON)."),
-        "editJson": _t("Edit as JSON"),
-        "hideJson": _t("Hide JSON"),
-        "badJson": _t("This is not valid JSON; the editor keeps the last valid criteria."),
-        "previewTitle": _t("Preview"),
-        "previewLoading": _t("Counting…"),
-        "previewEmpty": _t("Add filters to see who would be in this list."),
-        "previewCount": _t("%(count)s contacts match"),
-        "previewCountOne": _t("1 contact matches"),
-        "previewFirst": _t("First contacts"),
-        "previewNone": _t("No contact matches these criteria."),
-        "previewErrors": _t("Fix the criteria marked in red to see a preview."),
-        "previewFailed": _t("The preview could not be computed."),
-        "perFilter": _t("%(count)s match this filter"),
-        "unsaved": _t(
+        "and": gettext("and"),
+        "or": gettext("or"),
+        "addFilter": gettext("+ Add filter"),
+        "addGroup": gettext("+ Add filter group"),
+        "removeFilter": gettext("Remove this filter"),
+        "removeGroup": gettext("Remove this group"),
+        "group": gettext("Group %(n)s"),
+        "noGroups": gettext("No criteria yet: add a filter group to choose who is in this list."),
+        "searchProperties": gettext("Search properties"),
+        "noMatch": gettext("No property matches."),
+        "listMembership": gettext("List membership"),
+        "properties": gettext("Contact properties"),
+        "isMemberOf": gettext("is a member of"),
+        "isNotMemberOf": gettext("is not a member of"),
+        "chooseList": gettext("Choose a list"),
+        "noOtherLists": gettext("There are no other lists yet."),
+        "includeNoValue": gettext("Include contacts with no value"),
+        "yes": gettext("Yes"),
+        "no": gettext("No"),
+        "and_between": gettext("and"),
+        "daysAgo": gettext("days ago"),
+        "valuesPerLine": gettext("One value per line"),
+        "utc": gettext("UTC"),
+        "unknownProperty": gettext("Unknown property “%(name)s”"),
+        "nestedKept": gettext("This group also holds nested branches, kept as they are (edit them as JSON)."),
+        "rootFiltersKept": gettext("The criteria also hold top-level filters, kept as they are (edit them as JSON)."),
+        "editJson": gettext("Edit as JSON"),
+        "hideJson": gettext("Hide JSON"),
+        "badJson": gettext("This is not valid JSON; the editor keeps the last valid criteria."),
+        "previewTitle": gettext("Preview"),
+        "previewLoading": gettext("Counting…"),
+        "previewEmpty": gettext("Add filters to see who would be in this list."),
+        "previewCount": gettext("%(count)s contacts match"),
+        "previewCountOne": gettext("1 contact matches"),
+        "previewFirst": gettext("First contacts"),
+        "previewNone": gettext("No contact matches these criteria."),
+        "previewErrors": gettext("Fix the criteria marked in red to see a preview."),
+        "previewFailed": gettext("The preview could not be computed."),
+        "perFilter": gettext("%(count)s match this filter"),
+        "unsaved": gettext(
             "Unsaved changes: the preview shows the criteria as edited, the list keeps its saved definition until you save."
         ),
-        "rename": _t("Rename"),
-        "renamed": _t("Renamed."),
-        "renameFailed": _t("The list could not be renamed."),
-        "statusProcessing": _t("Processing"),
-        "statusComplete": _t("Complete"),
-        "statusFailed": _t("Failed"),
-        "members": _t("%(count)s contacts"),
-        "membersOne": _t("1 contact"),
-        "processingNote": _t("The list may take some time to process."),
-        "static": _t("Static"),
-        "value": _t("Value"),
-        "operator": _t("Operator"),
-        "lowerBound": _t("From"),
-        "upperBound": _t("To"),
+        "rename": gettext("Rename"),
+        "renamed": gettext("Renamed."),
+        "renameFailed": gettext("The list could not be renamed."),
+        "statusProcessing": gettext("Processing"),
+        "statusComplete": gettext("Complete"),
+        "statusFailed": gettext("Failed"),
+        "members": gettext("%(count)s contacts"),
+        "membersOne": gettext("1 contact"),
+        "processingNote": gettext("The list may take some time to process."),
+        "static": gettext("Static"),
+        "value": gettext("Value"),
+        "operator": gettext("Operator"),
+        "lowerBound": gettext("From"),
+        "upperBound": gettext("To"),
         "types": {str(value): str(label) for value, label in ContactProperty.Type.choices},
         "ops": {
-            "STRING:IS_EQUAL_TO": _t("is equal to"),
-            "STRING:IS_NOT_EQUAL_TO": _t("is not equal to"),
-            "STRING:CONTAINS": _t("contains"),
-            "STRING:DOES_NOT_CONTAIN": _t("does not contain"),
-            "STRING:STARTS_WITH": _t("starts with"),
-            "STRING:ENDS_WITH": _t("ends with"),
-            "MULTISTRING:IS_EQUAL_TO": _t("is any of"),
-            "MULTISTRING:IS_NOT_EQUAL_TO": _t("is none of"),
-            "MULTISTRING:CONTAINS": _t("contains any of"),
-            "MULTISTRING:DOES_NOT_CONTAIN": _t("contains none of"),
-            "MULTISTRING:STARTS_WITH": _t("starts with any of"),
-            "MULTISTRING:ENDS_WITH": _t("ends with any of"),
-            "NUMBER:IS_EQUAL_TO": _t("is equal to"),
-            "NUMBER:IS_NOT_EQUAL_TO": _t("is not equal to"),
-            "NUMBER:IS_GREATER_THAN": _t("is greater than"),
-            "NUMBER:IS_GREATER_THAN_OR_EQUAL_TO": _t("is greater than or equal to"),
-            "NUMBER:IS_LESS_THAN": _t("is less than"),
-            "NUMBER:IS_LESS_THAN_OR_EQUAL_TO": _t("is less than or equal to"),
-            "NUMBER_RANGED:IS_BETWEEN": _t("is between"),
-            "NUMBER_RANGED:IS_NOT_BETWEEN": _t("is not between"),
-            "BOOL:IS_EQUAL_TO": _t("is"),
-            "BOOL:IS_NOT_EQUAL_TO": _t("is not"),
-            "ENUMERATION:IS_ANY_OF": _t("is any of"),
-            "ENUMERATION:IS_NONE_OF": _t("is none of"),
-            "DATETIME:IS_BEFORE": _t("is before"),
-            "DATETIME:IS_AFTER": _t("is after"),
-            "ROLLING_DATE_RANGE:IS_LESS_THAN_X_DAYS_AGO": _t("is less than"),
-            "ROLLING_DATE_RANGE:IS_MORE_THAN_X_DAYS_AGO": _t("is more than"),
-            "ALL_PROPERTY:IS_KNOWN": _t("is known"),
-            "ALL_PROPERTY:IS_UNKNOWN": _t("is unknown"),
+            "STRING:IS_EQUAL_TO": gettext("is equal to"),
+            "STRING:IS_NOT_EQUAL_TO": gettext("is not equal to"),
+            "STRING:CONTAINS": gettext("contains"),
+            "STRING:DOES_NOT_CONTAIN": gettext("does not contain"),
+            "STRING:STARTS_WITH": gettext("starts with"),
+            "STRING:ENDS_WITH": gettext("ends with"),
+            "MULTISTRING:IS_EQUAL_TO": gettext("is any of"),
+            "MULTISTRING:IS_NOT_EQUAL_TO": gettext("is none of"),
+            "MULTISTRING:CONTAINS": gettext("contains any of"),
+            "MULTISTRING:DOES_NOT_CONTAIN": gettext("contains none of"),
+            "MULTISTRING:STARTS_WITH": gettext("starts with any of"),
+            "MULTISTRING:ENDS_WITH": gettext("ends with any of"),
+            "NUMBER:IS_EQUAL_TO": gettext("is equal to"),
+            "NUMBER:IS_NOT_EQUAL_TO": gettext("is not equal to"),
+            "NUMBER:IS_GREATER_THAN": gettext("is greater than"),
+            "NUMBER:IS_GREATER_THAN_OR_EQUAL_TO": gettext("is greater than or equal to"),
+            "NUMBER:IS_LESS_THAN": gettext("is less than"),
+            "NUMBER:IS_LESS_THAN_OR_EQUAL_TO": gettext("is less than or equal to"),
+            "NUMBER_RANGED:IS_BETWEEN": gettext("is between"),
+            "NUMBER_RANGED:IS_NOT_BETWEEN": gettext("is not between"),
+            "BOOL:IS_EQUAL_TO": gettext("is"),
+            "BOOL:IS_NOT_EQUAL_TO": gettext("is not"),
+            "ENUMERATION:IS_ANY_OF": gettext("is any of"),
+            "ENUMERATION:IS_NONE_OF": gettext("is none of"),
+            "DATETIME:IS_BEFORE": gettext("is before"),
+            "DATETIME:IS_AFTER": gettext("is after"),
+            "ROLLING_DATE_RANGE:IS_LESS_THAN_X_DAYS_AGO": gettext("is less than"),
+            "ROLLING_DATE_RANGE:IS_MORE_THAN_X_DAYS_AGO": gettext("is more than"),
+            "ALL_PROPERTY:IS_KNOWN": gettext("is known"),
+            "ALL_PROPERTY:IS_UNKNOWN": gettext("is unknown"),
         },
     }
 
@@ -518,7 +517,7 @@ class ContactListAdmin(admin.ModelAdmin):
         # "+ Create inclusion list" (and any add link) opens an empty *active* list.
         if initial.get("processing_type") not in ContactList.ProcessingType.values:
             initial["processing_type"] = ContactList.ProcessingType.DYNAMIC
-        initial.setdefault("name", _t("Untitled list"))
+        initial.setdefault("name", gettext("Untitled list"))
         return initial
 
     def changeform_view(
@@ -586,9 +585,9 @@ class ContactListAdmin(admin.ModelAdmin):
 
     def _after_save(self, request: HttpRequest, obj: ContactList) -> HttpResponseRedirect:
         if obj.is_active_list and obj.processing_status == ContactList.ProcessingStatus.PROCESSING:
-            note = _t("“%(name)s” was saved. The list may take some time to process.")
+            note = gettext("“%(name)s” was saved. The list may take some time to process.")
         else:
-            note = _t("“%(name)s” was saved.")
+            note = gettext("“%(name)s” was saved.")
         self.message_user(request, note % {"name": obj.name}, messages.SUCCESS)
         target = _safe_next(request)
         if target:
@@ -638,13 +637,13 @@ class ContactListAdmin(admin.ModelAdmin):
                 except ValidationError as exc:
                     self.message_user(request, " ".join(exc.messages), messages.ERROR)
                     return HttpResponseRedirect(reverse("admin:lists_contactlist_change", args=[obj.pk]))
-                self.message_user(request, _t("The list “%(name)s” was deleted.") % {"name": name}, messages.SUCCESS)
+                self.message_user(request, gettext("The list “%(name)s” was deleted.") % {"name": name}, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:lists_contactlist_changelist"))
         return super().delete_view(request, object_id, extra_context)
 
     def _delete_refusal(self, obj: ContactList) -> str | None:
         if self._is_inclusion(obj):
-            return _t(
+            return gettext(
                 "“%(name)s” is the inclusion list of the Salesforce sync: pick another inclusion list before deleting it."
             ) % {"name": obj.name}
         return None
@@ -663,17 +662,17 @@ class ContactListAdmin(admin.ModelAdmin):
     def preview_view(self, request: HttpRequest) -> JsonResponse:
         """Who would be in the list as currently edited: count, first contacts, count per filter."""
         if request.method != "POST":
-            return JsonResponse({"ok": False, "errors": [{"message": _t("Use POST.")}]}, status=405)
+            return JsonResponse({"ok": False, "errors": [{"message": gettext("Use POST.")}]}, status=405)
         if not self.has_view_permission(request):
             raise PermissionDenied
         if len(request.body) > PREVIEW_MAX_BODY:
-            return _json_error(_t("These criteria are too large to preview."), status=413)
+            return _json_error(gettext("These criteria are too large to preview."), status=413)
         try:
             payload = json.loads(request.body or b"null")
         except (ValueError, UnicodeDecodeError):
-            return _json_error(_t("The criteria are not valid JSON."))
+            return _json_error(gettext("The criteria are not valid JSON."))
         if not isinstance(payload, dict) or not isinstance(payload.get("filter_branch"), dict):
-            return _json_error(_t('Send the criteria as {"filter_branch": {...}}.'))
+            return _json_error(gettext('Send the criteria as {"filter_branch": {...}}.'))
         list_id = payload.get("list_id")
         list_id = int(list_id) if isinstance(list_id, (int, str)) and str(list_id).isdigit() else None
         try:
@@ -692,17 +691,17 @@ class ContactListAdmin(admin.ModelAdmin):
 
     def rename_view(self, request: HttpRequest, pk: int) -> JsonResponse:
         if request.method != "POST":
-            return JsonResponse({"ok": False, "errors": [{"message": _t("Use POST.")}]}, status=405)
+            return JsonResponse({"ok": False, "errors": [{"message": gettext("Use POST.")}]}, status=405)
         contact_list = get_object_or_404(ContactList, pk=pk)
         if not self.has_change_permission(request, contact_list):
             raise PermissionDenied
         try:
             payload = json.loads(request.body or b"null")
         except (ValueError, UnicodeDecodeError):
-            return _json_error(_t("Send the new name as JSON."))
+            return _json_error(gettext("Send the new name as JSON."))
         name = payload.get("name") if isinstance(payload, dict) else None
         if not isinstance(name, str) or not name.strip():
-            return _json_error(_t("A list needs a name."))
+            return _json_error(gettext("A list needs a name."))
         try:
             services.list_rename(contact_list=contact_list, name=name.strip(), actor=request.user)
         except ValidationError as exc:

@@ -119,6 +119,8 @@ class SyncRun(models.Model):
     # Bulk API 2.0 jobs submitted and not yet read back: a restarted worker waits for them
     # before looking records up, so a job still running in Salesforce cannot cause duplicates.
     open_bulk_jobs = models.JSONField(_("open Bulk API jobs"), default=list, blank=True)
+    # Workers pushing for this run right now (a resync may be shared by several).
+    workers_active = models.PositiveSmallIntegerField(_("workers pushing"), default=0)
 
     class Meta:
         verbose_name = _("sync run")

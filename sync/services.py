@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from integration.models import SettingChange, SyncSettings
 from lists.models import ContactList, ListMembership, MembershipChange
@@ -66,38 +67,88 @@ def runs_close_interrupted() -> list[SyncRun]:
     return closed
 
 
-def sync_run_progress(*, run: SyncRun, done: int | None = None, phase: str | None = None, **counters: int) -> None:
-    """Publish progress and counters (a single UPDATE: pages poll it while the run works)."""
-    changes: dict = {"heartbeat_at": timezone.now()}
-    if done is not None:
-        run.progress_done = done
-        changes["progress_done"] = done
-    if phase is not None:
-        run.phase = phase
-        changes["phase"] = phase
-    for name, value in counters.items():
-        setattr(run, name, value)
-        changes[name] = value
-    if changes:
-        SyncRun.objects.filter(pk=run.pk).update(**changes)
+def _recount(run: SyncRun) -> None:
+    """The run's counters from its records (one GROUP BY): exact whatever the number of workers
+    that pushed for it, and whatever happened to their live increments."""
+    from django.db.models import Count
+
+    for name in (
+        "considered",
+        "created",
+        "updated",
+        "unchanged",
+        "skipped",
+        "failed",
+        "created_in_hubspot",
+        "updated_in_hubspot",
+    ):
+        setattr(run, name, 0)
+    rows = SyncRecord.objects.filter(run=run).values("direction", "action").annotate(n=Count("id")).order_by()
+    for row in rows:
+        direction, action, n = row["direction"], row["action"], row["n"]
+        if direction == SyncRecord.Direction.TO_SALESFORCE:
+            run.considered += n
+            if action in ("created", "updated", "unchanged"):
+                setattr(run, action, getattr(run, action) + n)
+        elif action == "created":
+            run.created_in_hubspot += n
+        elif action == "updated":
+            run.updated_in_hubspot += n
+        if action in ("skipped", "failed"):
+            setattr(run, action, getattr(run, action) + n)
 
 
 def sync_run_finish(*, run: SyncRun, error: str = "", status: str | None = None) -> SyncRun:
+    fresh = SyncRun.objects.get(pk=run.pk)
+    # What workers published as increments is in the row, not in this object.
+    for name in (
+        "pulled",
+        "salesforce_api_calls",
+        "hubspot_api_calls",
+        "progress_done",
+        "progress_total",
+        "open_bulk_jobs",
+    ):
+        setattr(run, name, getattr(fresh, name))
+    _recount(run)
     run.finished_at = timezone.now()
-    run.error = error[:5000]
+    run.error = "\n".join(e for e in (fresh.error, error[:5000]) if e)
     if status:
         run.status = status
-    elif error:
+    elif run.error:
         run.status = SyncRun.Status.FAILED
     elif run.failed:
         run.status = SyncRun.Status.PARTIAL
     else:
         run.status = SyncRun.Status.SUCCEEDED
-    if run.progress_total and not error:
+    if run.progress_total and not run.error:
         run.progress_done = run.progress_total
     run.phase = ""
     run.save()
     return run
+
+
+class _Publisher:
+    """Adds this worker's progress to the run as increments (several workers may push for one run)."""
+
+    def __init__(self, run: SyncRun, clients: _Clients) -> None:
+        self.run = run
+        self.clients = clients
+        self.sent: dict[str, int] = {}
+
+    def publish(self, *, done: int = 0, phase: str | None = None, **local: int) -> None:
+
+        changes: dict = {"heartbeat_at": timezone.now()}
+        for name, value in {**local, **self.clients.calls()}.items():
+            delta = value - self.sent.get(name, 0)
+            if delta:
+                changes[name] = F(name) + delta
+                self.sent[name] = value
+        if done:
+            changes["progress_done"] = F("progress_done") + done
+        if phase is not None:
+            changes["phase"] = phase
+        SyncRun.objects.filter(pk=self.run.pk).update(**changes)
 
 
 def inclusion_joins_enqueue() -> int:
@@ -183,7 +234,7 @@ def contacts_resync(*, contact_ids: Collection[int], actor=None, run_async: bool
         SettingChange.objects.create(
             actor=run.triggered_by,
             setting="manual_resync",
-            new_value=_("%(n)d contact(s)") % {"n": queued},
+            new_value=ngettext("%(n)d contact", "%(n)d contacts", queued) % {"n": queued},
             detail={"contact_ids": ids[:1000], "queued": queued, "run_id": run.pk},
         )
         if run_async:
@@ -199,16 +250,10 @@ def records_ignore(*, records, actor=None) -> int:
         SettingChange.objects.create(
             actor=actor if getattr(actor, "pk", None) else None,
             setting="ignore_records",
-            new_value=_("%(n)d record(s)") % {"n": count},
+            new_value=ngettext("%(n)d record", "%(n)d records", count) % {"n": count},
             detail={"record_ids": ids[:1000]},
         )
     return count
-
-
-def run_counters_add(*, run: SyncRun, **deltas: int) -> None:
-    """Add to a run's counters atomically (several workers may push for one run)."""
-    SyncRun.objects.filter(pk=run.pk).update(**{name: F(name) + value for name, value in deltas.items() if value})
-    run.refresh_from_db()
 
 
 # -- cycles ------------------------------------------------------------------------------------
@@ -282,7 +327,7 @@ def _wait_for_bulk_jobs(clients: _Clients, job_ids: list[str]) -> None:
             logger.warning("Bulk job %s of an interrupted run: %s", job_id, exc)
 
 
-def _push(run: SyncRun, clients: _Clients, *, manual: bool, errors: list[str]) -> None:
+def _push(run: SyncRun, clients: _Clients, publisher: _Publisher, *, manual: bool, errors: list[str]) -> None:
     from integration.clients.base import AuthError, ClientError
     from integration.models import ConnectionStatus
     from sync.engine.budget import ApiBudget, calls_last_24h
@@ -312,29 +357,25 @@ def _push(run: SyncRun, clients: _Clients, *, manual: bool, errors: list[str]) -
     if total > run.progress_total:
         run.progress_total = total
         SyncRun.objects.filter(pk=run.pk).update(progress_total=total)
-    sync_run_progress(run=run, phase="push")
-    done = 0
+    publisher.publish(phase="push")
 
     def progress(n: int) -> None:
-        nonlocal done
-        done += n
         c = pusher.counters
-        sync_run_progress(
-            run=run,
-            done=min(done, run.progress_total) if run.progress_total else done,
+        publisher.publish(
+            done=n,
             considered=c.considered,
             created=c.created,
             updated=c.updated,
             unchanged=c.unchanged,
             skipped=c.skipped,
             failed=c.failed,
-            **clients.calls(),
         )
 
     def track_bulk_job(job_id: str, opened: bool) -> None:
-        jobs = [j for j in run.open_bulk_jobs if j != job_id] + ([job_id] if opened else [])
-        run.open_bulk_jobs = jobs
-        SyncRun.objects.filter(pk=run.pk).update(open_bulk_jobs=jobs)
+        with transaction.atomic():
+            current = SyncRun.objects.select_for_update().get(pk=run.pk)
+            jobs = [j for j in current.open_bulk_jobs if j != job_id] + ([job_id] if opened else [])
+            SyncRun.objects.filter(pk=run.pk).update(open_bulk_jobs=jobs)
 
     clients.salesforce.on_bulk_job = track_bulk_job
     pusher = Pusher(
@@ -356,9 +397,7 @@ def _push(run: SyncRun, clients: _Clients, *, manual: bool, errors: list[str]) -
         _connection_status(ok=False, status=ConnectionStatus.ERROR, reason=str(exc))
     except ClientError as exc:
         errors.append(str(exc))
-    c = pusher.counters
-    for name in ("considered", "created", "updated", "unchanged", "skipped", "failed"):
-        setattr(run, name, getattr(c, name))
+    publisher.publish()
 
 
 def sync_cycle(*, trigger: str = SyncRun.Trigger.SCHEDULE, actor=None, clients: _Clients | None = None) -> SyncRun:
@@ -373,50 +412,53 @@ def sync_cycle(*, trigger: str = SyncRun.Trigger.SCHEDULE, actor=None, clients: 
         run.warning = _("Sync is turned off in the settings.")
         return sync_run_finish(run=run, status=SyncRun.Status.SKIPPED)
     clients = clients or _Clients()
+    publisher = _Publisher(run, clients)
     errors: list[str] = []
     try:
-        sync_run_progress(run=run, phase="hubspot_pull")
+        publisher.publish(phase="hubspot_pull")
         try:
-            pulled = HubSpotPull(
-                client=clients.hubspot,
-                on_page=lambda r: sync_run_progress(run=run, pulled=r.pulled, **clients.calls()),
-            ).run()
-            run.pulled = pulled.pulled
+            HubSpotPull(client=clients.hubspot, on_page=lambda r: publisher.publish(pulled=r.pulled)).run()
         except ClientError as exc:
             errors.append(_("HubSpot pull failed: %(error)s") % {"error": exc})
         inclusion_joins_enqueue()
-        _push(run, clients, manual=manual, errors=errors)
-        sync_run_progress(run=run, phase="salesforce_pull")
+        _push(run, clients, publisher, manual=manual, errors=errors)
+        publisher.publish(phase="salesforce_pull")
         try:
-            result = SalesforcePull(run=run, salesforce=clients.salesforce, hubspot=clients.hubspot).run_all()
-            run.created_in_hubspot = result.created_in_hubspot
-            run.updated_in_hubspot = result.updated_in_hubspot
-            run.skipped += result.skipped
-            run.failed += result.failed
+            SalesforcePull(run=run, salesforce=clients.salesforce, hubspot=clients.hubspot).run_all()
         except ClientError as exc:
             errors.append(_("Salesforce pull failed: %(error)s") % {"error": exc})
     except Exception as exc:  # noqa: BLE001 - the run records any crash before re-raising
         logger.exception("sync cycle %s crashed", run.pk)
-        for name, value in clients.calls().items():
-            setattr(run, name, value)
+        publisher.publish()
         sync_run_finish(run=run, error=f"{type(exc).__name__}: {exc}")
         raise
-    for name, value in clients.calls().items():
-        setattr(run, name, value)
+    publisher.publish()
     return sync_run_finish(run=run, error="\n".join(errors))
 
 
 def push_pending(*, run: SyncRun, clients: _Clients | None = None) -> SyncRun:
-    """Push what is queued, for a manual resync run (no pulls)."""
+    """Push what is queued, for a resync run (no pulls). Several workers may push for the same
+    run at once (each claims its own contacts); the last one to stop closes the run."""
+
     sync_run_claim(run=run)
+    SyncRun.objects.filter(pk=run.pk).update(workers_active=F("workers_active") + 1)
     clients = clients or _Clients()
+    publisher = _Publisher(run, clients)
     errors: list[str] = []
     try:
-        _push(run, clients, manual=run.trigger not in AUTOMATIC_TRIGGERS, errors=errors)
+        _push(run, clients, publisher, manual=run.trigger not in AUTOMATIC_TRIGGERS, errors=errors)
     finally:
-        for name, value in clients.calls().items():
-            setattr(run, name, value)
-    return sync_run_finish(run=run, error="\n".join(errors))
+        publisher.publish()
+        with transaction.atomic():
+            current = SyncRun.objects.select_for_update().get(pk=run.pk)
+            current.workers_active = max(0, current.workers_active - 1)
+            SyncRun.objects.filter(pk=run.pk).update(workers_active=current.workers_active)
+            if errors:
+                SyncRun.objects.filter(pk=run.pk).update(error="\n".join([current.error, *errors]).strip()[:5000])
+    if current.workers_active:
+        run.refresh_from_db()
+        return run  # another worker is still pushing for this run; it will close it
+    return sync_run_finish(run=run)
 
 
 def hubspot_pull(*, trigger: str = SyncRun.Trigger.COMMAND) -> SyncRun:
@@ -425,16 +467,16 @@ def hubspot_pull(*, trigger: str = SyncRun.Trigger.COMMAND) -> SyncRun:
 
     run = sync_run_start(trigger=trigger)
     clients = _Clients()
-    sync_run_progress(run=run, phase="hubspot_pull")
+    publisher = _Publisher(run, clients)
+    publisher.publish(phase="hubspot_pull")
     try:
-        result = HubSpotPull(client=clients.hubspot).run()
-        run.pulled = result.pulled
+        HubSpotPull(client=clients.hubspot, on_page=lambda r: publisher.publish(pulled=r.pulled)).run()
         inclusion_joins_enqueue()
     except Exception as exc:
-        run.hubspot_api_calls = clients.calls()["hubspot_api_calls"]
+        publisher.publish()
         sync_run_finish(run=run, error=f"{type(exc).__name__}: {exc}")
         raise
-    run.hubspot_api_calls = clients.calls()["hubspot_api_calls"]
+    publisher.publish()
     return sync_run_finish(run=run)
 
 

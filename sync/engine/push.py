@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -83,7 +84,7 @@ class Pusher:
         worker: str | None = None,
         batch_size: int = 2000,
         bulk_threshold: int = BULK_THRESHOLD,
-        bulk_batch_size: int = BULK_BATCH,
+        bulk_batch_size: int | None = None,
         on_progress: Callable[[int], None] | None = None,
         allow_retries: bool = True,
         budget: ApiBudget | None = None,
@@ -93,7 +94,9 @@ class Pusher:
         self.worker = worker or queue.worker_name()
         self.batch_size = batch_size
         self.bulk_threshold = bulk_threshold
-        self.bulk_batch_size = bulk_batch_size
+        # Several workers share a big queue only if each takes a part: lower SYNC_BULK_BATCH
+        # (e.g. queue size / workers) when running many; one Bulk job per batch and object.
+        self.bulk_batch_size = bulk_batch_size or getattr(settings, "SYNC_BULK_BATCH", BULK_BATCH)
         self.on_progress = on_progress
         self.allow_retries = allow_retries
         self.budget = budget

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from sync.models import SyncRun
 from sync.services import hubspot_pull
@@ -11,5 +12,8 @@ class Command(BaseCommand):
         try:
             run = hubspot_pull(trigger=SyncRun.Trigger.COMMAND)
         except Exception as exc:  # noqa: BLE001 - shown to the operator, details in the run
-            raise CommandError(f"HubSpot pull failed: {exc}") from exc
-        self.stdout.write(f"Pulled {run.pulled} contact(s) with {run.hubspot_api_calls} HubSpot API call(s).")
+            raise CommandError(_("HubSpot pull failed: %(error)s") % {"error": exc}) from exc
+        self.stdout.write(
+            _("Pulled %(n)d contact(s) with %(calls)d HubSpot API call(s).")
+            % {"n": run.pulled, "calls": run.hubspot_api_calls}
+        )

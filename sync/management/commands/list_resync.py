@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from lists.models import ContactList
 from sync.models import SyncRun
@@ -17,16 +18,29 @@ class Command(BaseCommand):
     def handle(self, *args, list_id: int, **options):
         contact_list = ContactList.objects.filter(pk=list_id).first()
         if contact_list is None:
-            raise CommandError(f"No list with id {list_id}.")
+            raise CommandError(_("No list with id %(id)s.") % {"id": list_id})
         run = list_resync(contact_list=contact_list, run_async=False)
-        self.stdout.write(f"Queued {run.progress_total} member(s) of “{contact_list.name}”; pushing…")
+        self.stdout.write(
+            _("Queued %(n)d member(s) of “%(name)s”; pushing…") % {"n": run.progress_total, "name": contact_list.name}
+        )
         run = push_pending(run=run)
         self.stdout.write(
-            f"Run #{run.pk} {run.get_status_display()}: created {run.created}, updated {run.updated}, "
-            f"unchanged {run.unchanged}, skipped {run.skipped}, failed {run.failed}; "
-            f"Salesforce API calls {run.salesforce_api_calls}."
+            _(
+                "Run #%(id)s %(status)s: created %(created)d, updated %(updated)d, unchanged %(unchanged)d, "
+                "skipped %(skipped)d, failed %(failed)d; Salesforce API calls %(calls)d."
+            )
+            % {
+                "id": run.pk,
+                "status": run.get_status_display(),
+                "created": run.created,
+                "updated": run.updated,
+                "unchanged": run.unchanged,
+                "skipped": run.skipped,
+                "failed": run.failed,
+                "calls": run.salesforce_api_calls,
+            }
         )
         if run.warning:
             self.stdout.write(self.style.WARNING(run.warning))
         if run.status == SyncRun.Status.FAILED:
-            raise CommandError(run.error or "The run failed.")
+            raise CommandError(run.error or _("The run failed."))

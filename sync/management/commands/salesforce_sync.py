@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from sync.models import SyncRun
 from sync.services import sync_cycle
@@ -13,12 +14,29 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         run = sync_cycle(trigger=SyncRun.Trigger.COMMAND)
         self.stdout.write(
-            f"Run #{run.pk} {run.get_status_display()}: pulled {run.pulled}, considered {run.considered}, "
-            f"created {run.created}, updated {run.updated}, unchanged {run.unchanged}, skipped {run.skipped}, "
-            f"failed {run.failed}; created in HubSpot {run.created_in_hubspot}, updated in HubSpot "
-            f"{run.updated_in_hubspot}; API calls: Salesforce {run.salesforce_api_calls}, HubSpot {run.hubspot_api_calls}."
+            _(
+                "Run #%(id)s %(status)s: pulled %(pulled)d, considered %(considered)d, created %(created)d, "
+                "updated %(updated)d, unchanged %(unchanged)d, skipped %(skipped)d, failed %(failed)d; "
+                "created in HubSpot %(hs_created)d, updated in HubSpot %(hs_updated)d; "
+                "API calls: Salesforce %(sf_calls)d, HubSpot %(hs_calls)d."
+            )
+            % {
+                "id": run.pk,
+                "status": run.get_status_display(),
+                "pulled": run.pulled,
+                "considered": run.considered,
+                "created": run.created,
+                "updated": run.updated,
+                "unchanged": run.unchanged,
+                "skipped": run.skipped,
+                "failed": run.failed,
+                "hs_created": run.created_in_hubspot,
+                "hs_updated": run.updated_in_hubspot,
+                "sf_calls": run.salesforce_api_calls,
+                "hs_calls": run.hubspot_api_calls,
+            }
         )
         if run.warning:
             self.stdout.write(self.style.WARNING(run.warning))
         if run.status == SyncRun.Status.FAILED:
-            raise CommandError(run.error or "The run failed.")
+            raise CommandError(run.error or _("The run failed."))
