@@ -296,6 +296,23 @@ def test_failed_list_can_be_renamed_and_saving_its_criteria_retries_it(schema, e
     assert cl.processing_status == Status.COMPLETE
 
 
+def test_lists_using_a_changed_property_are_refreshed(schema, enqueued):
+    from lists.services import lists_refresh_using_properties
+
+    ContactPropertyFactory(name="score", type=ContactProperty.Type.NUMBER)
+    scored = active(filter_branch([property_filter("score", "NUMBER", "IS_GREATER_THAN", value=50)]), name="Scored")
+    on_scored = active(filter_branch([in_list_filter(scored.pk)]), name="On scored")
+    french = active(country_is("France"), name="French")
+    for cl in (scored, on_scored, french):
+        list_refresh(contact_list=cl)
+    ContactProperty.objects.filter(name="score").delete()
+
+    refreshed = lists_refresh_using_properties(names=["score"])
+    assert [cl.name for cl in refreshed] == ["Scored", "On scored"]
+    statuses = dict(ContactList.objects.values_list("name", "processing_status"))
+    assert statuses == {"Scored": Status.FAILED, "On scored": Status.FAILED, "French": Status.COMPLETE}
+
+
 def test_failure_of_a_list_fails_the_lists_using_it(schema, enqueued):
     ContactPropertyFactory(name="score", type=ContactProperty.Type.NUMBER)
     a = active(filter_branch([property_filter("score", "NUMBER", "IS_GREATER_THAN", value=50)]), name="Scored")
