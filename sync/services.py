@@ -436,7 +436,7 @@ def sync_cycle(*, trigger: str = SyncRun.Trigger.SCHEDULE, actor=None, clients: 
     return sync_run_finish(run=run, error="\n".join(errors))
 
 
-def push_pending(*, run: SyncRun, clients: _Clients | None = None) -> SyncRun:
+def push_pending(*, run: SyncRun, clients: _Clients | None = None, stats: dict | None = None) -> SyncRun:
     """Push what is queued, for a resync run (no pulls). Several workers may push for the same
     run at once (each claims its own contacts); the last one to stop closes the run."""
 
@@ -449,6 +449,9 @@ def push_pending(*, run: SyncRun, clients: _Clients | None = None) -> SyncRun:
         _push(run, clients, publisher, manual=run.trigger not in AUTOMATIC_TRIGGERS, errors=errors)
     finally:
         publisher.publish()
+        if stats is not None:
+            # What this worker did (the run's counters add up every worker's).
+            stats.update({k: v for k, v in publisher.sent.items() if not k.endswith("api_calls")})
         with transaction.atomic():
             current = SyncRun.objects.select_for_update().get(pk=run.pk)
             current.workers_active = max(0, current.workers_active - 1)

@@ -11,8 +11,9 @@ def sync_cycle_task(trigger: str = SyncRun.Trigger.SCHEDULE) -> int:
     return sync_cycle(trigger=trigger).pk
 
 
-def push_task(run_id: int) -> int:
+def push_task(run_id: int) -> dict:
     from sync.services import push_pending
 
-    run = SyncRun.objects.get(pk=run_id)
-    return push_pending(run=run).pk
+    stats: dict = {}
+    run = push_pending(run=SyncRun.objects.get(pk=run_id), stats=stats)
+    return {"run": run.pk, **stats}

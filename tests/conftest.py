@@ -16,13 +16,12 @@ def admin_client(client, admin_user):
     return client
 
 
-def pytest_collection_modifyitems(config, items):
-    """Transactional tests (browser tests, live server) flush every table when they end, which
-    would also wipe what data migrations created (default field mappings, permission groups) for
-    the tests that follow: restore it after them."""
-    for item in items:
-        marker = item.get_closest_marker("django_db")
-        if marker and marker.kwargs.get("transaction") and "serialized_rollback" not in marker.kwargs:
-            item.add_marker(
-                pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}), append=False
-            )
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in English: a French request through the test client leaves French
+    active in this thread (LocaleMiddleware activates, nothing deactivates)."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.activate("en")

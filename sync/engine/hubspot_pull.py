@@ -22,7 +22,7 @@ from django.utils.dateparse import parse_datetime
 from integration.models import SyncSettings
 from lists.models import Contact, ContactList, ContactProperty, ListMembership
 from lists.normalize import normalize_properties, schema_from_properties, storable_raw
-from lists.services import memberships_update_for_contacts
+from lists.services import lists_refresh_using_properties, memberships_update_for_contacts
 from sync.engine import queue
 from sync.engine.payload import load_mappings, mapped_properties
 from sync.models import Reason, Watermark
@@ -77,6 +77,7 @@ def schema_refresh(client) -> dict[str, ContactProperty]:
     (lists that still use them fail on their next refresh, naming the property)."""
     seen: set[str] = set()
     existing = {p.name: p for p in ContactProperty.objects.all()}
+    existing_types = {name: (p.type, p.field_type) for name, p in existing.items()}
     to_create, to_update = [], []
     for item in client.get_properties():
         name = _get(item, "name")
@@ -104,12 +105,41 @@ def schema_refresh(client) -> dict[str, ContactProperty]:
             for k, v in values.items():
                 setattr(prop, k, v)
             to_update.append(prop)
+    retyped = [
+        p.name for p in to_update if (existing_types.get(p.name) or (p.type, p.field_type)) != (p.type, p.field_type)
+    ]
     with transaction.atomic():
         ContactProperty.objects.bulk_create(to_create, batch_size=500)
         if to_update:
             ContactProperty.objects.bulk_update(to_update, list(values), batch_size=500)
-        ContactProperty.objects.exclude(name__in=seen).filter(archived=False).update(archived=True)
-    return {p.name: p for p in ContactProperty.objects.filter(archived=False)}
+        gone = list(
+            ContactProperty.objects.exclude(name__in=seen).filter(archived=False).values_list("name", flat=True)
+        )
+        ContactProperty.objects.filter(name__in=gone).update(archived=True)
+    schema = {p.name: p for p in ContactProperty.objects.filter(archived=False)}
+    if retyped:
+        _renormalise(retyped, schema)
+    changed = {*gone, *retyped, *(p.name for p in to_update)}
+    if changed:
+        # Lists using a property HubSpot deleted turn FAILED, naming it (gating nobody in);
+        # lists using a changed one are recomputed with its new definition.
+        lists_refresh_using_properties(names=changed)
+    return schema
+
+
+def _renormalise(names: list[str], schema: dict[str, ContactProperty]) -> None:
+    """A property changed type in HubSpot: compute its stored typed values again."""
+    specs = schema_from_properties(schema.values())
+    batch: list[Contact] = []
+    contacts = Contact.objects.filter(raw_properties__has_any_keys=names).only("id", "raw_properties")
+    for contact in contacts.iterator(chunk_size=2000):
+        contact.properties = normalize_properties(contact.raw_properties, specs)
+        batch.append(contact)
+        if len(batch) >= 2000:
+            Contact.objects.bulk_update(batch, ["properties"])
+            batch = []
+    if batch:
+        Contact.objects.bulk_update(batch, ["properties"])
 
 
 class HubSpotPull:
@@ -206,6 +236,9 @@ class HubSpotPull:
                 contact.hubspot_created_at = data["created"] or contact.hubspot_created_at
                 contact.archived = data["archived"]
             Contact.objects.bulk_create(to_create, batch_size=500)
+            now = timezone.now()
+            for contact in to_update:
+                contact.updated_at = now  # bulk_update does not apply auto_now
             if to_update:
                 Contact.objects.bulk_update(
                     to_update,

@@ -201,3 +201,48 @@ def test_no_inclusion_list_sends_nobody(sandbox):
     push_pending(run=run)
     assert salesforce_leads(sandbox) == []
     assert SyncRecord.objects.filter(skip_reason="no_inclusion_list").count() == run.progress_total
+
+
+def test_a_property_deleted_in_hubspot_fails_the_list_and_gates_nobody_in(sandbox):
+    """Issue 9: the list turns FAILED naming the property; the inclusion list then sends nobody."""
+    import requests
+
+    sandbox.seed(100)
+    hubspot_pull()
+    criteria = {
+        "filterBranchType": "OR",
+        "filters": [],
+        "filterBranches": [
+            {
+                "filterBranchType": "AND",
+                "filterBranches": [],
+                "filters": [
+                    {
+                        "filterType": "PROPERTY",
+                        "property": "industry_segment",
+                        "operation": {"operationType": "ALL_PROPERTY", "operator": "IS_KNOWN"},
+                    }
+                ],
+            }
+        ],
+    }
+    contact_list = list_create(name="Has a segment", processing_type="DYNAMIC", filter_branch=criteria)
+    list_refresh(contact_list=contact_list)
+    contact_list.refresh_from_db()
+    assert contact_list.processing_status == "COMPLETE" and contact_list.size > 0
+    inclusion_list_set(sync_settings=SyncSettings.load(), contact_list=contact_list)
+
+    response = requests.delete(
+        f"{sandbox.hubspot_url}/crm/v3/properties/contacts/industry_segment",
+        headers={"Authorization": "Bearer sandbox"},
+        timeout=10,
+    )
+    assert response.status_code == 204
+    hubspot_pull()
+    contact_list.refresh_from_db()
+    assert contact_list.processing_status == "FAILED"
+    assert "industry_segment" in contact_list.error
+    run = list_resync(contact_list=contact_list, run_async=False)
+    push_pending(run=run)
+    assert salesforce_leads(sandbox) == []
+    assert SyncRecord.objects.filter(skip_reason="list_not_ready").count() == run.progress_total > 0

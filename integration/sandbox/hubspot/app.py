@@ -644,6 +644,18 @@ def make_app(db_path: str | Path | None = None, *, rate_limit: tuple[int, int] |
             raise HttpError(404, f"Unable to find property {name}", code="OBJECT_NOT_FOUND")
         return json_response(200, prop.to_json())
 
+    @router.route("DELETE", r"/crm/v3/properties/contacts/(?P<name>[^/]+)")
+    def archive_property(request: Request, name: str) -> Response:
+        try:
+            found = store.archive_property(name)
+        except PermissionError:
+            raise HttpError(
+                400, f"Property {name} is a HubSpot default and cannot be deleted.", code="VALIDATION_ERROR"
+            )
+        if not found:
+            raise HttpError(404, f"Unable to find property {name}", code="OBJECT_NOT_FOUND")
+        return empty_response(204)
+
     @router.route("POST", r"/crm/v3/properties/contacts")
     def create_property(request: Request) -> Response:
         body = request.json()

@@ -174,6 +174,19 @@ class HubSpotStore(SQLiteStore):
         self._load_properties()
         return definition
 
+    def archive_property(self, name: str) -> bool:
+        """HubSpot's DELETE of a custom property: gone from the schema (HubSpot-defined ones stay)."""
+        definition = self.properties.get(name)
+        if definition is None:
+            return False
+        if definition.hubspot_defined:
+            raise PermissionError(name)
+        with self.write() as conn:
+            conn.execute("DELETE FROM property WHERE name = ?", (name,))
+            self._bump_schema(conn)
+        self._load_properties()
+        return True
+
     # -- values -------------------------------------------------------------------------
 
     def clean_properties(self, values: dict[str, Any]) -> dict[str, str | None]:
