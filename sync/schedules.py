@@ -21,7 +21,10 @@ def ensure_schedules() -> None:
             "repeats": -1,
         },
     )
+    from lists.tasks import ensure_schedules as lists_schedules
     from sync.retention import schedules_ensure
 
-    # The daily sweep of old sync records and the alerts check.
+    # The daily sweep of old sync records and the alerts check; the daily refresh of lists whose
+    # criteria use "N days ago".
     schedules_ensure()
+    lists_schedules()
