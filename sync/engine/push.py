@@ -11,6 +11,7 @@ log one SyncRecord per decision.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Min
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,6 +45,7 @@ from sync.models import Category, PendingSync, Reason, SyncedState, SyncRecord, 
 logger = logging.getLogger(__name__)
 
 COLLECTION_SIZE = 200
+DEFER_SECONDS = 1
 BULK_THRESHOLD = 2000
 BULK_BATCH = 50_000
 MAX_ATTEMPTS = 6
@@ -117,6 +121,11 @@ class Pusher:
         while max_batches is None or batches < max_batches:
             entries = queue.claim(worker=self.worker, limit=limit, exclude_retries=not self.allow_retries)
             if not entries:
+                if queue.due_soon(seconds=DEFER_SECONDS * 3):
+                    # Entries deferred behind another contact with the same email: their turn
+                    # comes in a moment, within this run.
+                    time.sleep(DEFER_SECONDS)
+                    continue
                 break
             batches += 1
             self.process(entries)
@@ -130,10 +139,15 @@ class Pusher:
         candidates: list[PendingSync] = []
         deferred: list[PendingSync] = []
         members = gate.members([e.contact_id for e in entries])
-        seen_emails: set[str] = set()
+        linked, first_pending = self._email_owners(
+            {
+                e.contact.email.strip().lower()
+                for e in entries
+                if not e.contact.salesforce_id and e.contact.email.strip()
+            }
+        )
         for entry in entries:
             contact = entry.contact
-            self.counters.considered += 1
             reason = ""
             if not gate.is_open:
                 reason = gate.closed_reason
@@ -144,23 +158,54 @@ class Pusher:
             elif not contact.email.strip():
                 reason = SyncRecord.SkipReason.NO_EMAIL
             if reason:
+                self.counters.considered += 1
                 records.append(self._skip_record(entry, reason, gate))
                 done.append(entry)
                 continue
             key = contact.email.strip().lower()
-            if key in seen_emails and not contact.salesforce_id:
-                # Same email as another contact in this batch: send it in the next batch, when
-                # the first one's Salesforce record exists and the lookup finds it.
-                deferred.append(entry)
-                continue
-            seen_emails.add(key)
+            if not contact.salesforce_id:
+                if key in linked:
+                    # Another contact with this email (in any case) is already linked to a
+                    # Salesforce record: de-duplicate by email, update that record.
+                    contact.salesforce_id, contact.salesforce_object = linked[key]
+                elif first_pending.get(key, contact.pk) < contact.pk:
+                    # Another contact with this email is queued too (maybe in another worker's
+                    # batch): only the first creates the record; this one follows and finds it.
+                    deferred.append(entry)
+                    continue
+            self.counters.considered += 1
             candidates.append(entry)
         self._save(records, done)
-        queue.release(deferred)
+        queue.release(deferred, delay=DEFER_SECONDS)
         if candidates:
             self._send(candidates, now)
         if self.on_progress:
             self.on_progress(len(entries) - len(deferred))
+
+    @staticmethod
+    def _email_owners(keys: set[str]) -> tuple[dict[str, tuple[str, str]], dict[str, int]]:
+        """For these lower-case emails: the Salesforce record a contact of ours is linked to, and
+        the lowest contact id among the queued contacts (every worker shares this database)."""
+        if not keys:
+            return {}, {}
+        linked = {
+            row["email_ci"]: (row["salesforce_id"], row["salesforce_object"])
+            for row in Contact.objects.annotate(email_ci=Lower("email"))
+            .filter(email_ci__in=keys)
+            .exclude(salesforce_id="")
+            .values("email_ci", "salesforce_id", "salesforce_object")
+        }
+        first: dict[str, int] = {}
+        rows = (
+            PendingSync.objects.annotate(email_ci=Lower("contact__email"))
+            .filter(email_ci__in=keys - set(linked))
+            .values("email_ci")
+            .annotate(first=Min("contact_id"))
+            .order_by()
+        )
+        for row in rows:
+            first[row["email_ci"]] = row["first"]
+        return linked, first
 
     # -- decisions -------------------------------------------------------------------------
 

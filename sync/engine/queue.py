@@ -133,9 +133,22 @@ def complete(entries: list[PendingSync]) -> None:
                 PendingSync.objects.filter(id__in=requeued).update(claimed_by="", claimed_at=None)
 
 
-def release(entries: list[PendingSync]) -> None:
-    """Give entries back untouched (e.g. deferred to the next batch)."""
-    PendingSync.objects.filter(id__in=[e.id for e in entries]).update(claimed_by="", claimed_at=None)
+def release(entries: list[PendingSync], *, delay: float = 0) -> None:
+    """Give entries back untouched (``delay``: not due again for that many seconds)."""
+    if not entries:
+        return
+    changes: dict = {"claimed_by": "", "claimed_at": None}
+    if delay:
+        changes["next_attempt_at"] = timezone.now() + timedelta(seconds=delay)
+    PendingSync.objects.filter(id__in=[e.id for e in entries]).update(**changes)
+
+
+def due_soon(*, seconds: float) -> bool:
+    """Unclaimed entries becoming due within ``seconds`` (deferred ones, not backed-off retries)."""
+    now = timezone.now()
+    return PendingSync.objects.filter(
+        claimed_at__isnull=True, next_attempt_at__gt=now, next_attempt_at__lte=now + timedelta(seconds=seconds)
+    ).exists()
 
 
 def backoff(attempts: int) -> timedelta:

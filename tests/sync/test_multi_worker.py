@@ -4,9 +4,6 @@ each member ends in Salesforce exactly once and the run's counters add up."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -14,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from bench.bench_workers import push_with_workers
 from integration.models import SyncSettings
 from integration.sandbox.hubspot import HubSpotStore
 from integration.sandbox.hubspot.seed import seed_contacts
@@ -101,50 +99,8 @@ def test_three_workers_push_each_member_exactly_once(tmp_path, settings, redis_u
             "SANDBOX_SALESFORCE_CERT": str(sf.cert_path),
             "LOG_LEVEL": "WARNING",
         }
-        workers = [
-            subprocess.Popen(
-                [sys.executable, "manage.py", "qcluster"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            for _ in range(WORKERS)
-        ]
-        try:
-            enqueue = subprocess.run(
-                [
-                    sys.executable,
-                    "manage.py",
-                    "shell",
-                    "-c",
-                    "from django_q.tasks import async_task\n"
-                    f"for _ in range({WORKERS}): async_task('sync.tasks.push_task', {run.pk})",
-                ],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            assert enqueue.returncode == 0, enqueue.stderr
-            deadline = time.monotonic() + 900
-            while time.monotonic() < deadline:
-                run.refresh_from_db()
-                if (
-                    run.status != SyncRun.Status.RUNNING
-                    and Task.objects.filter(func="sync.tasks.push_task").count() == WORKERS
-                ):
-                    break
-                time.sleep(1)
-        finally:
-            for worker in workers:
-                worker.send_signal(signal.SIGTERM)
-            for worker in workers:
-                try:
-                    worker.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+        push_with_workers(run_id=run.pk, workers=WORKERS, env=env, timeout=900)
+        run.refresh_from_db()
         from simple_salesforce import Salesforce
 
         from integration.sandbox.testing import trusting_session
@@ -153,6 +109,9 @@ def test_three_workers_push_each_member_exactly_once(tmp_path, settings, redis_u
         emails = [r["Email"].lower() for r in leads.query_all("SELECT Email FROM Lead")["records"]]
 
     assert run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL), run.error
+    deadline = time.monotonic() + 30  # the last task's result is saved just after the run closes
+    while Task.objects.filter(func="sync.tasks.push_task").count() < WORKERS and time.monotonic() < deadline:
+        time.sleep(0.2)
     tasks = list(Task.objects.filter(func="sync.tasks.push_task"))
     assert len(tasks) == WORKERS and all(t.success for t in tasks), [t.result for t in tasks]
     shares = [t.result.get("considered", 0) for t in tasks]
