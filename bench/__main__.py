@@ -71,6 +71,31 @@ def run(name: str, command: list[str]) -> tuple[list[dict], float, str]:
     return figures, seconds, error
 
 
+def scaling(rows: list[dict]) -> list[dict]:
+    """Pushing 10× the members: time within 12×, memory flat (both measured in this run)."""
+    pushes = sorted(
+        (f for f in rows if f["name"].startswith("push of ") and f["unit"] in ("s", "MiB")),
+        key=lambda f: int(f["name"].split()[2].replace(",", "")),
+    )
+    out = []
+    for unit, label, target in (("s", "time", "< 12×"), ("MiB", "peak memory", "flat (≈ 1×)")):
+        figures = [f for f in pushes if f["unit"] == unit]
+        if len(figures) >= 2 and figures[0]["value"]:
+            small, big = figures[0], figures[-1]
+            out.append(
+                {
+                    "name": f"push {label}: {big['name'].split()[2]} vs {small['name'].split()[2]} members",
+                    "value": big["value"],
+                    "unit": unit,
+                    "target": target,
+                    "baseline": small["value"],
+                    "baseline_name": "the smaller push",
+                    "ratio": big["value"] / small["value"],
+                }
+            )
+    return out
+
+
 def fmt(value: float | None) -> str:
     if value is None:
         return ""
@@ -92,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             failures.append((name, error))
         rows += figures
         print(f"  done in {seconds:.0f} s", file=sys.stderr, flush=True)
+    rows += scaling(rows)
     print("| figure | value | target | baseline (same run) | ratio |")
     print("|---|---|---|---|---|")
     for f in rows:
