@@ -800,7 +800,9 @@ def get_salesforce_client(*, session: requests.Session | None = None) -> Salesfo
 
     connection = SalesforceConnection.load()
     version = connection.api_version or getattr(settings, "SALESFORCE_API_VERSION", DEFAULT_API_VERSION)
-    if connection.environment == SalesforceConnection.Environment.SANDBOX_EMULATOR:
+    # With SANDBOX=false the emulator is never used: a deployment configured only through the
+    # SALESFORCE_* environment reaches its org without touching the connection page.
+    if settings.SANDBOX and connection.environment == SalesforceConnection.Environment.SANDBOX_EMULATOR:
         instance_url = connection.instance_url or settings.SANDBOX_SALESFORCE_URL
         session = session or sandbox_session(sandbox_certificate())
         token = connection.access_token or SANDBOX_TOKEN
@@ -843,6 +845,8 @@ def _credentials(connection: Any, login_url: str) -> Credentials:
     username = connection.username or settings.SALESFORCE_USERNAME
     login_url = login_url.rstrip("/")
     method = connection.auth_method
+    if not connection.client_id and settings.SALESFORCE_AUTH_METHOD:
+        method = settings.SALESFORCE_AUTH_METHOD  # configured by the environment alone
     if method == Method.JWT:
         private_key = connection.private_key
         if not private_key and settings.SALESFORCE_PRIVATE_KEY_FILE:
