@@ -28,3 +28,12 @@ def ensure_schedules() -> None:
     # criteria use "N days ago".
     schedules_ensure()
     lists_schedules()
+
+
+def sync_schedule_follow_settings() -> None:
+    """The polling interval is a setting on the connected-app page: the periodic cycle picks a
+    change up itself (the integration app does not reach into the sync's schedules)."""
+    from integration.models import SyncSettings
+
+    minutes = max(1, SyncSettings.load().polling_interval_minutes)
+    Schedule.objects.filter(name=SYNC_SCHEDULE).exclude(minutes=minutes).update(minutes=minutes)

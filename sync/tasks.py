@@ -6,8 +6,10 @@ from sync.models import SyncRun
 
 
 def sync_cycle_task(trigger: str = SyncRun.Trigger.SCHEDULE) -> int:
+    from sync.schedules import sync_schedule_follow_settings
     from sync.services import sync_cycle
 
+    sync_schedule_follow_settings()
     return sync_cycle(trigger=trigger).pk
 
 

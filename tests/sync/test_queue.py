@@ -70,3 +70,17 @@ def test_retries_only_entries_can_be_left_out_when_the_budget_is_tight():
     queue.enqueue(contact_ids=[b.pk], reason=Reason.PROPERTY_CHANGED)
     claimed = queue.claim(worker="w", limit=10, exclude_retries=True)
     assert [e.contact_id for e in claimed] == [b.pk]
+
+
+def test_the_periodic_cycle_follows_the_polling_interval_setting():
+    from django_q.models import Schedule
+
+    from integration.models import SyncSettings
+    from sync.schedules import SYNC_SCHEDULE, ensure_schedules, sync_schedule_follow_settings
+
+    ensure_schedules()
+    ensure_schedules()  # idempotent
+    assert Schedule.objects.filter(name=SYNC_SCHEDULE).count() == 1
+    SyncSettings.objects.update(polling_interval_minutes=5)
+    sync_schedule_follow_settings()
+    assert Schedule.objects.get(name=SYNC_SCHEDULE).minutes == 5
