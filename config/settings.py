@@ -120,6 +120,11 @@ STORAGES = {
 
 LOGIN_URL = "admin:login"
 
+# Login throttling (config/throttle.py): 5 wrong passwords lock a username from an address for 15 minutes.
+AUTHENTICATION_BACKENDS = ["config.throttle.ThrottledModelBackend"]
+LOGIN_FAILURE_LIMIT = 5
+LOGIN_LOCKOUT_SECONDS = 15 * 60
+
 # Secrets of the connections (tokens, refresh tokens, private keys) are encrypted at rest
 # with this Fernet key. The demo derives one from SECRET_KEY; production sets its own so that
 # rotating SECRET_KEY does not make stored secrets unreadable.
@@ -163,6 +168,21 @@ Q_CLUSTER = {
     "catch_up": False,
     "save_limit": 500,
     "label": _("Background jobs"),
+}
+# The login-failure counts must be shared by every web process: Redis when there is one, else
+# files in DATA_DIR; the demo's single process keeps them in memory.
+if REDIS_URL:
+    _LOGIN_THROTTLE_CACHE = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+elif DEBUG:
+    _LOGIN_THROTTLE_CACHE = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "login-throttle"}
+else:
+    _LOGIN_THROTTLE_CACHE = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "login-throttle"),
+    }
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "login_throttle": _LOGIN_THROTTLE_CACHE,
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL

@@ -2,7 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from config.throttle import ThrottledAdminAuthenticationForm
 from sync.webhooks import hubspot_webhook
+
+# Says why a username locked by too many failed logins is refused (config/throttle.py).
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
