@@ -15,6 +15,7 @@ connection secrets are encrypted in their database columns.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,9 +25,10 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django_q.models import Failure, OrmQ, Schedule, Success, Task
 from django_q.tasks import async_task
@@ -383,3 +385,36 @@ def test_every_connection_secret_is_encrypted_in_its_column(model, columns):
         assert SENTINEL not in raw[column] and "plain" not in raw[column], column
     reloaded = model.load()
     assert {column: getattr(reloaded, column) for column in columns} == secrets
+
+
+# --------------------------------------------------------------------------------------------
+# The sandbox, off
+
+
+@pytest.mark.parametrize(
+    "command, args",
+    [
+        ("sandbox_serve", ["--hubspot-port", "0", "--salesforce-port", "0"]),
+        ("sandbox_seed", ["--contacts", "5"]),
+        ("sandbox_reset", []),
+    ],
+)
+def test_sandbox_commands_refuse_to_run_when_the_sandbox_is_off(command, args, settings, tmp_path):
+    settings.SANDBOX = False
+    settings.DATA_DIR = tmp_path
+    with pytest.raises(CommandError, match="SANDBOX=false"):
+        call_command(command, *args, stdout=io.StringIO())
+    assert not any(tmp_path.iterdir())  # not a file created, seeded or emptied
+
+
+def test_no_route_of_the_project_leads_to_the_sandbox(routes):
+    """The emulators are separate WSGI apps (sandbox_serve): Django serves none of their paths."""
+    resolver = get_resolver()
+    for route in routes:
+        callback = resolver.resolve("/" + route.pattern).func if "<" not in route.pattern else None
+        assert "sandbox" not in route.pattern.lower(), route
+        if callback is not None:
+            assert "integration.sandbox" not in getattr(callback, "__module__", ""), route
+    for path in ("/services/oauth2/token", "/services/data/v59.0/sobjects/Lead", "/crm/v3/objects/contacts"):
+        with pytest.raises(Resolver404):
+            resolver.resolve(path)
