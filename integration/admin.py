@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from integration.models import FieldMapping, HubSpotConnection, SalesforceConnection, SettingChange, SyncSettings
 from integration.services import sync_settings_update
+from integration.services_connection import connection_update, field_mapping_delete, field_mapping_save
 
 
 class SingletonAdmin(admin.ModelAdmin):
@@ -16,8 +17,23 @@ class SingletonAdmin(admin.ModelAdmin):
         return False
 
 
+class AuditedConnectionAdmin(SingletonAdmin):
+    """Edits made here are audited like those of the settings page (SettingChange)."""
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        stored = type(obj).objects.get(pk=obj.pk)
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            connection_update(connection=stored, actor=request.user, changes=changes)
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+
+
 @admin.register(SalesforceConnection)
-class SalesforceConnectionAdmin(SingletonAdmin):
+class SalesforceConnectionAdmin(AuditedConnectionAdmin):
     list_display = ["__str__", "environment", "auth_method", "instance_url", "status", "status_changed_at"]
     list_filter = ["status", "environment"]
     # Secrets are write-only: never rendered back to a browser.
@@ -26,7 +42,7 @@ class SalesforceConnectionAdmin(SingletonAdmin):
 
 
 @admin.register(HubSpotConnection)
-class HubSpotConnectionAdmin(SingletonAdmin):
+class HubSpotConnectionAdmin(AuditedConnectionAdmin):
     list_display = ["__str__", "environment", "auth_method", "base_url", "portal_id", "status"]
     list_filter = ["status", "environment"]
     exclude = ["access_token", "refresh_token", "client_secret"]
@@ -62,6 +78,17 @@ class FieldMappingAdmin(admin.ModelAdmin):
     list_display = ["hubspot_property", "salesforce_object", "salesforce_field", "rule"]
     list_filter = ["salesforce_object", "rule"]
     search_fields = ["hubspot_property", "salesforce_field"]
+
+    # Through the audited services, as on the settings page's Field mappings tab.
+    def save_model(self, request, obj, form, change):
+        field_mapping_save(mapping=obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        field_mapping_delete(mapping=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for mapping in queryset:
+            field_mapping_delete(mapping=mapping, actor=request.user)
 
 
 @admin.register(SettingChange)

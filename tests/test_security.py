@@ -418,3 +418,71 @@ def test_no_route_of_the_project_leads_to_the_sandbox(routes):
     for path in ("/services/oauth2/token", "/services/data/v59.0/sobjects/Lead", "/crm/v3/objects/contacts"):
         with pytest.raises(Resolver404):
             resolver.resolve(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Audit: every settings change and every manual resync leaves a SettingChange naming who
+
+
+def test_every_settings_change_and_manual_resync_is_audited_with_its_author(admin_client, admin_user):
+    contact_list = ContactListFactory(name="Audited", complete=True)
+    contact = ContactFactory()
+    ListMembershipFactory(contact_list=contact_list, contact=contact)
+    record = SyncRecordFactory(contact=contact, failed=True)
+    mapping = FieldMapping.objects.create(
+        hubspot_property="jobtitle", salesforce_field="Description", salesforce_object="Lead", rule="two_way"
+    )
+    actions = {
+        "inclusion list (settings page)": (
+            "/admin/integration/salesforce/settings/inclusion-list/",
+            {"inclusion_list": contact_list.pk},
+        ),
+        "sync settings (settings page)": (
+            "/admin/integration/salesforce/settings/sync/salesforce/",
+            {"salesforce_object_for_new": "Contact", "daily_api_allocation": "12345"},
+        ),
+        "list resync (settings page)": ("/admin/integration/salesforce/settings/resync/", {}),
+        "contact resync (sync log)": (
+            "/admin/sync/syncrecord/",
+            {"action": "resync_selected", "_selected_action": [record.pk]},
+        ),
+        "sync settings (generated admin)": (
+            f"/admin/integration/syncsettings/{SyncSettings.load().pk}/change/",
+            {
+                "inclusion_list": contact_list.pk,
+                "salesforce_object_for_new": "Lead",
+                "dedupe_key": "email",
+                "external_id_field": "",
+                "polling_interval_minutes": "15",
+                "daily_api_allocation": "12345",
+                "sync_enabled": "on",
+            },
+        ),
+        "mapping (generated admin)": (
+            f"/admin/integration/fieldmapping/{mapping.pk}/change/",
+            {
+                "hubspot_property": "jobtitle",
+                "salesforce_field": "Description",
+                "salesforce_object": "Lead",
+                "rule": "dont_sync",
+            },
+        ),
+        "mapping deleted (generated admin)": (f"/admin/integration/fieldmapping/{mapping.pk}/delete/", {"post": "yes"}),
+        "HubSpot connection (generated admin)": (
+            f"/admin/integration/hubspotconnection/{HubSpotConnection.load().pk}/change/",
+            {
+                **HubSpotConnection.objects.values(
+                    "environment", "auth_method", "base_url", "client_id", "portal_id"
+                ).get(),
+                "portal_id": "424242",
+            },
+        ),
+    }
+    unaudited = []
+    for what, (url, data) in actions.items():
+        before = SettingChange.objects.filter(actor=admin_user).count()
+        response = admin_client.post(url, data)
+        assert response.status_code == 302, (what, response.status_code)
+        if SettingChange.objects.filter(actor=admin_user).count() == before:
+            unaudited.append(what)
+    assert not unaudited, unaudited
