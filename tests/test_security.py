@@ -7,7 +7,8 @@ with real object ids. A route added later without an entry in ``PARAMS`` fails t
 - anonymous: sent to the login page (the few public routes are listed in ``PUBLIC`` with why);
 - staff without any permission: refused (403), or a page that shows nothing (``NO_PERM_OK``);
 - superuser: served (200/302), refusals only where the admin disables an action for everyone.
-Nobody gets a 500, and the data (a sentinel string in every object) never reaches the first two.
+Nobody gets a 500, the data (a sentinel string in every object) never reaches the first two, and
+the stored connection secrets reach nobody, superuser included.
 
 Then CSRF: every route refuses a POST without a token except the HubSpot webhook (signed), and the
 connection secrets are encrypted in their database columns.
@@ -42,6 +43,9 @@ from tests.sync.factories import SyncRecordFactory, SyncRunFactory
 pytestmark = pytest.mark.django_db
 
 SENTINEL = "zq7sentinel"  # in a name or an email of every object: its presence in a body is a leak
+SECRET = "zq7secret"  # in every stored connection secret: no page shows it, not even to a superuser
+SALESFORCE_SECRETS = ["client_secret", "private_key", "password", "access_token", "refresh_token"]
+HUBSPOT_SECRETS = ["access_token", "refresh_token", "client_secret"]
 
 
 @dataclass(frozen=True)
@@ -83,9 +87,13 @@ def objects(django_user_model) -> dict[Any, Any]:
     sync_settings = SyncSettings.load()
     SyncSettings.objects.filter(pk=sync_settings.pk).update(inclusion_list=contact_list)
     salesforce = SalesforceConnection.load()
-    SalesforceConnection.objects.filter(pk=salesforce.pk).update(username=f"{SENTINEL}@example.com")
+    SalesforceConnection.objects.filter(pk=salesforce.pk).update(
+        username=f"{SENTINEL}@example.com", **{name: f"{SECRET}-{name}" for name in SALESFORCE_SECRETS}
+    )
     hubspot = HubSpotConnection.load()
-    HubSpotConnection.objects.filter(pk=hubspot.pk).update(portal_id=SENTINEL)
+    HubSpotConnection.objects.filter(pk=hubspot.pk).update(
+        portal_id=SENTINEL, **{name: f"{SECRET}-{name}" for name in HUBSPOT_SECRETS}
+    )
     mapping = FieldMapping.objects.create(
         hubspot_property=SENTINEL, salesforce_field="Description", salesforce_object="both", rule="two_way"
     )
@@ -315,6 +323,8 @@ def test_superuser_is_served_everywhere(routes, objects, admin_user):
                 ok = {401, 403}
             if status not in ok:
                 problems.append(f"{url}: {status} (expected {sorted(ok)})")
+            if SECRET in body:
+                problems.append(f"{url}: a connection secret is on the page")
             shown += SENTINEL in body
     assert not problems, "\n".join(problems)
     assert shown > 20  # the sentinel really is on the pages: the checks above can see a leak
@@ -366,8 +376,8 @@ def test_the_same_post_with_the_token_goes_through(admin_user):
 @pytest.mark.parametrize(
     "model, columns",
     [
-        (SalesforceConnection, ["client_secret", "private_key", "password", "access_token", "refresh_token"]),
-        (HubSpotConnection, ["access_token", "refresh_token", "client_secret"]),
+        (SalesforceConnection, SALESFORCE_SECRETS),
+        (HubSpotConnection, HUBSPOT_SECRETS),
     ],
 )
 def test_every_connection_secret_is_encrypted_in_its_column(model, columns):
