@@ -28,7 +28,7 @@ from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django_q.models import Failure, OrmQ, Schedule, Success, Task
@@ -496,3 +496,52 @@ def test_every_settings_change_and_manual_resync_is_audited_with_its_author(admi
         if SettingChange.objects.filter(actor=admin_user).count() == before:
             unaudited.append(what)
     assert not unaudited, unaudited
+
+
+# --------------------------------------------------------------------------------------------
+# The permission groups: partly permitted users are where a page assuming more rights breaks
+
+
+ADMIN_PAGE = re.compile(r"^admin:(?P<app>[a-z_]+?)_(?P<model>[a-z]+)_(?P<page>changelist|add|change|delete|history)$")
+
+
+def admin_page_allowed(route: Route, user: Any, obj: Any) -> bool | None:
+    """What the model's admin itself says this user may open (None: not a generated admin page)."""
+    match = ADMIN_PAGE.match(route.name)
+    if not match or route.model is None:
+        return None
+    model_admin = admin.site._registry[route.model]
+    request = RequestFactory().get("/")
+    request.user = user
+    page = match["page"]
+    if page == "add":
+        return model_admin.has_add_permission(request)
+    if page == "delete":
+        return model_admin.has_delete_permission(request, obj)
+    return model_admin.has_view_or_change_permission(request, obj if page != "changelist" else None)
+
+
+@pytest.mark.parametrize("group", ["Integration admins", "List editors", "Sync operators"])
+def test_each_group_gets_what_its_permissions_say_and_never_a_500(routes, objects, group, django_user_model):
+    user = django_user_model.objects.create_user(f"member-{group}", password="pw-Unused-123", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    user = django_user_model.objects.get(pk=user.pk)  # no cached permissions
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    problems, served = [], 0
+    for route in routes:
+        if route.name in ("admin:logout", "set_language"):
+            continue
+        for url in urls_of(route, objects):
+            status, body, _response = fetch(client, "GET", url)
+            if status >= 500:
+                problems.append(f"GET {url}: {status}")
+            if SECRET in body:
+                problems.append(f"GET {url}: a connection secret is on the page")
+            allowed = admin_page_allowed(route, user, objects.get(route.model))
+            # Allowed may still redirect: deleting the inclusion list is refused with a message.
+            if allowed is not None and status not in ({200, 302} if allowed else {403}):
+                problems.append(f"GET {url}: {status}, but the admin says allowed={allowed}")
+            served += status == 200
+    assert not problems, "\n".join(problems)
+    assert served > 10
