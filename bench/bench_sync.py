@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -168,6 +169,7 @@ def main(argv: list[str] | None = None) -> list[Figure]:
                     process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     process.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
     emit(figures, as_json=args.json)
     return figures
 

@@ -83,5 +83,6 @@ class SalesforceDirectory:
         """A record this run created: later batches find it without asking Salesforce."""
         if object_name in self._scanned and email:
             self._scanned[object_name][email.strip().lower()].append(
-                EmailMatch(object=object_name, id=salesforce_id, email=email, last_modified=None, fields=dict(fields))
+                # The payload itself, not a copy: a Bulk batch learns tens of thousands of records.
+                EmailMatch(object=object_name, id=salesforce_id, email=email, last_modified=None, fields=fields)
             )
