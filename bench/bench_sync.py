@@ -32,23 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, Figure, emit, max_rss_mib, setup_django  # noqa: E402
 
-EMAIL_KNOWN = {
-    "filterBranchType": "OR",
-    "filters": [],
-    "filterBranches": [
-        {
-            "filterBranchType": "AND",
-            "filterBranches": [],
-            "filters": [
-                {
-                    "filterType": "PROPERTY",
-                    "property": "email",
-                    "operation": {"operationType": "ALL_PROPERTY", "operator": "IS_KNOWN"},
-                }
-            ],
-        }
-    ],
-}
+
+def email_known() -> dict:
+    """Criteria of an inclusion list of every contact with an email."""
+    from tests.lists.factories import filter_branch, property_filter
+
+    return filter_branch([property_filter("email", "ALL_PROPERTY", "IS_KNOWN")])
 
 
 def free_port() -> int:
@@ -185,7 +174,7 @@ def run_scenario(args, env: dict, n: int) -> list[Figure]:
     started = time.monotonic()
     pulled = hubspot_pull()
     pull_seconds = time.monotonic() - started
-    contact_list = list_create(name="Everyone with an email", processing_type="DYNAMIC", filter_branch=EMAIL_KNOWN)
+    contact_list = list_create(name="Everyone with an email", processing_type="DYNAMIC", filter_branch=email_known())
     list_refresh(contact_list=contact_list)
     inclusion_list_set(sync_settings=SyncSettings.load(), contact_list=contact_list)
     contact_list.refresh_from_db()

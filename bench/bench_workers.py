@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_sync import EMAIL_KNOWN  # noqa: E402
+from bench.bench_sync import email_known  # noqa: E402
 from bench.common import ROOT, Figure, emit, setup_django  # noqa: E402
 
 
@@ -107,7 +107,9 @@ def main(argv: list[str] | None = None) -> list[Figure]:
         settings.SANDBOX_HUBSPOT_URL = hubspot_url
         hubspot_client._cache.clear()
         hubspot_pull()
-        contact_list = list_create(name="Everyone with an email", processing_type="DYNAMIC", filter_branch=EMAIL_KNOWN)
+        contact_list = list_create(
+            name="Everyone with an email", processing_type="DYNAMIC", filter_branch=email_known()
+        )
         list_refresh(contact_list=contact_list)
         contact_list.refresh_from_db()
         inclusion_list_set(sync_settings=SyncSettings.load(), contact_list=contact_list)

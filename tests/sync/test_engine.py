@@ -10,37 +10,18 @@ from lists.models import Contact, ContactList
 from lists.services import list_create, list_refresh
 from sync.models import Category, PendingSync, SyncRecord, SyncRun
 from sync.services import hubspot_pull, list_resync, push_pending, sync_cycle
+from tests.lists.factories import filter_branch, property_filter
 
 pytestmark = pytest.mark.django_db
 
 COUNTRIES = {"France", "Germany"}
 STAGES = {"marketingqualifiedlead", "salesqualifiedlead"}
-CRITERIA = {
-    "filterBranchType": "OR",
-    "filters": [],
-    "filterBranches": [
-        {
-            "filterBranchType": "AND",
-            "filterBranches": [],
-            "filters": [
-                {
-                    "filterType": "PROPERTY",
-                    "property": "country",
-                    "operation": {
-                        "operationType": "MULTISTRING",
-                        "operator": "IS_EQUAL_TO",
-                        "values": sorted(COUNTRIES),
-                    },
-                },
-                {
-                    "filterType": "PROPERTY",
-                    "property": "lifecyclestage",
-                    "operation": {"operationType": "ENUMERATION", "operator": "IS_ANY_OF", "values": sorted(STAGES)},
-                },
-            ],
-        }
-    ],
-}
+CRITERIA = filter_branch(
+    [
+        property_filter("country", "MULTISTRING", "IS_EQUAL_TO", values=sorted(COUNTRIES)),
+        property_filter("lifecyclestage", "ENUMERATION", "IS_ANY_OF", values=sorted(STAGES)),
+    ]
+)
 
 
 def hubspot_contacts(sandbox) -> list[dict]:
@@ -209,23 +190,7 @@ def test_a_property_deleted_in_hubspot_fails_the_list_and_gates_nobody_in(sandbo
 
     sandbox.seed(100)
     hubspot_pull()
-    criteria = {
-        "filterBranchType": "OR",
-        "filters": [],
-        "filterBranches": [
-            {
-                "filterBranchType": "AND",
-                "filterBranches": [],
-                "filters": [
-                    {
-                        "filterType": "PROPERTY",
-                        "property": "industry_segment",
-                        "operation": {"operationType": "ALL_PROPERTY", "operator": "IS_KNOWN"},
-                    }
-                ],
-            }
-        ],
-    }
+    criteria = filter_branch([property_filter("industry_segment", "ALL_PROPERTY", "IS_KNOWN")])
     contact_list = list_create(name="Has a segment", processing_type="DYNAMIC", filter_branch=criteria)
     list_refresh(contact_list=contact_list)
     contact_list.refresh_from_db()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from bench.bench_sync import email_known
 from bench.bench_workers import push_with_workers
 from integration.models import SyncSettings
 from integration.sandbox.hubspot import HubSpotStore
@@ -25,24 +26,6 @@ CONTACTS = 30_300  # about 30,000 with an email
 WORKERS = 3
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-EMAIL_KNOWN = {
-    "filterBranchType": "OR",
-    "filters": [],
-    "filterBranches": [
-        {
-            "filterBranchType": "AND",
-            "filterBranches": [],
-            "filters": [
-                {
-                    "filterType": "PROPERTY",
-                    "property": "email",
-                    "operation": {"operationType": "ALL_PROPERTY", "operator": "IS_KNOWN"},
-                }
-            ],
-        }
-    ],
-}
 
 
 def database_url() -> str:
@@ -80,7 +63,9 @@ def test_three_workers_push_each_member_exactly_once(tmp_path, settings, redis_u
         settings.SANDBOX_SALESFORCE_CERT = str(sf.cert_path)
         hubspot_client._cache.clear()
         hubspot_pull()
-        contact_list = list_create(name="Everyone with an email", processing_type="DYNAMIC", filter_branch=EMAIL_KNOWN)
+        contact_list = list_create(
+            name="Everyone with an email", processing_type="DYNAMIC", filter_branch=email_known()
+        )
         list_refresh(contact_list=contact_list)
         contact_list.refresh_from_db()
         inclusion_list_set(sync_settings=SyncSettings.load(), contact_list=contact_list)

@@ -28,10 +28,8 @@ SETUP_LIST = """
 from integration.models import SyncSettings
 from integration.services import inclusion_list_set
 from lists.services import list_create, list_refresh
-branch = {"filterBranchType": "OR", "filters": [], "filterBranches": [{"filterBranchType": "AND",
-    "filterBranches": [], "filters": [{"filterType": "PROPERTY", "property": "email",
-    "operation": {"operationType": "ALL_PROPERTY", "operator": "IS_KNOWN"}}]}]}
-contact_list = list_create(name="Everyone with an email", processing_type="DYNAMIC", filter_branch=branch)
+from bench.bench_sync import email_known
+contact_list = list_create(name="Everyone with an email", processing_type="DYNAMIC", filter_branch=email_known())
 list_refresh(contact_list=contact_list)
 inclusion_list_set(sync_settings=SyncSettings.load(), contact_list=contact_list)
 print(contact_list.pk)
