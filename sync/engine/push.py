@@ -15,7 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -128,7 +128,14 @@ class Pusher:
                     continue
                 break
             batches += 1
-            self.process(entries)
+            try:
+                self.process(entries)
+            except BaseException:
+                # The run stops (authentication refused twice, API limit...) with part of the
+                # batch untouched: give those back now. Left claimed by this still-living process
+                # they would wait out the whole lease before any later run could send them.
+                PendingSync.objects.filter(claimed_by=self.worker).update(claimed_by="", claimed_at=None)
+                raise
         return self.counters
 
     def process(self, entries: list[PendingSync]) -> None:
@@ -176,11 +183,32 @@ class Pusher:
             self.counters.considered += 1
             candidates.append(entry)
         self._save(records, done)
-        queue.release(deferred, delay=DEFER_SECONDS)
+        self._defer(deferred, first_pending, now)
         if candidates:
             self._send(candidates, now)
         if self.on_progress:
             self.on_progress(len(entries) - len(deferred))
+
+    @staticmethod
+    def _defer(deferred: list[PendingSync], first_pending: dict[str, int], now: datetime) -> None:
+        """Give back the followers, due when their leader (the first queued contact with the same
+        email) is: a follower retried every second while its leader waits out a back-off (30 s
+        to 1 h after a transient failure) kept the run polling until the leader's turn came."""
+        if not deferred:
+            return
+        leaders = {first_pending[e.contact.email.strip().lower()] for e in deferred}
+        leader_due = dict(
+            PendingSync.objects.filter(contact_id__in=leaders).values_list("contact_id", "next_attempt_at")
+        )
+        soon = now + timedelta(seconds=DEFER_SECONDS)
+        later: dict[datetime, list[PendingSync]] = defaultdict(list)
+        for entry in deferred:
+            due = leader_due.get(first_pending[entry.contact.email.strip().lower()])
+            if due is not None and due > soon:
+                later[due].append(entry)
+        queue.release([e for e in deferred if not any(e in group for group in later.values())], delay=DEFER_SECONDS)
+        for due, entries in later.items():
+            queue.release(entries, delay=(due - now).total_seconds())
 
     @staticmethod
     def _email_owners(keys: set[str]) -> tuple[dict[str, tuple[str, str]], dict[str, int]]:
@@ -417,23 +445,7 @@ class Pusher:
             if code in GONE_CODES and not item.creating:
                 gone.append(item)
                 continue
-            if is_transient(code) and item.entry.attempts + 1 < MAX_ATTEMPTS:
-                retry.append(item.entry)
-                self.counters.add("failed")
-                records.append(
-                    self._record(
-                        item.entry,
-                        SyncRecord.Action.FAILED,
-                        salesforce_object=item.salesforce_object,
-                        salesforce_id=item.salesforce_id,
-                        error_code=code,
-                        category=category_for(code) if code != "UNABLE_TO_LOCK_ROW" else Category.OTHER,
-                        message=_("%(message)s (will retry)") % {"message": message},
-                        fields=fields,
-                        payload_after=item.payload,
-                    )
-                )
-                continue
+            will_retry = is_transient(code) and item.entry.attempts + 1 < MAX_ATTEMPTS
             self.counters.add("failed")
             records.append(
                 self._record(
@@ -442,13 +454,17 @@ class Pusher:
                     salesforce_object=item.salesforce_object,
                     salesforce_id=item.salesforce_id,
                     error_code=code,
-                    category=category_for(code),
-                    message=message,
+                    # A locked row says nothing about the data: not an error category to triage.
+                    category=Category.OTHER if code == "UNABLE_TO_LOCK_ROW" else category_for(code),
+                    message=_("%(message)s (will retry)") % {"message": message} if will_retry else message,
                     fields=fields,
                     payload_before=item.before,
                     payload_after=item.payload,
                 )
             )
+            if will_retry:
+                retry.append(item.entry)
+                continue
             # A data error is not retried until the contact changes (which queues it again).
             done.append(item.entry)
         for item in created_items:
