@@ -206,7 +206,8 @@ class Pusher:
             due = leader_due.get(first_pending[entry.contact.email.strip().lower()])
             if due is not None and due > soon:
                 later[due].append(entry)
-        queue.release([e for e in deferred if not any(e in group for group in later.values())], delay=DEFER_SECONDS)
+        waiting = {e.pk for group in later.values() for e in group}
+        queue.release([e for e in deferred if e.pk not in waiting], delay=DEFER_SECONDS)
         for due, entries in later.items():
             queue.release(entries, delay=(due - now).total_seconds())
 
