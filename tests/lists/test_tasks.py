@@ -87,6 +87,8 @@ def test_rolling_date_lists_are_refreshed_daily(schema):
 
 
 def test_ensure_schedules_is_idempotent():
+    # migrate already created it (post_migrate, with today's date): start from none.
+    Schedule.objects.filter(name=ROLLING_SCHEDULE_NAME).delete()
     ensure_schedules(now=datetime(2026, 3, 1, 15, 0, tzinfo=UTC))
     ensure_schedules(now=datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
     schedule = Schedule.objects.get(name=ROLLING_SCHEDULE_NAME)
