@@ -205,6 +205,7 @@ def test_sessions_expiring_mid_run_log_in_again(sandbox, monkeypatch):
         return original(self)
 
     monkeypatch.setattr(SalesforceClient, "login", counting_login)
+    log = RetryLog(monkeypatch)
     monkeypatch.setattr("sync.engine.push.COLLECTION_SIZE", 10)
     set_faults(sandbox, sandbox.salesforce_url, {"kind": "expired_session", "rate": 0.25, "seed": 5, "path": SF_API})
     drain()
@@ -215,6 +216,7 @@ def test_sessions_expiring_mid_run_log_in_again(sandbox, monkeypatch):
     # (the next cycle logs in and sends the rest).
     assert expired / 2 <= len(logins) <= expired
     assert_end_state(sandbox, members, others)
+    log.assert_explained()
 
 
 def test_hubspot_429_bursts_during_the_pull_are_retried_and_nothing_is_lost(sandbox):
@@ -256,6 +258,7 @@ def test_two_second_latency_spikes_change_nothing(sandbox):
 @pytest.mark.parametrize("mode", ["503", "refuse"])
 def test_salesforce_down_keeps_entries_queued_and_a_later_cycle_completes_them(sandbox, monkeypatch, mode):
     members, others = setup(sandbox, count=200)
+    log = RetryLog(monkeypatch)
     plan = {"kind": "down", "count": 1000, "path": SF_API}
     if mode == "refuse":
         plan["mode"] = "refuse"  # the connection closed without an answer
@@ -274,6 +277,7 @@ def test_salesforce_down_keeps_entries_queued_and_a_later_cycle_completes_them(s
     assert salesforce_emails(sandbox) == []
     drain()
     assert_end_state(sandbox, members, others)
+    log.assert_explained()
 
 
 # -- data ----------------------------------------------------------------------------------------
