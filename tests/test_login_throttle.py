@@ -88,6 +88,4 @@ def test_the_message_is_translated(client, staff):
     for attempt in range(5):
         login(client, f"wrong-{attempt}")
     response = login(client, PASSWORD, headers={"accept-language": "fr"})
-    assert "Trop de connexions échouées pour cet identifiant. Réessayez dans 15 minutes." in (
-        response.content.decode()
-    )
+    assert "Trop de connexions échouées pour cet identifiant. Réessayez dans 15 minutes." in (response.content.decode())
