@@ -236,6 +236,8 @@ class Watermark(models.Model):
         SALESFORCE_CONTACTS = "salesforce_contacts", _("Salesforce contacts")
         # Position in lists.MembershipChange of the joins of the inclusion list already queued.
         INCLUSION_JOINS = "inclusion_joins", _("Inclusion-list joins")
+        # When contacts deleted in HubSpot were last looked for (search never returns them).
+        HUBSPOT_ARCHIVED = "hubspot_archived", _("HubSpot deletions")
 
     source = models.CharField(_("source"), max_length=24, choices=Source.choices, unique=True)
     value = models.DateTimeField(_("changes up to"), null=True, blank=True)

@@ -30,6 +30,7 @@ from sync.models import Reason, Watermark
 logger = logging.getLogger(__name__)
 
 CLOCK_SKEW_MARGIN = timedelta(minutes=2)
+DELETIONS_EVERY = timedelta(hours=1)
 
 TYPE_MAP = {
     "string": ContactProperty.Type.STRING,
@@ -49,6 +50,7 @@ class PullResult:
     updated: int = 0
     queued: int = 0
     pages: int = 0
+    archived: int = 0
     joined: dict[int, set[int]] = field(default_factory=dict)
 
 
@@ -158,7 +160,30 @@ class HubSpotPull:
             self._first_load(mark)
         else:
             self._incremental(mark)
+            self._deletions()
         return self.result
+
+    def _deletions(self) -> None:
+        """Contacts deleted (or merged away) in HubSpot without a webhook telling us: the search
+        never returns them, so read HubSpot's archived contacts now and then and let them go
+        (they leave every list and stop syncing)."""
+        mark, _created = Watermark.objects.get_or_create(source=Watermark.Source.HUBSPOT_ARCHIVED)
+        now = timezone.now()
+        if mark.value and now - mark.value < DELETIONS_EVERY:
+            return
+        for page in self.client.iter_contacts(["email"], archived=True):
+            gone = list(
+                Contact.objects.filter(hubspot_id__in=[str(c.id) for c in page.contacts], archived=False).values_list(
+                    "pk", flat=True
+                )
+            )
+            if gone:
+                with transaction.atomic():
+                    Contact.objects.filter(pk__in=gone).update(archived=True, updated_at=now)
+                    memberships_update_for_contacts(contact_ids=gone)
+                self.result.archived += len(gone)
+        mark.value = now
+        mark.save(update_fields=["value", "updated_at"])
 
     def _first_load(self, mark: Watermark) -> None:
         state = json.loads(mark.cursor) if mark.cursor.startswith("{") else {}

@@ -211,3 +211,19 @@ def test_a_property_deleted_in_hubspot_fails_the_list_and_gates_nobody_in(sandbo
     push_pending(run=run)
     assert salesforce_leads(sandbox) == []
     assert SyncRecord.objects.filter(skip_reason="list_not_ready").count() == run.progress_total > 0
+
+
+def test_a_contact_deleted_in_hubspot_without_a_webhook_stops_syncing(sandbox):
+    from sync.models import Watermark
+
+    sandbox.seed(100)
+    hubspot_pull()
+    contact_list = make_inclusion_list()
+    member = Contact.objects.filter(memberships__contact_list=contact_list).first()
+    sandbox.hubspot().crm.contacts.basic_api.archive(member.hubspot_id)
+    # The hourly look for deletions is due.
+    Watermark.objects.filter(source=Watermark.Source.HUBSPOT_ARCHIVED).update(value=None)
+    hubspot_pull()
+    member.refresh_from_db()
+    assert member.archived
+    assert not member.memberships.filter(contact_list=contact_list).exists()
