@@ -382,6 +382,9 @@ class Pusher:
             if not chunk:
                 continue
             self._check_budget(len(chunk))
+            # Still working on this batch: renew the claims, so that a long batch (a Bulk job of
+            # tens of thousands) never outlives its lease and gets taken by another worker.
+            queue.renew(worker=self.worker)
             try:
                 results = self._call(salesforce_object, operation, chunk)
             except RunStopped:

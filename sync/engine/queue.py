@@ -18,7 +18,9 @@ from django.utils import timezone
 
 from sync.models import PendingSync, Reason
 
-CLAIM_LEASE = timedelta(minutes=10)
+# A claim held this long without renewal is presumed dead. The push renews its claims before
+# every Salesforce call; a Bulk job is waited for up to an hour in the client, hence the margin.
+CLAIM_LEASE = timedelta(minutes=75)
 CLAIM_FIELDS = (
     "id",
     "contact_id",
@@ -143,6 +145,11 @@ def claim(*, worker: str, limit: int, exclude_retries: bool = False) -> list[Pen
         .only(*CLAIM_FIELDS)
         .order_by("id")
     )
+
+
+def renew(*, worker: str) -> int:
+    """Extend this worker's claims by a whole lease (it is alive and still on them)."""
+    return PendingSync.objects.filter(claimed_by=worker).update(claimed_at=timezone.now())
 
 
 def complete(entries: list[PendingSync]) -> None:

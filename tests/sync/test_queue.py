@@ -84,3 +84,13 @@ def test_the_periodic_cycle_follows_the_polling_interval_setting():
     SyncSettings.objects.update(polling_interval_minutes=5)
     sync_schedule_follow_settings()
     assert Schedule.objects.get(name=SYNC_SCHEDULE).minutes == 5
+
+
+def test_a_worker_renews_its_claims_so_a_long_batch_keeps_them():
+    a = ContactFactory()
+    queue.enqueue(contact_ids=[a.pk], reason=Reason.LIST_RESYNC)
+    queue.claim(worker="w1", limit=10)
+    # The batch has been running for longer than a lease: without a renewal, w2 could take it.
+    PendingSync.objects.update(claimed_at=timezone.now() - queue.CLAIM_LEASE - timedelta(minutes=1))
+    assert queue.renew(worker="w1") == 1
+    assert queue.claim(worker="w2", limit=10) == []
