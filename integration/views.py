@@ -378,10 +378,7 @@ def sync_settings_save(request: HttpRequest, side: str) -> HttpResponse:
     stored = SyncSettings.load()
     form = form_class(request.POST, instance=SyncSettings.load())
     if not form.is_valid():
-        for field, errors in form.errors.items():
-            label = form.fields[field].label if field in form.fields else ""
-            for error in errors:
-                messages.error(request, f"{label}: {error}" if label else error)
+        _form_errors(request, form)
         return _back("sync", f"{side}-settings", side=side)
     try:
         changes = sync_settings_update(sync_settings=stored, actor=request.user, **form.setting_changes())
@@ -419,17 +416,22 @@ def _last_test_display(last_test: dict[str, Any] | None) -> dict[str, Any] | Non
     return last_test
 
 
-@require_POST
-def salesforce_connection_save(request: HttpRequest) -> HttpResponse:
-    _require(request, "integration.change_salesforceconnection")
-    connection = SalesforceConnection.load()
-    form = SalesforceConnectionForm(request.POST, instance=SalesforceConnection.load(), prefix="sf")
+def _form_errors(request: HttpRequest, form) -> None:
+    """Each of a refused form's errors as a message naming its field."""
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
+
+
+def _connection_save(request: HttpRequest, *, model, form_class, prefix: str, side: str, saved: str) -> HttpResponse:
+    """Save a connection's settings and new secrets through the audited service."""
+    _require(request, f"integration.change_{model._meta.model_name}")
+    connection = model.load()
+    form = form_class(request.POST, instance=model.load(), prefix=prefix)
     if not form.is_valid():
-        for field, errors in form.errors.items():
-            label = form.fields[field].label if field in form.fields else ""
-            for error in errors:
-                messages.error(request, f"{label}: {error}" if label else error)
-        return _back("connection", "salesforce")
+        _form_errors(request, form)
+        return _back("connection", side)
     try:
         conn.connection_update(
             connection=connection, actor=request.user, changes=form.setting_changes(), secrets=form.new_secrets()
@@ -437,9 +439,21 @@ def salesforce_connection_save(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
-        return _back("connection", "salesforce")
-    messages.success(request, _("Salesforce connection settings saved."))
-    return _back("connection", "salesforce")
+        return _back("connection", side)
+    messages.success(request, saved)
+    return _back("connection", side)
+
+
+@require_POST
+def salesforce_connection_save(request: HttpRequest) -> HttpResponse:
+    return _connection_save(
+        request,
+        model=SalesforceConnection,
+        form_class=SalesforceConnectionForm,
+        prefix="sf",
+        side="salesforce",
+        saved=_("Salesforce connection settings saved."),
+    )
 
 
 @require_POST
@@ -467,25 +481,14 @@ def salesforce_connection_action(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def hubspot_connection_save(request: HttpRequest) -> HttpResponse:
-    _require(request, "integration.change_hubspotconnection")
-    connection = HubSpotConnection.load()
-    form = HubSpotConnectionForm(request.POST, instance=HubSpotConnection.load(), prefix="hs")
-    if not form.is_valid():
-        for field, errors in form.errors.items():
-            label = form.fields[field].label if field in form.fields else ""
-            for error in errors:
-                messages.error(request, f"{label}: {error}" if label else error)
-        return _back("connection", "hubspot")
-    try:
-        conn.connection_update(
-            connection=connection, actor=request.user, changes=form.setting_changes(), secrets=form.new_secrets()
-        )
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-        return _back("connection", "hubspot")
-    messages.success(request, _("HubSpot connection settings saved."))
-    return _back("connection", "hubspot")
+    return _connection_save(
+        request,
+        model=HubSpotConnection,
+        form_class=HubSpotConnectionForm,
+        prefix="hs",
+        side="hubspot",
+        saved=_("HubSpot connection settings saved."),
+    )
 
 
 @require_POST
