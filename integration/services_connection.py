@@ -344,8 +344,8 @@ def salesforce_connect(*, connection: SalesforceConnection, actor: Any = None) -
     return salesforce_connection_test(connection=connection, actor=actor)
 
 
-def salesforce_disconnect(*, connection: SalesforceConnection, actor: Any = None) -> None:
-    """Forget the tokens (the connected app's own settings stay, to reconnect later)."""
+def _forget_tokens(connection: SalesforceConnection | HubSpotConnection, *, prefix: str, actor: Any) -> None:
+    """Forget a connection's tokens (its own settings stay, to reconnect later), audited."""
     with transaction.atomic():
         had = [name for name in ("access_token", "refresh_token") if getattr(connection, name)]
         connection.access_token = ""
@@ -353,9 +353,14 @@ def salesforce_disconnect(*, connection: SalesforceConnection, actor: Any = None
         connection.save(update_fields=["access_token", "refresh_token", "updated_at"])
         for name in had:
             SettingChange.objects.create(
-                actor=actor, setting=f"salesforce.{name}", old_value=_("(set)"), new_value=_("(cleared)")
+                actor=actor, setting=f"{prefix}.{name}", old_value=_("(set)"), new_value=_("(cleared)")
             )
         _set_status(connection, ConnectionStatus.DISCONNECTED, _("Disconnected by an administrator."), actor=actor)
+
+
+def salesforce_disconnect(*, connection: SalesforceConnection, actor: Any = None) -> None:
+    """Forget the tokens (the connected app's own settings stay, to reconnect later)."""
+    _forget_tokens(connection, prefix="salesforce", actor=actor)
 
 
 def salesforce_use_sandbox(*, connection: SalesforceConnection, actor: Any = None) -> ConnectionTestResult:
@@ -439,16 +444,7 @@ def hubspot_connection_test(*, connection: HubSpotConnection, actor: Any = None)
 
 
 def hubspot_disconnect(*, connection: HubSpotConnection, actor: Any = None) -> None:
-    with transaction.atomic():
-        had = [name for name in ("access_token", "refresh_token") if getattr(connection, name)]
-        connection.access_token = ""
-        connection.refresh_token = ""
-        connection.save(update_fields=["access_token", "refresh_token", "updated_at"])
-        for name in had:
-            SettingChange.objects.create(
-                actor=actor, setting=f"hubspot.{name}", old_value=_("(set)"), new_value=_("(cleared)")
-            )
-        _set_status(connection, ConnectionStatus.DISCONNECTED, _("Disconnected by an administrator."), actor=actor)
+    _forget_tokens(connection, prefix="hubspot", actor=actor)
 
 
 def hubspot_use_sandbox(*, connection: HubSpotConnection, actor: Any = None) -> ConnectionTestResult:
