@@ -25,37 +25,13 @@ from pathlib import Path
 
 import pytest
 
-from integration.sandbox.hubspot import HubSpotStore
-from integration.sandbox.hubspot.seed import seed_contacts
 from integration.sandbox.salesforce.testing import running_salesforce_server
 from integration.sandbox.testing import running_hubspot, trusting_session
-from tests.sync.test_worker_killed import SETUP_LIST
+from tests.sync.subprocess_sync import ROOT, SETUP_LIST, app_env, manage, seed_store
 
-ROOT = Path(__file__).resolve().parents[2]
 CONTACTS = 1_500
 
 pytestmark = pytest.mark.slow
-
-
-def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-
-
-def app_env(app_db: Path, data_dir: Path, hubspot_url: str, sf) -> dict:
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{app_db}",
-        "SANDBOX": "true",
-        "SANDBOX_HUBSPOT_URL": hubspot_url,
-        "SANDBOX_SALESFORCE_URL": sf.url,
-        "SANDBOX_SALESFORCE_CERT": str(sf.cert_path),
-        "DATA_DIR": str(data_dir),
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -63,15 +39,7 @@ def template(tmp_path_factory) -> tuple[Path, Path, set[str]]:
     """(HubSpot store, app database, member emails): seeded, migrated, pulled, list chosen."""
     base = tmp_path_factory.mktemp("kill-template")
     hubspot_db = base / "hubspot" / "hubspot.sqlite3"
-    hubspot_db.parent.mkdir()
-    store = HubSpotStore(hubspot_db)
-    seed_contacts(store, count=CONTACTS, seed=11)
-    expected = {
-        row[0].lower()
-        for row in store.read().execute("SELECT json_extract(props, '$.email') FROM contact WHERE archived = 0")
-        if row[0]
-    }
-    store.close()
+    expected = seed_store(hubspot_db, count=CONTACTS, seed=11)
     app_db = base / "app.sqlite3"
     with running_hubspot(hubspot_db.parent) as hubspot_url, running_salesforce_server(base / "sf") as sf:
         env = app_env(app_db, base / "data", hubspot_url, sf)

@@ -10,65 +10,24 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from integration.sandbox.hubspot import HubSpotStore
-from integration.sandbox.hubspot.seed import seed_contacts
 from integration.sandbox.salesforce.testing import running_salesforce_server
 from integration.sandbox.testing import running_hubspot, trusting_session
+from tests.sync.subprocess_sync import ROOT, SETUP_LIST, app_env, manage, seed_store
 
-ROOT = Path(__file__).resolve().parents[2]
 CONTACTS = 20_000
 
 pytestmark = pytest.mark.slow
 
-SETUP_LIST = """
-from integration.models import SyncSettings
-from integration.services import inclusion_list_set
-from lists.services import list_create, list_refresh
-from bench.bench_sync import email_known
-contact_list = list_create(name="Everyone with an email", processing_type="DYNAMIC", filter_branch=email_known())
-list_refresh(contact_list=contact_list)
-inclusion_list_set(sync_settings=SyncSettings.load(), contact_list=contact_list)
-print(contact_list.pk)
-"""
-
-
-def manage(env: dict, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, **kwargs
-    )
-    print(f"manage.py {args[0]}: {time.monotonic() - started:.1f} s")
-    return result
-
 
 def test_killed_push_resumes_without_duplicates(tmp_path):
     hubspot_db = tmp_path / "hubspot" / "hubspot.sqlite3"
-    hubspot_db.parent.mkdir()
-    store = HubSpotStore(hubspot_db)
-    seed_contacts(store, count=CONTACTS, seed=7)
-    expected = {
-        row[0].lower()
-        for row in store.read().execute("SELECT json_extract(props, '$.email') FROM contact WHERE archived = 0")
-        if row[0]
-    }
-    store.close()
+    expected = seed_store(hubspot_db, count=CONTACTS, seed=7)
     app_db = tmp_path / "app.sqlite3"
     with running_hubspot(hubspot_db.parent) as hubspot_url, running_salesforce_server(tmp_path / "sf") as sf:
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{app_db}",
-            "SANDBOX": "true",
-            "SANDBOX_HUBSPOT_URL": hubspot_url,
-            "SANDBOX_SALESFORCE_URL": sf.url,
-            "SANDBOX_SALESFORCE_CERT": str(sf.cert_path),
-            "DATA_DIR": str(tmp_path / "data"),
-            "LOG_LEVEL": "WARNING",
-        }
-        env.pop("DJANGO_SETTINGS_MODULE", None)
+        env = app_env(app_db, tmp_path / "data", hubspot_url, sf)
         assert manage(env, "migrate", "-v0").returncode == 0
         pulled = manage(env, "hubspot_pull")
         assert pulled.returncode == 0, pulled.stderr
