@@ -25,11 +25,14 @@ engine catches.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
 import json
 import logging
 import re
+import tempfile
 import threading
 import time
 from collections import defaultdict, deque
@@ -37,7 +40,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -585,50 +588,38 @@ class SalesforceClient:
             raise ValueError("A Bulk API upsert needs the external id field.")
         return self._bulk("upsert", object_name, records, external_id_field)
 
-    @staticmethod
-    def _csv_value(value: Any) -> str:
-        if value is None:
-            return "#N/A"  # Bulk API: #N/A sets null; an empty cell would leave the field unchanged.
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, datetime):
-            return soql_datetime(value)
-        return str(value)
-
     def _bulk(
         self, operation: str, object_name: str, records: Sequence[dict[str, Any]], external_id_field: str | None
     ) -> list[RecordResult]:
         if not records:
             return []
         columns = list(dict.fromkeys(key for record in records for key in record))
-        rows = [[self._csv_value(record[c]) if c in record else "" for c in columns] for record in records]
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(rows)
+        with BulkUpload(operation, columns, external_id_field) as upload:
+            for record in records:
+                upload.add(record)
+            return self.bulk_run(object_name, upload)
+
+    def bulk_run(self, object_name: str, upload: BulkUpload) -> list[RecordResult]:
+        """Run one Bulk API 2.0 ingest job with the rows of ``upload``; one result per row, in
+        the order the rows were added (Salesforce does not keep it: results are matched by key).
+        The CSV is streamed from its file and the result files are read as they arrive."""
+        if not len(upload):
+            return []
         job_body: dict[str, Any] = {
             "object": object_name,
-            "operation": operation,
+            "operation": upload.operation,
             "contentType": "CSV",
             "lineEnding": "LF",
             "columnDelimiter": "COMMA",
         }
-        if external_id_field:
-            job_body["externalIdFieldName"] = external_id_field
+        if upload.external_id_field:
+            job_body["externalIdFieldName"] = upload.external_id_field
         # Creating a job is not retried blindly (a retry would leave an orphan Open job); the rest is.
         job = self._json("POST", "jobs/ingest", job_body, idempotent=False)
         job_id = job["id"]
         self._bulk_job_event(job_id, True)
         try:
-            self._call(
-                self._raw(
-                    "PUT",
-                    f"jobs/ingest/{job_id}/batches",
-                    data=out.getvalue().encode("utf-8"),
-                    headers={"Content-Type": "text/csv", "Accept": "application/json"},
-                ),
-                idempotent=False,
-            )
+            self._call(self._upload(job_id, upload), idempotent=False)
             self._json("PATCH", f"jobs/ingest/{job_id}", {"state": "UploadComplete"}, idempotent=False)
         except SalesforceError:
             if self._abort_quietly(job_id):
@@ -646,9 +637,21 @@ class SalesforceClient:
                 code=str(info.get("state")),
                 body=info,
             )
-        results = self._match_results(job_id, operation, columns, rows, external_id_field, info)
+        results = self._match_results(job_id, upload, info)
         self._bulk_job_event(job_id, False)
         return results
+
+    def _upload(self, job_id: str, upload: BulkUpload) -> Callable[[Salesforce], requests.Response]:
+        def call(sf: Salesforce) -> requests.Response:
+            # From the start of the file on every attempt (a re-login retries the call).
+            return self._raw(
+                "PUT",
+                f"jobs/ingest/{job_id}/batches",
+                data=upload.body(),
+                headers={"Content-Type": "text/csv", "Accept": "application/json"},
+            )(sf)
+
+        return call
 
     def _bulk_job_event(self, job_id: str, opened: bool) -> None:
         if self.on_bulk_job is not None:
@@ -690,45 +693,23 @@ class SalesforceClient:
             time.sleep(delay)
             delay = min(delay * 1.5, 10.0)
 
-    def _results_csv(self, job_id: str, which: str) -> list[dict[str, str]]:
+    def _results_rows(self, job_id: str, which: str) -> Iterator[dict[str, str]]:
+        """The rows of one result file, parsed as they download (a job's results can be large)."""
         response = self._call(
-            self._raw("GET", f"jobs/ingest/{job_id}/{which}", headers={"Accept": "text/csv"}),
+            self._raw("GET", f"jobs/ingest/{job_id}/{which}", headers={"Accept": "text/csv"}, stream=True),
         )
-        text = response.content.decode("utf-8-sig")
-        return list(csv.DictReader(io.StringIO(text, newline="")))
+        try:
+            response.raw.decode_content = True
+            # Otherwise the stream reports itself closed once read to the end, and the text
+            # wrapper raises instead of seeing the end of the file.
+            response.raw.auto_close = False
+            yield from csv.DictReader(io.TextIOWrapper(response.raw, encoding="utf-8-sig", newline=""))
+        finally:
+            response.close()
 
-    def _match_results(
-        self,
-        job_id: str,
-        operation: str,
-        columns: list[str],
-        rows: list[list[str]],
-        external_id_field: str | None,
-        info: dict[str, Any] | None = None,
-    ) -> list[RecordResult]:
-        """Results by input position, matched on a key: the external id (upsert), the Id (update),
-        the whole row (insert: there is nothing else; identical rows are interchangeable)."""
-        if operation == "upsert":
-            key_columns = [c for c in columns if c.lower() == (external_id_field or "").lower()]
-        elif operation == "update":
-            key_columns = [c for c in columns if c.lower() == "id"]
-        else:
-            key_columns = list(columns)
-
-        def key_of(values: dict[str, str] | list[str]) -> tuple[str, ...]:
-            if isinstance(values, dict):
-                picked = [values.get(c, "") for c in key_columns]
-            else:
-                picked = [values[columns.index(c)] for c in key_columns]
-            if operation in ("upsert", "update"):
-                # Ids come back in 18 characters and external ids compare case-insensitively.
-                return tuple(p[:15] if operation == "update" else p.lower() for p in picked)
-            return tuple(picked)
-
-        positions: dict[tuple[str, ...], deque[int]] = defaultdict(deque)
-        for index, row in enumerate(rows):
-            positions[key_of(row)].append(index)
-        results: list[RecordResult | None] = [None] * len(rows)
+    def _match_results(self, job_id: str, upload: BulkUpload, info: dict[str, Any] | None = None) -> list[RecordResult]:
+        """Results by input position, matched on the upload's key of each row."""
+        results: list[RecordResult | None] = [None] * len(upload)
         info = info or {}
         processed = int(info.get("numberRecordsProcessed") or 0)
         failed = int(info.get("numberRecordsFailed") or 0)
@@ -738,14 +719,13 @@ class SalesforceClient:
                 continue
             if info and which == "successfulResults" and processed - failed == 0:
                 continue
-            if info and which == "unprocessedrecords" and processed >= len(rows):
+            if info and which == "unprocessedrecords" and processed >= len(upload):
                 continue
-            for item in self._results_csv(job_id, which):
-                waiting = positions.get(key_of(item))
-                if not waiting:
+            for item in self._results_rows(job_id, which):
+                index = upload.take(item)
+                if index is None:
                     logger.warning("Bulk job %s: a %s row matches no input record.", job_id, which)
                     continue
-                index = waiting.popleft()
                 if which == "successfulResults":
                     results[index] = RecordResult(
                         id=item.get("sf__Id") or None,
@@ -766,6 +746,106 @@ class SalesforceClient:
                     )
         missing = RecordError("UNPROCESSED", _("Salesforce returned no result for this record."))
         return [r if r is not None else RecordResult(None, False, [missing]) for r in results]
+
+
+class BulkUpload:
+    """The CSV of one Bulk API 2.0 ingest job, written row by row to an unnamed temporary file.
+
+    Only a match key per row stays in memory (the external id for an upsert, the Id for an
+    update, a digest of the whole row for an insert: there is nothing else to match on, and
+    identical rows are interchangeable), so a job of 100,000 rows costs a few megabytes.
+    ``columns`` are every field the rows may have, known before the first row.
+    """
+
+    def __init__(self, operation: str, columns: Sequence[str], external_id_field: str | None = None) -> None:
+        self.operation = operation
+        self.columns = list(columns)
+        self.external_id_field = external_id_field
+        if operation == "upsert":
+            key_columns = [c for c in self.columns if c.lower() == (external_id_field or "").lower()]
+        elif operation == "update":
+            key_columns = [c for c in self.columns if c.lower() == "id"]
+        else:
+            key_columns = list(self.columns)
+        self._key_columns = key_columns
+        self._key_indexes = [self.columns.index(c) for c in key_columns]
+        self._file = tempfile.TemporaryFile("w+b")  # noqa: SIM115 - closed by close() and __exit__
+        self._text = io.TextIOWrapper(self._file, encoding="utf-8", newline="", write_through=True)
+        self._writer = csv.writer(self._text, lineterminator="\n")
+        self._writer.writerow(self.columns)
+        # key -> the row's position, or the positions of identical keys in input order.
+        self._positions: dict[Any, int | deque[int]] = {}
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __enter__(self) -> BulkUpload:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(ValueError, OSError):
+            self._text.close()
+
+    @staticmethod
+    def csv_value(value: Any) -> str:
+        if value is None:
+            return "#N/A"  # Bulk API: #N/A sets null; an empty cell would leave the field unchanged.
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, datetime):
+            return soql_datetime(value)
+        return str(value)
+
+    def _key(self, picked: list[str]) -> Any:
+        if self.operation == "upsert":
+            # External ids compare case-insensitively.
+            return picked[0].lower() if len(picked) == 1 else tuple(p.lower() for p in picked)
+        if self.operation == "update":
+            return picked[0][:15] if len(picked) == 1 else tuple(p[:15] for p in picked)  # 15 or 18 characters
+        return hashlib.blake2b("\x1f".join(picked).encode("utf-8"), digest_size=16).digest()
+
+    def add(self, record: dict[str, Any]) -> int:
+        """Append one record; returns its position (the index of its result)."""
+        unknown = set(record) - set(self.columns)
+        if unknown:
+            raise ValueError(f"Fields not among the upload's columns: {sorted(unknown)}")
+        row = [self.csv_value(record[c]) if c in record else "" for c in self.columns]
+        self._writer.writerow(row)
+        position = self._count
+        self._count += 1
+        key = self._key([row[i] for i in self._key_indexes])
+        known = self._positions.get(key)
+        if known is None:
+            self._positions[key] = position
+        elif isinstance(known, deque):
+            known.append(position)
+        else:
+            self._positions[key] = deque([known, position])
+        return position
+
+    def take(self, result_row: dict[str, str]) -> int | None:
+        """The position of the input row a result row answers (each position is taken once)."""
+        key = self._key([result_row.get(c, "") for c in self._key_columns])
+        known = self._positions.get(key)
+        if known is None:
+            return None
+        if isinstance(known, deque):
+            position = known.popleft()
+            if not known:
+                del self._positions[key]
+            return position
+        del self._positions[key]
+        return known
+
+    def body(self) -> BinaryIO:
+        """The CSV file, rewound, for ``requests`` to stream (it sends its length)."""
+        self._text.flush()
+        self._file.seek(0)
+        return self._file
 
 
 # -- factory ---------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 Two ways to look up N emails: ``IN (...)`` queries (about 300 emails a call, as a query travels
 in a GET's URL, per object), or one paged scan of every Lead and Contact with an email (2,000
 records a call). The directory counts each object's records once per run (``SELECT COUNT()``,
-one call) and picks the cheaper; a scan is kept for the rest of the run and learns the records
-the run itself creates, so later batches cost no lookup call at all.
+one call) and picks the cheaper; a scan is kept for the rest of the run, so later batches cost
+no lookup call at all. Records the run itself creates need no look-up: the contacts linked to them
+are found by email in the database (``Pusher._email_owners``).
 """
 
 from __future__ import annotations
@@ -78,11 +79,3 @@ class SalesforceDirectory:
                 for email, items in matches.items():
                     found[email].extend(items)
         return found
-
-    def learn(self, object_name: str, salesforce_id: str, email: str, fields: dict) -> None:
-        """A record this run created: later batches find it without asking Salesforce."""
-        if object_name in self._scanned and email:
-            self._scanned[object_name][email.strip().lower()].append(
-                # The payload itself, not a copy: a Bulk batch learns tens of thousands of records.
-                EmailMatch(object=object_name, id=salesforce_id, email=email, last_modified=None, fields=fields)
-            )

@@ -4,8 +4,12 @@ For each batch of claimed queue entries: check membership *now*; skip (and log) 
 and contacts without email; build the payload from the field mappings; skip the call when
 Salesforce already holds it; find the Salesforce record (known id, else email lookup by SOQL
 in chunks, else create as the configured object); write with sObject Collections (200 a call)
-or Bulk API 2.0 above ``BULK_THRESHOLD`` records; store Salesforce ids as each call returns;
-log one SyncRecord per decision.
+or, when more than ``BULK_THRESHOLD`` are queued, Bulk API 2.0 jobs of up to ``SYNC_BULK_BATCH``
+records; store Salesforce ids as each call returns; log one SyncRecord per decision.
+
+Memory follows the claimed slice (``batch_size`` contacts), never the queue: for Bulk jobs, each
+slice's records wait on disk (``spool.py``) until the job is sent, and its CSV and results are
+streamed (``BulkUpload``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integration.clients.base import AuthError, ClientError, RateLimited
+from integration.clients.salesforce import BulkUpload
 from integration.models import SyncSettings
 from lists.models import Contact
 from sync.engine import queue
@@ -40,6 +45,7 @@ from sync.engine.payload import (
     outbound_payload,
     salesforce_fields,
 )
+from sync.engine.spool import Spool
 from sync.models import Category, PendingSync, Reason, SyncedState, SyncRecord, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -49,6 +55,8 @@ DEFER_SECONDS = 1
 BULK_THRESHOLD = 2000
 BULK_BATCH = 50_000
 MAX_ATTEMPTS = 6
+# Claims of contacts waiting in a spool are renewed this often (the lease is 75 minutes).
+RENEW_EVERY = timedelta(minutes=10)
 
 
 @dataclass
@@ -98,8 +106,8 @@ class Pusher:
         self.worker = worker or queue.worker_name()
         self.batch_size = batch_size
         self.bulk_threshold = bulk_threshold
-        # Several workers share a big queue only if each takes a part: lower SYNC_BULK_BATCH
-        # (e.g. queue size / workers) when running many; one Bulk job per batch and object.
+        # The most records in one Bulk job. Workers claim ``batch_size`` contacts at a time, so
+        # several share a big queue whatever this is; each sends its own jobs.
         self.bulk_batch_size = bulk_batch_size or getattr(settings, "SYNC_BULK_BATCH", BULK_BATCH)
         self.on_progress = on_progress
         self.allow_retries = allow_retries
@@ -110,33 +118,57 @@ class Pusher:
         self.directory = SalesforceDirectory(
             client, {obj: salesforce_fields(self.mappings, obj) for obj in ("Lead", "Contact")}
         )
+        # Big queues go by Bulk API: records wait in spools, one per object and operation.
+        self.streaming = False
+        self.spools: dict[tuple[str, str], Spool] = {}
+        self._renewed_at = timezone.now()
 
     # -- the loop -------------------------------------------------------------------------
 
     def run_until_empty(self, *, max_batches: int | None = None) -> PushCounters:
         batches = 0
-        # A big queue (a first sync, a resync) is taken in large batches so that each object's
-        # creates and updates go to Salesforce as one Bulk API job instead of many.
-        limit = self.bulk_batch_size if PendingSync.objects.count() > self.bulk_threshold else self.batch_size
-        while max_batches is None or batches < max_batches:
-            entries = queue.claim(worker=self.worker, limit=limit, exclude_retries=not self.allow_retries)
-            if not entries:
-                if queue.due_soon(seconds=DEFER_SECONDS * 3):
-                    # Entries deferred behind another contact with the same email: their turn
-                    # comes in a moment, within this run.
-                    time.sleep(DEFER_SECONDS)
-                    continue
-                break
-            batches += 1
-            try:
+        # A big queue (a first sync, a resync): each object's creates and updates go to
+        # Salesforce in Bulk API jobs of up to ``bulk_batch_size`` records instead of many calls.
+        self.streaming = PendingSync.objects.count() > self.bulk_threshold
+        slice_size = min(self.batch_size, self.bulk_batch_size)
+        try:
+            while max_batches is None or batches < max_batches:
+                self._renew_spooled()
+                entries = queue.claim(worker=self.worker, limit=slice_size, exclude_retries=not self.allow_retries)
+                if not entries:
+                    if self.spools:
+                        self.flush()
+                        continue
+                    if queue.due_soon(seconds=DEFER_SECONDS * 3):
+                        # Entries deferred behind another contact with the same email: their turn
+                        # comes in a moment, within this run.
+                        time.sleep(DEFER_SECONDS)
+                        continue
+                    break
+                batches += 1
                 self.process(entries)
-            except BaseException:
-                # The run stops (authentication refused twice, API limit...) with part of the
-                # batch untouched: give those back now. Left claimed by this still-living process
-                # they would wait out the whole lease before any later run could send them.
-                PendingSync.objects.filter(claimed_by=self.worker).update(claimed_by="", claimed_at=None)
-                raise
+                if sum(len(s) for s in self.spools.values()) + slice_size > self.bulk_batch_size:
+                    self.flush()  # before the next slice could make a job bigger than allowed
+            self.flush()
+        except BaseException:
+            # The run stops (authentication refused twice, API limit...) with part of the
+            # batch untouched: give those back now. Left claimed by this still-living process
+            # they would wait out the whole lease before any later run could send them.
+            PendingSync.objects.filter(claimed_by=self.worker).update(claimed_by="", claimed_at=None)
+            self._drop_spools()
+            raise
         return self.counters
+
+    def _renew_spooled(self) -> None:
+        """Contacts waiting in a spool stay claimed by this worker: keep their lease alive."""
+        if self.spools and timezone.now() - self._renewed_at > RENEW_EVERY:
+            queue.renew(worker=self.worker)
+            self._renewed_at = timezone.now()
+
+    def _drop_spools(self) -> None:
+        for spool in self.spools.values():
+            spool.close()
+        self.spools = {}
 
     def process(self, entries: list[PendingSync]) -> None:
         gate = Gate.current()
@@ -184,10 +216,10 @@ class Pusher:
             candidates.append(entry)
         self._save(records, done)
         self._defer(deferred, first_pending, now)
-        if candidates:
-            self._send(candidates, now)
+        spooled = self._send(candidates, now) if candidates else 0
         if self.on_progress:
-            self.on_progress(len(entries) - len(deferred))
+            # Spooled contacts count once their Bulk job's results are applied.
+            self.on_progress(len(entries) - len(deferred) - spooled)
 
     @staticmethod
     def _defer(deferred: list[PendingSync], first_pending: dict[str, int], now: datetime) -> None:
@@ -268,7 +300,8 @@ class Pusher:
             SyncRecord.objects.bulk_create(records, batch_size=500)
             queue.complete(done)
 
-    def _send(self, entries: list[PendingSync], now: datetime) -> None:
+    def _send(self, entries: list[PendingSync], now: datetime) -> int:
+        """Decide, then write or spool each contact; returns how many were spooled."""
         states = {s.contact_id: s for s in SyncedState.objects.filter(contact_id__in=[e.contact_id for e in entries])}
         outgoing: list[Outgoing] = []
         to_lookup: list[Outgoing] = []
@@ -289,7 +322,7 @@ class Pusher:
                 self._lookup(to_lookup)
             except ClientError as exc:
                 self._call_failed([i.entry for i in outgoing], exc)
-                return
+                return 0
         unchanged: list[Outgoing] = []
         sendable: list[Outgoing] = []
         for item in outgoing:
@@ -321,8 +354,18 @@ class Pusher:
             else:
                 operation = "create" if item.creating else "update"
             groups[(item.salesforce_object, operation)].append(item)
+        spooled = 0
         for (salesforce_object, operation), items in groups.items():
-            self._write(salesforce_object, operation, items)
+            if self.streaming:
+                spool = self.spools.get((salesforce_object, operation))
+                if spool is None:
+                    spool = self.spools[(salesforce_object, operation)] = Spool(salesforce_object, operation)
+                for item in items:
+                    spool.add(item)
+                spooled += len(items)
+            else:
+                self._write(salesforce_object, operation, items)
+        return spooled
 
     def _lookup(self, items: list[Outgoing]) -> None:
         """Find existing Salesforce records by email (Leads and Contacts; the newest wins)."""
@@ -358,32 +401,43 @@ class Pusher:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def _chunks(self, items: list[Outgoing]) -> Iterable[list[Outgoing]]:
-        size = len(items) if len(items) > self.bulk_threshold else COLLECTION_SIZE
-        for start in range(0, len(items), size):
-            yield items[start : start + size]
+    def flush(self) -> None:
+        """Send every spool: by Bulk API when it holds more than ``bulk_threshold`` records,
+        else by sObject Collections."""
+        spools, self.spools = self.spools, {}
+        try:
+            for spool in spools.values():
+                if len(spool) > self.bulk_threshold:
+                    self._write_bulk(spool)
+                    continue
+                for chunk in spool.chunks(COLLECTION_SIZE):
+                    self._write(spool.salesforce_object, spool.operation, chunk)
+                    if self.on_progress:
+                        self.on_progress(len(chunk))
+        finally:
+            for spool in spools.values():
+                spool.close()
+
+    def _still_members(self, chunk: list[Outgoing]) -> list[Outgoing]:
+        """The gate again, right before the call: a contact that left the list since its batch
+        started is not sent (and its skip is logged)."""
+        gate = Gate.current()
+        members = gate.members([i.contact.pk for i in chunk])
+        left = [i for i in chunk if i.contact.pk not in members]
+        if not left:
+            return chunk
+        reason = gate.closed_reason or SyncRecord.SkipReason.NOT_MEMBER
+        self._save([self._skip_record(i.entry, reason, gate) for i in left], [i.entry for i in left])
+        return [i for i in chunk if i.contact.pk in members]
 
     def _write(self, salesforce_object: str, operation: str, items: list[Outgoing]) -> None:
-        for chunk in self._chunks(items):
-            # The gate again, right before the call: a contact that left the list since the batch
-            # started is not sent.
-            gate = Gate.current()
-            members = gate.members([i.contact.pk for i in chunk])
-            left = [i for i in chunk if i.contact.pk not in members]
-            if left:
-                self._save(
-                    [
-                        self._skip_record(i.entry, gate.closed_reason or SyncRecord.SkipReason.NOT_MEMBER, gate)
-                        for i in left
-                    ],
-                    [i.entry for i in left],
-                )
-                chunk = [i for i in chunk if i.contact.pk in members]
+        for start in range(0, len(items), COLLECTION_SIZE):
+            chunk = self._still_members(items[start : start + COLLECTION_SIZE])
             if not chunk:
                 continue
             self._check_budget(len(chunk))
-            # Still working on this batch: renew the claims, so that a long batch (a Bulk job of
-            # tens of thousands) never outlives its lease and gets taken by another worker.
+            # Still working on this batch: renew the claims, so that a long batch never outlives
+            # its lease and gets taken by another worker.
             queue.renew(worker=self.worker)
             try:
                 results = self._call(salesforce_object, operation, chunk)
@@ -397,19 +451,74 @@ class Pusher:
                 continue
             self._apply_results(chunk, results)
 
-    def _call(self, salesforce_object: str, operation: str, chunk: list[Outgoing]):
-        bulk = len(chunk) > self.bulk_threshold
+    def _write_bulk(self, spool: Spool) -> None:
+        """One Bulk API job for a spool: its CSV written slice by slice (members only), then its
+        results applied slice by slice. Only a key and a result per record stay in memory."""
         external_field = self.settings.external_id_field
-        if operation == "create":
-            records = [i.payload for i in chunk]
-            return (self.client.bulk_insert if bulk else self.client.collections_create)(salesforce_object, records)
+        key_column = {"update": ["Id"], "upsert": [external_field]}.get(spool.operation, [])
+        columns = list(dict.fromkeys([*key_column, *spool.payload_fields]))
+        sent = bytearray(len(spool))  # 1 for the records in the job, in spool order
+        operation = "insert" if spool.operation == "create" else spool.operation  # Bulk API's names
+        with BulkUpload(operation, columns, external_field if operation == "upsert" else None) as upload:
+            position = 0
+            for chunk in spool.chunks(self.batch_size, states=False):
+                members = {i.contact.pk for i in self._still_members(chunk)}
+                for item in chunk:
+                    if item.contact.pk in members:
+                        upload.add(self._row(spool.operation, item))
+                        sent[position] = 1
+                    position += 1
+            if not len(upload):
+                return
+            self._check_budget(len(upload))
+            queue.renew(worker=self.worker)
+            self._renewed_at = timezone.now()
+            try:
+                results = self.client.bulk_run(spool.salesforce_object, upload)
+            except RunStopped:
+                for chunk in self._sent_chunks(spool, sent):
+                    queue.retry_later([i.entry for i, _r in chunk], error="run stopped")
+                raise
+            except ClientError as exc:
+                for chunk in self._sent_chunks(spool, sent):
+                    self._call_failed([i.entry for i, _r in chunk], exc)
+                    if self.on_progress:
+                        self.on_progress(len(chunk))
+                if isinstance(exc, AuthError):
+                    raise RunStopped(str(exc), category=Category.CONNECTION) from exc
+                return
+        for chunk in self._sent_chunks(spool, sent, results):
+            self._apply_results([i for i, _r in chunk], [r for _i, r in chunk])
+            if self.on_progress:
+                self.on_progress(len(chunk))
+
+    def _sent_chunks(self, spool: Spool, sent: bytearray, results=None) -> Iterable[list[tuple[Outgoing, object]]]:
+        """The spooled records that went into the job (with their results), a slice at a time."""
+        position = result = 0
+        for chunk in spool.chunks(self.batch_size, states=results is not None):
+            pairs = []
+            for item in chunk:
+                if sent[position]:
+                    pairs.append((item, results[result] if results is not None else None))
+                    result += 1
+                position += 1
+            if pairs:
+                yield pairs
+
+    def _row(self, operation: str, item: Outgoing) -> dict:
         if operation == "update":
-            records = [{"Id": i.salesforce_id, **i.payload} for i in chunk]
-            return (self.client.bulk_update if bulk else self.client.collections_update)(salesforce_object, records)
-        records = [{external_field: i.contact.hubspot_id, **i.payload} for i in chunk]
-        if bulk:
-            return self.client.bulk_upsert(salesforce_object, records, external_id_field=external_field)
-        return self.client.collections_upsert(salesforce_object, external_field, records)
+            return {"Id": item.salesforce_id, **item.payload}
+        if operation == "upsert":
+            return {self.settings.external_id_field: item.contact.hubspot_id, **item.payload}
+        return item.payload
+
+    def _call(self, salesforce_object: str, operation: str, chunk: list[Outgoing]):
+        records = [self._row(operation, i) for i in chunk]
+        if operation == "create":
+            return self.client.collections_create(salesforce_object, records)
+        if operation == "update":
+            return self.client.collections_update(salesforce_object, records)
+        return self.client.collections_upsert(salesforce_object, self.settings.external_id_field, records)
 
     def _apply_results(self, chunk: list[Outgoing], results) -> None:
         now = timezone.now()
@@ -418,14 +527,11 @@ class Pusher:
         retry: list[PendingSync] = []
         gone: list[Outgoing] = []
         linked: list[Outgoing] = []
-        created_items: list[Outgoing] = []
         for item, result in zip(chunk, results, strict=True):
             if result.success:
                 # Collections create returns no "created" flag; upserts say whether they created.
                 created = item.creating and result.created is not False
                 action = SyncRecord.Action.CREATED if created else SyncRecord.Action.UPDATED
-                if created:
-                    created_items.append(item)
                 item.salesforce_id = result.id or item.salesforce_id
                 linked.append(item)
                 self.counters.add("created" if action == SyncRecord.Action.CREATED else "updated")
@@ -471,8 +577,6 @@ class Pusher:
                 continue
             # A data error is not retried until the contact changes (which queues it again).
             done.append(item.entry)
-        for item in created_items:
-            self.directory.learn(item.salesforce_object, item.salesforce_id, item.contact.email, item.payload)
         with transaction.atomic():
             self._link(linked, sent_at=now)
             SyncRecord.objects.bulk_create(records, batch_size=500)
