@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar, overload
 from urllib.parse import quote
 
 import requests
@@ -575,36 +575,36 @@ class SalesforceClient:
 
     # -- Bulk API 2.0 -----------------------------------------------------------------------
 
-    def bulk_insert(self, object_name: str, records: Sequence[dict[str, Any]]) -> list[RecordResult]:
+    def bulk_insert(self, object_name: str, records: Sequence[dict[str, Any]]) -> Sequence[RecordResult]:
         return self._bulk("insert", object_name, records, None)
 
-    def bulk_update(self, object_name: str, records: Sequence[dict[str, Any]]) -> list[RecordResult]:
+    def bulk_update(self, object_name: str, records: Sequence[dict[str, Any]]) -> Sequence[RecordResult]:
         return self._bulk("update", object_name, records, None)
 
     def bulk_upsert(
         self, object_name: str, records: Sequence[dict[str, Any]], external_id_field: str | None = None
-    ) -> list[RecordResult]:
+    ) -> Sequence[RecordResult]:
         if not external_id_field:
             raise ValueError("A Bulk API upsert needs the external id field.")
         return self._bulk("upsert", object_name, records, external_id_field)
 
     def _bulk(
         self, operation: str, object_name: str, records: Sequence[dict[str, Any]], external_id_field: str | None
-    ) -> list[RecordResult]:
+    ) -> Sequence[RecordResult]:
         if not records:
-            return []
+            return BulkResults(0)
         columns = list(dict.fromkeys(key for record in records for key in record))
         with BulkUpload(operation, columns, external_id_field) as upload:
             for record in records:
                 upload.add(record)
             return self.bulk_run(object_name, upload)
 
-    def bulk_run(self, object_name: str, upload: BulkUpload) -> list[RecordResult]:
+    def bulk_run(self, object_name: str, upload: BulkUpload) -> Sequence[RecordResult]:
         """Run one Bulk API 2.0 ingest job with the rows of ``upload``; one result per row, in
         the order the rows were added (Salesforce does not keep it: results are matched by key).
         The CSV is streamed from its file and the result files are read as they arrive."""
         if not len(upload):
-            return []
+            return BulkResults(0)
         job_body: dict[str, Any] = {
             "object": object_name,
             "operation": upload.operation,
@@ -707,9 +707,9 @@ class SalesforceClient:
         finally:
             response.close()
 
-    def _match_results(self, job_id: str, upload: BulkUpload, info: dict[str, Any] | None = None) -> list[RecordResult]:
+    def _match_results(self, job_id: str, upload: BulkUpload, info: dict[str, Any] | None = None) -> BulkResults:
         """Results by input position, matched on the upload's key of each row."""
-        results: list[RecordResult | None] = [None] * len(upload)
+        results = BulkResults(len(upload))
         info = info or {}
         processed = int(info.get("numberRecordsProcessed") or 0)
         failed = int(info.get("numberRecordsFailed") or 0)
@@ -725,27 +725,68 @@ class SalesforceClient:
                 index = upload.take(item)
                 if index is None:
                     logger.warning("Bulk job %s: a %s row matches no input record.", job_id, which)
-                    continue
-                if which == "successfulResults":
-                    results[index] = RecordResult(
-                        id=item.get("sf__Id") or None,
-                        success=True,
-                        created=(item.get("sf__Created") or "").lower() == "true",
+                elif which == "successfulResults":
+                    results.succeeded(
+                        index, item.get("sf__Id") or None, (item.get("sf__Created") or "").lower() == "true"
                     )
                 elif which == "failedResults":
-                    results[index] = RecordResult(
-                        id=item.get("sf__Id") or None,
-                        success=False,
-                        errors=_parse_bulk_error(item.get("sf__Error") or ""),
-                    )
+                    results.failed(index, item.get("sf__Id") or None, _parse_bulk_error(item.get("sf__Error") or ""))
                 else:
-                    results[index] = RecordResult(
-                        id=None,
-                        success=False,
-                        errors=[RecordError("UNPROCESSED", _("The Bulk job ended before processing this record."))],
+                    results.failed(
+                        index,
+                        None,
+                        [RecordError("UNPROCESSED", _("The Bulk job ended before processing this record."))],
                     )
+        return results
+
+
+class BulkResults(Sequence[RecordResult]):
+    """A Bulk job's results by input position, stored compactly (an id and a byte per record;
+    errors for the failed ones only): a job of 100,000 records keeps a few megabytes, and each
+    ``RecordResult`` is built when read."""
+
+    _MISSING, _SUCCESS, _CREATED, _FAILED = 0, 1, 2, 3
+
+    def __init__(self, count: int) -> None:
+        self._ids: list[str | None] = [None] * count
+        self._states = bytearray(count)
+        self._errors: dict[int, list[RecordError]] = {}
+
+    def succeeded(self, index: int, record_id: str | None, created: bool) -> None:
+        self._ids[index] = record_id
+        self._states[index] = self._CREATED if created else self._SUCCESS
+
+    def failed(self, index: int, record_id: str | None, errors: list[RecordError]) -> None:
+        self._ids[index] = record_id
+        self._states[index] = self._FAILED
+        self._errors[index] = errors
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def _result(self, index: int) -> RecordResult:
+        state = self._states[index]
+        if state in (self._SUCCESS, self._CREATED):
+            return RecordResult(id=self._ids[index], success=True, created=state == self._CREATED)
+        if state == self._FAILED:
+            return RecordResult(id=self._ids[index], success=False, errors=self._errors[index])
         missing = RecordError("UNPROCESSED", _("Salesforce returned no result for this record."))
-        return [r if r is not None else RecordResult(None, False, [missing]) for r in results]
+        return RecordResult(None, False, [missing])
+
+    @overload
+    def __getitem__(self, index: int) -> RecordResult: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[RecordResult]: ...
+
+    def __getitem__(self, index: int | slice) -> RecordResult | list[RecordResult]:
+        if isinstance(index, slice):
+            return [self._result(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._result(index)
 
 
 class BulkUpload:

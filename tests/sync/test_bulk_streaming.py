@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from integration.clients.salesforce import BulkUpload, SalesforceClient, SalesforceTransientError, get_salesforce_client
+from integration.clients.salesforce import (
+    BulkResults,
+    BulkUpload,
+    RecordError,
+    RecordResult,
+    SalesforceClient,
+    SalesforceTransientError,
+    get_salesforce_client,
+)
 from integration.models import SyncSettings
 from lists.models import ContactList, ListMembership
 from sync.engine import queue
@@ -191,3 +199,18 @@ def test_bulk_upload_of_inserts_matches_on_the_whole_row():
         upload.add({"LastName": "A", "Email": "a@example.com"})  # identical rows are interchangeable
         assert upload.take({"sf__Id": "x", "LastName": "B", "Email": "a@example.com"}) == 1
         assert [upload.take({"LastName": "A", "Email": "a@example.com"}) for _ in range(3)] == [0, 2, None]
+
+
+def test_bulk_results_build_each_result_when_read():
+    results = BulkResults(4)
+    results.succeeded(2, "00Q000000000001AAA", created=True)
+    results.succeeded(0, "00Q000000000002AAA", created=False)
+    results.failed(1, None, [RecordError("INVALID_EMAIL_ADDRESS", "bad", ["Email"])])
+    assert len(results) == 4
+    assert results[0] == RecordResult("00Q000000000002AAA", True, [], False)
+    assert results[2].created and results[-2].success
+    assert results[1].error_code == "INVALID_EMAIL_ADDRESS"
+    assert results[3].error_code == "UNPROCESSED"  # no result came back for it
+    assert [r.success for r in results[1:]] == [False, True, False]
+    with pytest.raises(IndexError):
+        results[4]
