@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> list[Figure]:
                     **os.environ,
                     "REDIS_URL": redis_url,
                     "Q_WORKERS": "1",
-                    # Each worker takes a share of the queue (one Bulk job per share).
+                    # Workers claim 2,000 contacts at a time; jobs of a share each let one
+                    # worker's Bulk job run while the others still claim and prepare theirs.
                     "SYNC_BULK_BATCH": str(max(2001, members // (2 * workers))),
                     "SANDBOX_HUBSPOT_URL": hubspot_url,
                     "SANDBOX_SALESFORCE_URL": sf.url,

@@ -202,8 +202,9 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
-# Contacts one worker takes from a big queue at a time (one Bulk API job per object each):
-# large for few calls, smaller so that several workers share a first sync.
+# The most records in one Bulk API job when a big queue (a first sync, a resync) is pushed.
+# Workers claim 2,000 contacts at a time whatever this is (so several share the queue) and
+# keep the job's records on disk until it is sent: larger means fewer API calls, not more memory.
 SYNC_BULK_BATCH = env.int("SYNC_BULK_BATCH", default=50_000)
 
 # Ops view: how long the per-record sync log is kept, and who is told when the sync is in trouble.

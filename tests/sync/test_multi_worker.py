@@ -78,7 +78,7 @@ def test_three_workers_push_each_member_exactly_once(tmp_path, settings, redis_u
             "DATABASE_URL": database_url(),
             "REDIS_URL": redis_url,
             "Q_WORKERS": "1",
-            "SYNC_BULK_BATCH": "5000",  # a part of the queue each, so that the three share it
+            "SYNC_BULK_BATCH": "5000",  # several Bulk jobs per worker, sent while the others still claim
             "SANDBOX_HUBSPOT_URL": hubspot_url,
             "SANDBOX_SALESFORCE_URL": sf.url,
             "SANDBOX_SALESFORCE_CERT": str(sf.cert_path),
