@@ -164,11 +164,13 @@ class ContactList(models.Model):
 
 
 class ListMembership(models.Model):
+    # No single-column index on either key: membership_unique and membership_by_contact lead
+    # with them, and a list refresh would pay for each extra index on every row it writes.
     contact_list = models.ForeignKey(
-        ContactList, verbose_name=_("list"), on_delete=models.CASCADE, related_name="memberships"
+        ContactList, verbose_name=_("list"), on_delete=models.CASCADE, related_name="memberships", db_index=False
     )
     contact = models.ForeignKey(
-        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="memberships"
+        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="memberships", db_index=False
     )
     added_at = models.DateTimeField(_("added at"), auto_now_add=True)
 
@@ -191,11 +193,16 @@ class MembershipChange(models.Model):
         JOINED = "joined", _("Joined")
         LEFT = "left", _("Left")
 
+    # As for ListMembership: mchange_list_at and mchange_contact_at serve the keys' lookups.
     contact_list = models.ForeignKey(
-        ContactList, verbose_name=_("list"), on_delete=models.CASCADE, related_name="changes"
+        ContactList, verbose_name=_("list"), on_delete=models.CASCADE, related_name="changes", db_index=False
     )
     contact = models.ForeignKey(
-        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="membership_changes"
+        Contact,
+        verbose_name=_("contact"),
+        on_delete=models.CASCADE,
+        related_name="membership_changes",
+        db_index=False,
     )
     kind = models.CharField(_("change"), max_length=6, choices=Kind.choices)
     at = models.DateTimeField(_("at"), db_index=True)

@@ -221,28 +221,52 @@ class _IdSet:
         sql, params = _compile(queryset.order_by().values_list("pk"))
         self.cursor.execute(f"DELETE FROM {self.name} WHERE id IN ({sql})", params)
 
+    def discard_members(self, list_id: int) -> None:
+        """Keep only the contacts that are not members of the list yet: those who join."""
+        self.cursor.execute(
+            f"DELETE FROM {self.name} WHERE id IN "
+            f"(SELECT contact_id FROM {_tables()['membership']} WHERE contact_list_id = %s)",
+            (list_id,),
+        )
+
     def drop(self) -> None:
         self.cursor.execute(f"DROP TABLE IF EXISTS {self.name}")
 
 
 def _record_joins(
-    cursor, *, list_id: int, version: int, at: datetime, source: str, condition: str = "1 = 1", params: tuple = ()
+    cursor,
+    *,
+    list_id: int,
+    version: int,
+    at: datetime,
+    source: str,
+    condition: str = "1 = 1",
+    params: tuple = (),
+    members_excluded: bool = False,
 ) -> int:
-    """Add as members the contacts ``s.id`` of ``FROM {source} WHERE {condition}`` not yet members."""
+    """Add as members the contacts ``s.id`` of ``FROM {source} WHERE {condition}`` not yet members.
+
+    ``members_excluded``: the caller has taken the members out of ``source`` already. The
+    inserts then read no membership: an anti-join against the table being written is, on
+    PostgreSQL with statistics that still call it empty, a nested loop rescanning it per row.
+    """
     t = _tables()
-    new = (
-        f"FROM {source} WHERE {condition} AND NOT EXISTS "
-        f"(SELECT 1 FROM {t['membership']} m WHERE m.contact_list_id = %s AND m.contact_id = s.id)"
-    )
+    new = f"FROM {source} WHERE {condition}"
+    new_params = params
+    if not members_excluded:
+        new += (
+            f" AND NOT EXISTS (SELECT 1 FROM {t['membership']} m WHERE m.contact_list_id = %s AND m.contact_id = s.id)"
+        )
+        new_params = (*params, list_id)
     when = _db_datetime(at)
     cursor.execute(
         f"INSERT INTO {t['change']} (contact_list_id, contact_id, kind, at, list_version) "
         f"SELECT %s, s.id, %s, %s, %s {new}",
-        (list_id, Kind.JOINED.value, when, version, *params, list_id),
+        (list_id, Kind.JOINED.value, when, version, *new_params),
     )
     cursor.execute(
         f"INSERT INTO {t['membership']} (contact_list_id, contact_id, added_at) SELECT %s, s.id, %s {new}",
-        (list_id, when, *params, list_id),
+        (list_id, when, *new_params),
     )
     return cursor.rowcount
 
@@ -447,7 +471,11 @@ def _publish(
             condition_sql=f"NOT EXISTS (SELECT 1 FROM {ids.name} t WHERE t.id = m.contact_id)",
             params=(),
         )
-        joined = _record_joins(cursor, list_id=list_id, version=version, at=now, source=f"{ids.name} s")
+        # Once the remaining members are taken out, the set holds exactly the contacts who join.
+        ids.discard_members(list_id)
+        joined = _record_joins(
+            cursor, list_id=list_id, version=version, at=now, source=f"{ids.name} s", members_excluded=True
+        )
         locked.size = _count_members(cursor, list_id)
         locked.processing_status = Status.COMPLETE
         locked.error = ""

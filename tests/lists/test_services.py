@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 
 from lists import services
 from lists.models import Contact, ContactList, ContactProperty, ListMembership, MembershipChange
@@ -196,6 +198,27 @@ def test_refresh_without_change_writes_no_event(schema, enqueued):
     list_refresh(contact_list=cl, now=T1)
     list_refresh(contact_list=cl, now=T2)
     assert MembershipChange.objects.filter(contact_list=cl).count() == 1
+
+
+def test_refresh_joins_are_written_without_reading_the_membership_table(schema, enqueued):
+    # On PostgreSQL an anti-join against the table being filled, planned from statistics that
+    # still call it empty, rescans it once per row: 57k joins took 25 s instead of 0.5 s.
+    stays, leaves, joins = contact("France"), contact("France"), contact("Germany")
+    cl = active(country_is("France"))
+    list_refresh(contact_list=cl, now=T1)
+    set_props(leaves, country="Spain")
+    set_props(joins, country="France")
+
+    with CaptureQueriesContext(connection) as ctx:
+        list_refresh(contact_list=cl, now=T2)
+    membership = connection.ops.quote_name(ListMembership._meta.db_table)
+    fills = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith(f"INSERT INTO {membership}")]
+    assert len(fills) == 1 and membership not in fills[0].split("SELECT", 1)[1]
+    assert members(cl) == {stays.pk, joins.pk}
+    assert ListMembership.objects.get(contact_list=cl, contact=stays).added_at == T1
+    events = set(MembershipChange.objects.filter(contact_list=cl, at=T2).values_list("contact_id", "kind"))
+    assert events == {(joins.pk, "joined"), (leaves.pk, "left")}
+    assert cl.size == 2
 
 
 def test_refresh_reports_progress_chunk_by_chunk(schema, enqueued, monkeypatch):
