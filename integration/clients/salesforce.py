@@ -69,6 +69,8 @@ SANDBOX_TOKEN = "sandbox"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TRANSIENT_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION", "QUERY_TIMEOUT"})
 _RESULT_TYPES = ("successfulResults", "failedResults", "unprocessedrecords")
+# The longest wait between two polls of a Bulk job that reports its progress.
+BULK_MAX_POLL_SECONDS = 30.0
 
 T = TypeVar("T")
 
@@ -626,7 +628,7 @@ class SalesforceClient:
                 self._bulk_job_event(job_id, False)
             raise
         # A failure while polling leaves the job "open" for the caller: it may still complete.
-        info = self._wait_for_job(job_id)
+        info = self._wait_for_job(job_id, len(upload))
         if info.get("state") != "JobComplete":
             self._bulk_job_event(job_id, False)
             raise SalesforceError(
@@ -678,20 +680,30 @@ class SalesforceClient:
             return False
         return True
 
-    def _wait_for_job(self, job_id: str) -> dict[str, Any]:
-        deadline = time.monotonic() + self.bulk_timeout
+    def _wait_for_job(self, job_id: str, records: int | None = None) -> dict[str, Any]:
+        """Poll the job until it ends. Knowing how many ``records`` it has, the next poll comes
+        when the job should be done at the pace it reports (``numberRecordsProcessed``), so a long
+        job costs a few polls; otherwise the wait grows by half each time, up to 10 s."""
+        started = time.monotonic()
+        deadline = started + self.bulk_timeout
         delay = self.bulk_poll_interval
         while True:
             info = self._json("GET", f"jobs/ingest/{job_id}")
             if info.get("state") in ("JobComplete", "Failed", "Aborted"):
                 return info
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if now > deadline:
                 raise SalesforceTransientError(
                     _("Bulk job %(job)s still %(state)s after %(seconds)s s.")
                     % {"job": job_id, "state": info.get("state"), "seconds": self.bulk_timeout}
                 )
+            processed = int(info.get("numberRecordsProcessed") or 0)
+            if records and processed and now > started:
+                rate = processed / (now - started)
+                delay = max(self.bulk_poll_interval, min(BULK_MAX_POLL_SECONDS, 1.1 * (records - processed) / rate))
+            else:
+                delay = min(delay * 1.5, 10.0)
             time.sleep(delay)
-            delay = min(delay * 1.5, 10.0)
 
     def _results_rows(self, job_id: str, which: str) -> Iterator[dict[str, str]]:
         """The rows of one result file, parsed as they download (a job's results can be large)."""

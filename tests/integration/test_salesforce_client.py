@@ -322,3 +322,33 @@ class TestFactory:
         connection.save()
         with pytest.raises(SalesforceAuthError):
             get_salesforce_client()
+
+
+def test_a_bulk_job_reporting_its_progress_is_polled_when_it_should_be_done(monkeypatch):
+    """A job 10 % through should be polled once more when the rest should be done at its pace, not
+    every few seconds; a job that reports no progress yet is polled with a growing wait."""
+    client = SalesforceClient(instance_url="https://example.invalid", access_token="x", bulk_poll_interval=0.5)
+    clock = [100.0]
+    sleeps: list[float] = []
+    answers = iter(
+        [
+            {"state": "UploadComplete", "numberRecordsProcessed": 0},
+            {"state": "InProgress", "numberRecordsProcessed": 0},
+            {"state": "InProgress", "numberRecordsProcessed": 1_000},
+            {"state": "JobComplete", "numberRecordsProcessed": 10_000},
+        ]
+    )
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(time, "sleep", sleep)
+    monkeypatch.setattr(client, "_json", lambda method, path, body=None, **kw: next(answers))
+
+    assert client._wait_for_job("750x", 10_000)["state"] == "JobComplete"
+    # No progress yet: 0.75 s, then 1.125 s. Then 1,000 of 10,000 done in 1.875 s: 9,000 to go.
+    assert sleeps[:2] == [0.75, 1.125]
+    assert sleeps[2] == pytest.approx(1.1 * 9_000 / (1_000 / 1.875))
+    assert len(sleeps) == 3
