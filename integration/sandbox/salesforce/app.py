@@ -36,6 +36,7 @@ from integration.sandbox.salesforce.records import (
     RecordService,
     RequestError,
     row_to_record,
+    save_results_json,
 )
 from integration.sandbox.salesforce.schema import OBJECTS, Field, SObject, get_object
 from integration.sandbox.salesforce.store import SalesforceStore
@@ -629,9 +630,13 @@ class SalesforceSandbox:
         results: list[RecordResult | None] = [None] * len(records)
         locked = self._lock_fault_indexes(request, len(records))
         groups: dict[str, tuple[SObject, list[int]]] = {}
+        # Per call, not per record: a collection rarely mixes more than a couple of types.
+        resolved: dict[str | None, SObject | None] = {None: required_type}
         for index, record in enumerate(records):
             type_name = self._record_type(record)
-            sobject = get_object(type_name) if type_name else required_type
+            if type_name not in resolved:
+                resolved[type_name] = get_object(type_name)  # type: ignore[arg-type]
+            sobject = resolved[type_name]
             if type_name is None and required_type is None:
                 results[index] = RecordResult(None, [RecordError("INVALID_TYPE", "Must send a concrete entity type.")])
                 continue
@@ -676,6 +681,10 @@ class SalesforceSandbox:
                     results[i] = result
             if not all(r is not None and r.success for r in results):
                 return self.records.roll_back_all([r or RecordResult(None) for r in results])
+        if len(groups) == 1 and len(next(iter(groups.values()))[1]) == len(records):
+            # The usual call: every record of one type, none refused up front.
+            sobject = next(iter(groups.values()))[0]
+            return operation(sobject, records, all_or_none, False)
         for sobject, indexes in groups.values():
             group_results = operation(sobject, [records[i] for i in indexes], all_or_none, False)
             for i, result in zip(indexes, group_results, strict=True):
@@ -705,7 +714,7 @@ class SalesforceSandbox:
             return [r for r in out if r is not None]
 
         results = self._run_collection(request, records, all_or_none, create)
-        return json_response(200, [result.save_result() for result in results])
+        return Response(200, save_results_json(results))
 
     def collections_update(self, request: Request, version: str) -> Response:
         self._version(version)
@@ -715,7 +724,7 @@ class SalesforceSandbox:
             return self.records.update(sobject, batch, all_or_none=aon, dry_run=dry_run)
 
         results = self._run_collection(request, records, all_or_none, update)
-        return json_response(200, [result.save_result() for result in results])
+        return Response(200, save_results_json(results))
 
     def collections_upsert(self, request: Request, version: str, obj: str, fld: str) -> Response:
         self._version(version)
@@ -731,7 +740,7 @@ class SalesforceSandbox:
             return self.records.upsert(target, f, batch, all_or_none=aon, dry_run=dry_run)
 
         results = self._run_collection(request, records, all_or_none, upsert, required_type=sobject)
-        return json_response(200, [result.save_result(with_created=True) for result in results])
+        return Response(200, save_results_json(results, with_created=True))
 
     def collections_delete(self, request: Request, version: str) -> Response:
         self._version(version)

@@ -3,13 +3,15 @@
 Every write path (REST sObject, sObject Collections, Bulk API 2.0) goes through ``RecordService``
 so a record refused by one is refused by all, with the same ``errorCode`` and message.
 Writes are planned first (validation, key lookups, duplicate checks) and applied in one SQLite
-transaction with ``executemany``, which is what keeps 100,000 upserts cheap.
+transaction with ``executemany``, which is what keeps 100,000 upserts cheap. On that path a plain
+valid value takes a per-field shortcut (``Field.fast_value``, held equal to the full validation
+by a property test); an update leaves out the fields it would set to what they already hold.
 """
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
+import json
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -17,16 +19,9 @@ from functools import wraps
 from typing import Any
 
 from integration.sandbox.salesforce import ids
-from integration.sandbox.salesforce.schema import Field, SObject
+from integration.sandbox.salesforce.schema import EMAIL_RE, SLOW, Field, SObject
 from integration.sandbox.salesforce.soql import format_datetime
 from integration.sandbox.salesforce.store import SalesforceStore, utc_now
-
-# Salesforce's check is lenient (it accepts most RFC 5322 local parts) but needs one @ and a
-# dotted domain; spaces, double dots and a missing TLD are refused.
-_EMAIL_RE = re.compile(
-    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$"
-)
 
 # Set per request from ``Sforce-Duplicate-Rule-Header: allowSave=true`` (duplicate rules whose
 # action is "Block" let the save through when the caller asks, as in Salesforce).
@@ -46,7 +41,7 @@ class RequestError(Exception):
         self.fields = fields
 
 
-@dataclass
+@dataclass(slots=True)
 class RecordError:
     code: str
     message: str
@@ -70,7 +65,7 @@ class RecordError:
         return f"{self.code}:{self.message}:{','.join(self.fields)} --"
 
 
-@dataclass
+@dataclass(slots=True)
 class RecordResult:
     id: str | None
     errors: list[RecordError] = field(default_factory=list)
@@ -91,13 +86,37 @@ class RecordResult:
         return data
 
 
-@dataclass
+def save_results_json(results: list[RecordResult], *, with_created: bool = False) -> bytes:
+    """``[r.save_result() ...]`` as compact JSON, byte for byte, without ``json.dumps`` for the
+    common success (an id is alphanumeric, so it needs no escaping)."""
+    ok = (
+        '{"id":"%s","success":true,"errors":[],"created":%s}'
+        if with_created
+        else '{"id":"%s","success":true,"errors":[]}'
+    )
+    parts = []
+    for result in results:
+        record_id = result.id
+        if not result.errors and type(record_id) is str and record_id.isascii() and record_id.isalnum():
+            if with_created:
+                parts.append(ok % (record_id, "true" if result.created else "false"))
+            else:
+                parts.append(ok % record_id)
+        else:
+            parts.append(json.dumps(result.save_result(with_created=with_created), separators=(",", ":")))
+    return ("[" + ",".join(parts) + "]").encode()
+
+
+@dataclass(slots=True)
 class _Plan:
     index: int
     action: str  # insert | update
     record_id: str | None
     values: dict[str, Any]
     created: bool
+    # The stored values of an update's fields, when known: a field set to what it already holds
+    # is left out of the UPDATE (same row afterwards, fewer index entries rewritten).
+    stored: dict[str, Any] | None = None
 
 
 def _quote(name: str) -> str:
@@ -167,7 +186,7 @@ def check_value(f: Field, value: Any) -> RecordError | None:
                 f"{_label(f)}: data value too large: {value[:200]} (max length={f.length})",
                 [f.name],
             )
-        if f.type == "email" and not _EMAIL_RE.match(value):
+        if f.type == "email" and not EMAIL_RE.match(value):
             return RecordError("INVALID_EMAIL_ADDRESS", f"{_label(f)}: invalid email address: {value}", [f.name])
         if f.type == "picklist" and f.restricted_picklist and value not in f.picklist_values:
             return RecordError(
@@ -244,23 +263,20 @@ class RecordService:
     ) -> tuple[dict[str, Any], list[RecordError]]:
         values: dict[str, Any] = {}
         errors: list[RecordError] = []
-        by_name = sobject.by_name
+        fast_values = sobject.fast_values
+        key_name = key_field.name if key_field is not None else None
         for key, raw in data.items():
-            if key == "attributes":
+            fast = fast_values.get(key)
+            if fast is not None and key != key_name and not (from_csv and raw == "#N/A"):
+                # The hot path of bulk writes: a plain valid value of a writable field, as the
+                # full validation below would store it (everything else falls through to it).
+                value = fast(raw)
+                if value is not SLOW:
+                    values[key] = value
+                    continue
+            elif key == "attributes":
                 continue
-            f = by_name.get(key)
-            if (
-                f is not None
-                and f.simple_text
-                and f is not key_field
-                and isinstance(raw, str)
-                and raw
-                and not (from_csv and raw == "#N/A")
-                and len(raw) <= f.length
-            ):
-                # The hot path of bulk writes: a plain text value for a writable text field.
-                values[f.name] = raw
-                continue
+            f = sobject.by_name.get(key)
             if f is None:
                 f = sobject.field(key)
             if f is None:
@@ -297,16 +313,17 @@ class RecordService:
     @staticmethod
     def _missing_required(sobject: SObject, merged: dict[str, Any], row: Any = None) -> RecordError | None:
         """Required fields null after the write (``merged`` values over the stored ``row``)."""
+        for name in sobject.required_names:
+            if (merged[name] if name in merged else (row[name] if row is not None else None)) is None:
+                break
+        else:
+            return None  # the common case, without building the list
         missing = [
             name
             for name in sobject.required_names
             if (merged[name] if name in merged else (row[name] if row is not None else None)) is None
         ]
-        if missing:
-            return RecordError(
-                "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
-            )
-        return None
+        return RecordError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -397,75 +414,83 @@ class RecordService:
         """Upsert by an external-id (or idLookup) field; ``Id`` means insert-or-update by id."""
         if key_field.name == "Id":
             return self._upsert_by_id(sobject, records, all_or_none=all_or_none, from_csv=from_csv, dry_run=dry_run)
+        key_name = key_field.name
+        lowered = key_name.lower()
         keys: list[str | None] = []
-        lowered = key_field.name.lower()
         for data in records:
-            raw = data.get(key_field.name)
+            raw = data.get(key_name)
             if raw is None:
                 raw = next((v for k, v in data.items() if k.lower() == lowered), None)
             keys.append(None if raw in (None, "") else str(raw))
+        folded = [key.lower() if key else None for key in keys]
         matches: dict[str, list[Any]] = defaultdict(list)
-        wanted = sorted({k.lower() for k in keys if k})
+        wanted = sorted({k for k in folded if k})
         conn = self.store.read()
+        # Only what the plan needs: the id, the key, the required fields to re-check and the
+        # fields the records set (to leave unchanged ones out of the UPDATE).
+        sent = {f.name for f in map(sobject.field, set().union(*records)) if f is not None and f.updateable}
+        names = list(dict.fromkeys(["Id", key_name, *sobject.required_names, *sorted(sent)]))
+        columns = ", ".join(_quote(c) for c in names)
+        cursor = conn.cursor()
+        cursor.row_factory = None
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            # Only what the plan needs: the id, the key, and the required fields to re-check.
-            columns = ", ".join(_quote(c) for c in dict.fromkeys(["Id", key_field.name, *sobject.required_names]))
             sql = (
-                f'SELECT {columns} FROM "{sobject.name}" WHERE "{key_field.name}" IN ({",".join("?" * len(chunk))}) '
+                f'SELECT {columns} FROM "{sobject.name}" WHERE "{key_name}" IN ({",".join("?" * len(chunk))}) '
                 'AND "IsDeleted" = 0 ORDER BY rowid'
             )
-            for row in conn.execute(sql, chunk):
-                matches[str(row[key_field.name]).lower()].append(row)
-        counts: dict[str, int] = defaultdict(int)
-        for key in keys:
-            if key:
-                counts[key.lower()] += 1
+            for stored in cursor.execute(sql, chunk):
+                row = dict(zip(names, stored, strict=True))
+                matches[str(row[key_name]).lower()].append(row)
+        counts = Counter(k for k in folded if k)
+        clean, missing_required, with_defaults = self._clean, self._missing_required, self._with_defaults
+        key_fast = key_field.fast_value
         plans: list[_Plan | list[RecordError]] = []
         for index, data in enumerate(records):
             key = keys[index]
             if key is None:
-                plans.append([RecordError("MISSING_ARGUMENT", f"{key_field.name} not specified")])
+                plans.append([RecordError("MISSING_ARGUMENT", f"{key_name} not specified")])
                 continue
-            if counts[key.lower()] > 1:
+            folded_key = folded[index]
+            if counts[folded_key] > 1:
                 plans.append(
-                    [RecordError("DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {key}", [key_field.name])]
+                    [RecordError("DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {key}", [key_name])]
                 )
                 continue
-            found = matches.get(key.lower(), [])
-            if len(found) > 1:
+            found = matches.get(folded_key)
+            if found is not None and len(found) > 1:
                 plans.append(
                     [
                         RecordError(
                             "DUPLICATE_EXTERNAL_ID",
                             f"{key_field.label}: more than one record found for external id field: "
                             f"[{', '.join(row['Id'] for row in found)}]",
-                            [key_field.name],
+                            [key_name],
                             {"matches": [row["Id"] for row in found]},
                         )
                     ]
                 )
                 continue
             creating = not found
-            values, errors = self._clean(sobject, data, creating=creating, from_csv=from_csv, key_field=key_field)
+            values, errors = clean(sobject, data, creating=creating, from_csv=from_csv, key_field=key_field)
             if not errors:
                 if creating:
-                    merged = self._with_defaults(sobject, values)
-                    merged[key_field.name] = key
-                    error = check_value(key_field, key)
+                    merged = with_defaults(sobject, values)
+                    merged[key_name] = key
+                    error = check_value(key_field, key) if key_fast is None or key_fast(key) is SLOW else None
                     if error is None:
-                        error = self._missing_required(sobject, merged)
+                        error = missing_required(sobject, merged)
                     if error is None:
                         plans.append(_Plan(index, "insert", None, merged, True))
                         continue
                     errors.append(error)
                 else:
-                    row = found[0]
-                    missing = self._missing_required(sobject, values, row)
-                    if missing is None:
-                        plans.append(_Plan(index, "update", row["Id"], values, False))
+                    row = found[0]  # type: ignore[index]
+                    error = missing_required(sobject, values, row)
+                    if error is None:
+                        plans.append(_Plan(index, "update", row["Id"], values, False, row))
                         continue
-                    errors.append(missing)
+                    errors.append(error)
             plans.append(errors)
         return self._apply(sobject, plans, all_or_none=all_or_none, key_field=key_field, dry_run=dry_run)
 
@@ -496,9 +521,9 @@ class RecordService:
     @staticmethod
     def _with_defaults(sobject: SObject, values: dict[str, Any]) -> dict[str, Any]:
         merged = dict(values)
-        for f in sobject.fields:
-            if f.name not in merged and f.defaulted_on_create and f.default_value is not None:
-                merged[f.name] = f.default_value
+        for name, default in sobject.create_defaults:
+            if name not in merged:
+                merged[name] = default
         return merged
 
     @staticmethod
@@ -584,20 +609,21 @@ class RecordService:
     ) -> list[RecordResult]:
         """Check the plans (unique values, duplicate rule) and write the valid ones, unless
         ``dry_run`` (used to validate several groups before an all-or-none write)."""
-        valid = [p for p in plans if isinstance(p, _Plan)]
+        valid: list[_Plan] = []
         errors_by_index: dict[int, list[RecordError]] = {}
         for index, plan in enumerate(plans):
-            if not isinstance(plan, _Plan):
-                errors_by_index[index] = plan
+            if type(plan) is _Plan:
+                valid.append(plan)
+            else:
+                errors_by_index[index] = plan  # type: ignore[assignment]
         if valid:
             self._duplicate_checks(sobject, valid, errors_by_index, key_field)
-        results: list[RecordResult] = []
-        for index, plan in enumerate(plans):
-            if index in errors_by_index:
-                results.append(RecordResult(None, errors_by_index[index], False))
-            else:
-                assert isinstance(plan, _Plan)
-                results.append(RecordResult(plan.record_id, [], plan.created))
+        results = [
+            RecordResult(None, errors_by_index[index], False)
+            if index in errors_by_index
+            else RecordResult(plan.record_id, [], plan.created)  # type: ignore[union-attr]
+            for index, plan in enumerate(plans)
+        ]
         if all_or_none and errors_by_index:
             return self.roll_back_all(results)
         to_write = [p for p in valid if p.index not in errors_by_index and not dry_run]
@@ -609,7 +635,7 @@ class RecordService:
         now = format_datetime(utc_now())
         inserts = [p for p in plans if p.action == "insert"]
         updates = [p for p in plans if p.action == "update"]
-        writable = [f.name for f in sobject.fields if f.createable]
+        writable = sobject.writable_names
         columns = ["Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp", *writable]
         insert_sql = (
             f'INSERT INTO "{sobject.name}" ({", ".join(_quote(c) for c in columns)}) '
@@ -618,22 +644,32 @@ class RecordService:
         with self.store.write() as conn:
             if inserts:
                 first = self.store.allocate(conn, sobject.name, len(inserts))
+                prefix, make_id = sobject.key_prefix, ids.make_id
                 rows = []
                 for offset, plan in enumerate(inserts):
-                    record_id = ids.make_id(sobject.key_prefix, first + offset)
+                    record_id = make_id(prefix, first + offset)
                     plan.record_id = record_id
                     results[plan.index].id = record_id
-                    rows.append([record_id, 0, now, now, now, *(plan.values.get(name) for name in writable)])
+                    rows.append([record_id, 0, now, now, now, *map(plan.values.get, writable)])
                 conn.executemany(insert_sql, rows)
             groups: dict[tuple[str, ...], list[_Plan]] = defaultdict(list)
             for plan in updates:
-                groups[tuple(sorted(plan.values))].append(plan)
+                stored = plan.stored
+                if stored is None:
+                    groups[tuple(sorted(plan.values))].append(plan)
+                    continue
+                changed = [
+                    name
+                    for name, value in plan.values.items()
+                    if name not in stored or type(old := stored[name]) is not type(value) or old != value
+                ]
+                groups[tuple(sorted(changed))].append(plan)
             for names, group in groups.items():
                 assignments = ", ".join(
                     [*(f'"{name}" = ?' for name in names), '"LastModifiedDate" = ?', '"SystemModstamp" = ?']
                 )
                 sql = f'UPDATE "{sobject.name}" SET {assignments} WHERE "Id" = ?'
-                conn.executemany(sql, [[*(p.values[n] for n in names), now, now, p.record_id] for p in group])
+                conn.executemany(sql, [[*map(p.values.__getitem__, names), now, now, p.record_id] for p in group])
 
     @_serialized
     def delete(self, sobject: SObject, record_ids: list[str], *, dry_run: bool = False) -> list[RecordResult]:

@@ -6,10 +6,30 @@ plus the custom external-id field ``HubSpot_Id__c`` an admin adds for the integr
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from integration.sandbox.salesforce.ids import KEY_PREFIXES
+
+# Salesforce's check is lenient (it accepts most RFC 5322 local parts) but needs one @ and a
+# dotted domain; spaces, double dots and a missing TLD are refused.
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$"
+)
+
+
+class _Slow:
+    """Returned by a field's ``fast_value`` when the value needs the full validation."""
+
+    def __repr__(self) -> str:
+        return "SLOW"
+
+
+SLOW: Any = _Slow()
 
 
 @dataclass(frozen=True)
@@ -52,19 +72,43 @@ class Field:
         return self.type in ("string", "email", "phone", "picklist", "textarea", "url", "id", "reference")
 
     @cached_property
-    def simple_text(self) -> bool:
-        """Writable free text: only the length needs checking (no format, no picklist)."""
-        return self.type in ("string", "phone", "textarea") and self.createable and self.updateable
-
-    @cached_property
     def picklist_values(self) -> frozenset[str]:
         return frozenset(p.value for p in self.picklist)
 
-    @property
+    @cached_property
     def default_value(self) -> str | None:
         for value in self.picklist:
             if value.default:
                 return value.value
+        return None
+
+    @cached_property
+    def fast_value(self) -> Callable[[Any], Any] | None:
+        """The stored value of a plain, valid JSON value of this field, or ``SLOW``.
+
+        The hot path of bulk writes: it accepts only values that the full validation in
+        ``records`` (coercion, then ``check_value``) would store unchanged or convert trivially,
+        and hands everything else (errors included) back to it. ``None`` for fields that are not
+        freely writable (their errors depend on create vs update) or have no shortcut.
+        """
+        if not (self.createable and self.updateable) or self.type in ("id", "reference", "datetime"):
+            return None
+        limit = self.length or 1 << 62
+        if self.type in ("string", "phone", "textarea", "url") or (
+            self.type == "picklist" and not self.restricted_picklist
+        ):
+            return lambda raw: raw if type(raw) is str and raw and len(raw) <= limit else SLOW
+        if self.type == "email":
+            match = EMAIL_RE.match
+            return lambda raw: raw if type(raw) is str and raw and len(raw) <= limit and match(raw) else SLOW
+        if self.type == "picklist":
+            allowed = frozenset(v for v in self.picklist_values if v and len(v) <= limit)
+            return lambda raw: raw if type(raw) is str and raw in allowed else SLOW
+        if self.type == "int":
+            bound = 10**self.digits if self.digits else 1 << 62
+            return lambda raw: raw if type(raw) is int and -bound < raw < bound else SLOW
+        if self.type == "boolean":
+            return lambda raw: int(raw) if type(raw) is bool else SLOW
         return None
 
     def describe(self) -> dict:
@@ -258,11 +302,20 @@ class SObject:
     by_lower: dict[str, Field] = field(init=False)
     by_name: dict[str, Field] = field(init=False)
     required_names: tuple[str, ...] = field(init=False)
+    # Precomputed once for the write path (see ``records``).
+    fast_values: dict[str, Callable[[Any], Any]] = field(init=False)
+    create_defaults: tuple[tuple[str, Any], ...] = field(init=False)
+    writable_names: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.by_lower = {f.name.lower(): f for f in self.fields}
         self.by_name = {f.name: f for f in self.fields}
         self.required_names = tuple(f.name for f in self.fields if not f.nillable and f.createable)
+        self.fast_values = {f.name: f.fast_value for f in self.fields if f.fast_value is not None}
+        self.create_defaults = tuple(
+            (f.name, f.default_value) for f in self.fields if f.defaulted_on_create and f.default_value is not None
+        )
+        self.writable_names = tuple(f.name for f in self.fields if f.createable)
 
     @property
     def key_prefix(self) -> str:

@@ -428,6 +428,27 @@ class TestCollections:
         assert results[3]["errors"][0]["statusCode"] == "MISSING_ARGUMENT"
         assert sf.Lead.get(created[0]["id"])["Title"] == "CEO"
 
+    def test_upsert_resending_unchanged_values_still_marks_the_record_modified(self, sf):
+        # Unchanged fields are left out of the UPDATE; the record must not look untouched.
+        record = {"attributes": {"type": "Lead"}, **lead(1, HubSpot_Id__c="hs-1", Title="VP", NumberOfEmployees=5)}
+        path = "composite/sobjects/Lead/HubSpot_Id__c"
+        first = sf.restful(path, method="PATCH", json={"records": [record]})[0]
+        before = sf.Lead.get(first["id"])
+        time.sleep(0.01)
+        again = sf.restful(path, method="PATCH", json={"records": [record, {**record, "HubSpot_Id__c": "hs-2"}]})
+        assert [(r["success"], r["created"]) for r in again] == [(True, False), (True, True)]
+        after = sf.Lead.get(first["id"])
+        assert after["LastModifiedDate"] > before["LastModifiedDate"]
+        assert after["SystemModstamp"] > before["SystemModstamp"]
+        assert {k: v for k, v in after.items() if k not in ("LastModifiedDate", "SystemModstamp")} == {
+            k: v for k, v in before.items() if k not in ("LastModifiedDate", "SystemModstamp")
+        }
+        changed = {**record, "Title": "CEO", "Email": "USER1@example.com", "NumberOfEmployees": None}
+        assert sf.restful(path, method="PATCH", json={"records": [changed]})[0]["created"] is False
+        stored = sf.Lead.get(first["id"])
+        assert (stored["Title"], stored["Email"], stored["NumberOfEmployees"]) == ("CEO", "USER1@example.com", None)
+        assert (stored["FirstName"], stored["Company"]) == ("F1", "Acme")
+
     def test_concurrent_upserts_of_one_new_key_make_one_record(self, server, control):
         from concurrent.futures import ThreadPoolExecutor
 

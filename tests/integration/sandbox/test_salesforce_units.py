@@ -1,12 +1,17 @@
-"""Pure parts of the Salesforce sandbox: id checksum and the SOQL subset parser/compiler."""
+"""Pure parts of the Salesforce sandbox: id checksum, the validation shortcut of the write path,
+and the SOQL subset parser/compiler."""
 
 from __future__ import annotations
 
 import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from integration.sandbox.salesforce import ids, soql
+from integration.sandbox.salesforce.records import RequestError, check_value, coerce
+from integration.sandbox.salesforce.schema import OBJECTS, SLOW
 from integration.sandbox.salesforce.store import _schema
 
 
@@ -34,6 +39,79 @@ class TestIds:
     def test_malformed_ids_are_refused(self, bad):
         assert not ids.is_well_formed(bad)
         assert ids.normalize(bad) is None
+
+
+def _reference_make_id(prefix: str, number: int) -> str:
+    """make_id() as first written: one base-62 digit at a time, then the documented checksum."""
+    digits = ""
+    while number:
+        number, rest = divmod(number, 62)
+        digits = ids._BASE62[rest] + digits
+    id15 = prefix + "5g0" + digits.rjust(9, "0")
+    suffix = ""
+    for start in (0, 5, 10):
+        flags = sum(1 << i for i, char in enumerate(id15[start : start + 5]) if "A" <= char <= "Z")
+        suffix += "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"[flags]
+    return id15 + suffix
+
+
+class TestIdsFastPath:
+    @given(st.integers(min_value=0, max_value=62**9 - 1), st.sampled_from(["00Q", "003", "750", "01g", "005"]))
+    @settings(max_examples=500, deadline=None)
+    def test_make_id_matches_the_digit_by_digit_definition(self, number, prefix):
+        assert ids.make_id(prefix, number) == _reference_make_id(prefix, number)
+
+    @given(st.text(alphabet="abcXYZ019_é !", min_size=15, max_size=15))
+    @settings(max_examples=300, deadline=None)
+    def test_checksum_of_any_15_characters_follows_the_definition(self, id15):
+        flags = [sum(1 << i for i, c in enumerate(id15[s : s + 5]) if "A" <= c <= "Z") for s in (0, 5, 10)]
+        expected = "".join("ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"[f] for f in flags)
+        assert ids.checksum(id15) == expected
+
+    def test_record_numbers_out_of_range_are_refused(self):
+        for bad in (-1, 62**9):
+            with pytest.raises(ValueError):
+                ids.make_id("00Q", bad)
+
+
+_FAST_FIELDS = sorted(
+    {(o.name, f.name): f for o in OBJECTS.values() for f in o.fields if f.fast_value is not None}.items()
+)
+_PICKLIST_VALUES = sorted({v.value for o in OBJECTS.values() for f in o.fields for v in f.picklist})
+_RAW_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**10), max_value=10**10),
+    # Around every number of digits a field may allow, and past SQLite's integers.
+    st.sampled_from([sign * (10**k + d) for k in range(20) for d in (-1, 0, 1) for sign in (1, -1)]),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=300),
+    st.sampled_from(_PICKLIST_VALUES + ["", "#N/A", "a@b.com", "a..b@c.com", "x@y", "o'neil+x@ex-ample.co.uk"]),
+    # Text and emails at every field length, and one past it.
+    st.sampled_from([c * n for n in (40, 41, 64, 65, 80, 81, 128, 129, 255, 256) for c in ("x", "é")]),
+    st.sampled_from(["a" * (n - 12) + "@example.com" for n in (40, 41, 64, 65, 80, 81)]),
+    st.from_regex(r"[a-z]{1,70}@[a-z]{1,10}\.[a-z]{2,3}", fullmatch=True),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+class TestValidationShortcut:
+    """The write path's shortcut (``Field.fast_value``) takes only what the full validation
+    (``coerce`` then ``check_value``) would store, and stores it the same."""
+
+    @pytest.mark.parametrize(("key", "f"), _FAST_FIELDS, ids=[f"{o}.{n}" for (o, n), _ in _FAST_FIELDS])
+    @given(raw=_RAW_VALUES)
+    @settings(max_examples=300, deadline=None)
+    def test_shortcut_agrees_with_full_validation(self, key, f, raw):
+        fast = f.fast_value(raw)
+        if fast is SLOW:
+            return
+        try:
+            value, error = (raw, None) if isinstance(raw, str) and f.is_text and raw else coerce(f, raw, from_csv=False)
+        except RequestError:  # pragma: no cover - a refused value must never take the shortcut
+            pytest.fail(f"{key}: {raw!r} takes the shortcut but is refused")
+        assert error is None and check_value(f, value) is None
+        assert type(value) is type(fast) and value == fast
 
 
 @pytest.fixture
