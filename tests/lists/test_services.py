@@ -470,6 +470,29 @@ def test_static_add_and_remove(schema, enqueued):
     assert list(list_members(contact_list=cl)) == [b]
 
 
+def test_static_add_of_a_queryset_repeating_contacts_adds_each_once(schema, enqueued):
+    a, b = contact("France"), contact("Spain")
+    first = list_create(name="First", processing_type="MANUAL", filter_branch=None)
+    second = list_create(name="Second", processing_type="MANUAL", filter_branch=None)
+    static_members_add(contact_list=first, contacts=[a, b], now=T1)
+    static_members_add(contact_list=second, contacts=[a], now=T1)
+    target = list_create(name="Target", processing_type="MANUAL", filter_branch=None)
+    static_members_add(contact_list=target, contacts=[b], now=T1)
+    repeating = Contact.objects.filter(memberships__contact_list__in=[first, second])  # a twice
+    assert repeating.count() == 3
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert static_members_add(contact_list=target, contacts=repeating, now=T2) == 1
+    assert target.size == 2 and members(target) == {a.pk, b.pk}
+    assert list(MembershipChange.objects.filter(contact_list=target, at=T2).values_list("contact_id", "kind")) == [
+        (a.pk, "joined")
+    ]
+    membership = connection.ops.quote_name(ListMembership._meta.db_table)
+    into = f"INSERT INTO {membership}"
+    fills = [q["sql"].split(into, 1)[1].split("RETURNING")[0] for q in ctx.captured_queries if into in q["sql"]]
+    assert len(fills) == 1 and membership not in fills[0]
+
+
 def test_static_changes_refused_on_active_lists(schema, enqueued):
     c = contact("France")
     cl = active(country_is("France"), name="Auto")
