@@ -148,7 +148,7 @@ class Pusher:
                 batches += 1
                 self.process(entries)
                 if sum(len(s) for s in self.spools.values()) + slice_size > self.bulk_batch_size:
-                    self.flush()  # before the next slice could make a job bigger than allowed
+                    self.flush(big_only=True)  # before the next slice could make a job too big
             self.flush()
         except BaseException:
             # The run stops (authentication refused twice, API limit...) with part of the
@@ -401,10 +401,14 @@ class Pusher:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def flush(self) -> None:
-        """Send every spool: by Bulk API when it holds more than ``bulk_threshold`` records,
-        else by sObject Collections."""
-        spools, self.spools = self.spools, {}
+    def flush(self, *, big_only: bool = False) -> None:
+        """Send the spools: by Bulk API when one holds more than ``bulk_threshold`` records, else
+        by sObject Collections. ``big_only``: keep the small ones growing for a later job (a
+        few hundred updates sent now would cost a collection call per 200), unless none is big."""
+        spools = self.spools
+        if big_only and any(len(s) > self.bulk_threshold for s in spools.values()):
+            spools = {key: s for key, s in spools.items() if len(s) > self.bulk_threshold}
+        self.spools = {key: s for key, s in self.spools.items() if key not in spools}
         try:
             for spool in spools.values():
                 if len(spool) > self.bulk_threshold:

@@ -135,6 +135,32 @@ def test_updates_and_small_leftovers_share_the_stream(sandbox, inclusion_list, s
     assert len(sandbox.soql("SELECT Id FROM Lead")) == 130
 
 
+def test_small_spools_wait_for_the_next_job_instead_of_costing_collection_calls(
+    sandbox, inclusion_list, spy, monkeypatch
+):
+    contacts = members(inclusion_list, 200)
+    salesforce = sandbox.salesforce()
+    for contact in contacts[::5]:  # 40 already in Salesforce: found by email, updated
+        salesforce.Lead.create({"LastName": "Old", "Company": "Old", "Email": contact.email})
+    updates: list[int] = []
+    update = SalesforceClient.collections_update
+
+    def counting(self, object_name, records):
+        updates.append(len(records))
+        return update(self, object_name, records)
+
+    monkeypatch.setattr(SalesforceClient, "collections_update", counting)
+    queue.enqueue(contact_ids=[c.pk for c in contacts], reason=Reason.LIST_RESYNC)
+    counters = small_pusher(sync_run_start(trigger=SyncRun.Trigger.LIST_RESYNC, total=200)).run_until_empty()
+
+    # Slices of 16 creates and 4 updates: the job fills with 96 creates after 6 slices; the
+    # 24 updates so far wait, and go with the last 16 in one collection call at the end.
+    assert spy["jobs"] == [("Lead", "insert", 96), ("Lead", "insert", 64)]
+    assert updates == [40]
+    assert (counters.created, counters.updated) == (160, 40)
+    assert len(sandbox.soql("SELECT Id FROM Lead")) == 200
+
+
 def test_a_contact_leaving_the_list_while_spooled_is_not_in_the_job(sandbox, inclusion_list, spy, monkeypatch):
     contacts = members(inclusion_list, 80)
     leaves = contacts[42]
