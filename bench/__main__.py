@@ -52,6 +52,11 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
         ["bash", ".ci/with-postgres", PY, "bench/bench_workers.py", "--members", "600", "--workers", "1", "2"],
     ),
     (
+        "Salesforce emulator, collections upsert",
+        [PY, "bench/bench_collections_upsert.py", "--records", "100000"],
+        [PY, "bench/bench_collections_upsert.py", "--records", "450"],
+    ),
+    (
         "ops pages",
         [PY, "bench/bench_ops_pages.py", "--records", "1000000"],
         [PY, "bench/bench_ops_pages.py", "--records", "2000", "--contacts", "200", "--repeat", "1"],

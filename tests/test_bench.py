@@ -31,5 +31,6 @@ def test_every_bench_runs_at_a_tiny_size():
         "health page",
         "CSV export",
         "push time:",
+        "collections upsert of 450 Leads into the emulator, create: throughput",
     ):
         assert figure in table, figure
