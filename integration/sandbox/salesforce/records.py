@@ -119,6 +119,9 @@ class _Plan:
     stored: dict[str, Any] | None = None
 
 
+_NO_LIMITS: dict[str, int] = {}
+
+
 def _quote(name: str) -> str:
     return '"' + name + '"'
 
@@ -243,7 +246,7 @@ class RecordService:
         return self.store.read().execute(sql, (record_id,)).fetchone()
 
     def find_by(self, sobject: SObject, f: Field, value: str) -> list[Any]:
-        sql = f'SELECT * FROM "{sobject.name}" WHERE "{f.name}" = ? AND "IsDeleted" = 0 ORDER BY rowid'
+        sql = f'SELECT * FROM "{sobject.name}" WHERE "{f.name}" = ? AND "IsDeleted" = 0 ORDER BY "Id"'
         return self.store.read().execute(sql, (value,)).fetchall()
 
     def rows_by_ids(self, sobject: SObject, record_ids: list[str]) -> dict[str, Any]:
@@ -263,13 +266,18 @@ class RecordService:
     ) -> tuple[dict[str, Any], list[RecordError]]:
         values: dict[str, Any] = {}
         errors: list[RecordError] = []
-        fast_values = sobject.fast_values
-        key_name = key_field.name if key_field is not None else None
+        text_limits, fast_values = sobject.shortcuts(key_field.name if key_field is not None else None)
+        if from_csv:
+            text_limits = _NO_LIMITS  # "#N/A" is not text there
         for key, raw in data.items():
+            # The hot path of bulk writes: a plain valid value of a writable field, as the full
+            # validation below would store it (everything else falls through to it).
+            limit = text_limits.get(key)
+            if limit is not None and type(raw) is str and raw and len(raw) <= limit:
+                values[key] = raw
+                continue
             fast = fast_values.get(key)
-            if fast is not None and key != key_name and not (from_csv and raw == "#N/A"):
-                # The hot path of bulk writes: a plain valid value of a writable field, as the
-                # full validation below would store it (everything else falls through to it).
+            if fast is not None and not (from_csv and raw == "#N/A"):
                 value = fast(raw)
                 if value is not SLOW:
                     values[key] = value
@@ -437,7 +445,7 @@ class RecordService:
             chunk = wanted[start : start + 500]
             sql = (
                 f'SELECT {columns} FROM "{sobject.name}" WHERE "{key_name}" IN ({",".join("?" * len(chunk))}) '
-                'AND "IsDeleted" = 0 ORDER BY rowid'
+                'AND "IsDeleted" = 0 ORDER BY "Id"'
             )
             for stored in cursor.execute(sql, chunk):
                 row = dict(zip(names, stored, strict=True))

@@ -83,6 +83,18 @@ class Field:
         return None
 
     @cached_property
+    def text_limit(self) -> int | None:
+        """For a freely writable plain text field, the longest value ``fast_value`` passes
+        through unchanged (any non-empty string up to it); ``None`` for other fields."""
+        if not (self.createable and self.updateable):
+            return None
+        if self.type in ("string", "phone", "textarea", "url") or (
+            self.type == "picklist" and not self.restricted_picklist
+        ):
+            return self.length or 1 << 62
+        return None
+
+    @cached_property
     def fast_value(self) -> Callable[[Any], Any] | None:
         """The stored value of a plain, valid JSON value of this field, or ``SLOW``.
 
@@ -94,9 +106,7 @@ class Field:
         if not (self.createable and self.updateable) or self.type in ("id", "reference", "datetime"):
             return None
         limit = self.length or 1 << 62
-        if self.type in ("string", "phone", "textarea", "url") or (
-            self.type == "picklist" and not self.restricted_picklist
-        ):
+        if self.text_limit is not None:
             return lambda raw: raw if type(raw) is str and raw and len(raw) <= limit else SLOW
         if self.type == "email":
             match = EMAIL_RE.match
@@ -306,6 +316,9 @@ class SObject:
     fast_values: dict[str, Callable[[Any], Any]] = field(init=False)
     create_defaults: tuple[tuple[str, Any], ...] = field(init=False)
     writable_names: tuple[str, ...] = field(init=False)
+    _shortcuts: dict[str | None, tuple[dict[str, int], dict[str, Callable[[Any], Any]]]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self.by_lower = {f.name.lower(): f for f in self.fields}
@@ -316,6 +329,17 @@ class SObject:
             (f.name, f.default_value) for f in self.fields if f.defaulted_on_create and f.default_value is not None
         )
         self.writable_names = tuple(f.name for f in self.fields if f.createable)
+        self._shortcuts = {}
+
+    def shortcuts(self, key_name: str | None) -> tuple[dict[str, int], dict[str, Callable[[Any], Any]]]:
+        """The write path's per-field shortcuts, leaving out the upsert key ``key_name``:
+        ``{name: Field.text_limit}`` (checked inline, no call) and ``{name: Field.fast_value}``."""
+        found = self._shortcuts.get(key_name)
+        if found is None:
+            text_limits = {f.name: f.text_limit for f in self.fields if f.text_limit is not None and f.name != key_name}
+            fast_values = {name: fast for name, fast in self.fast_values.items() if name != key_name}
+            found = self._shortcuts[key_name] = (text_limits, fast_values)
+        return found
 
     @property
     def key_prefix(self) -> str:

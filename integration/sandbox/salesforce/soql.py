@@ -489,7 +489,7 @@ def compile_query(query: Query, *, include_deleted: bool = False) -> tuple[str, 
             parts.append(f"{column} {'DESC' if item.descending else 'ASC'}")
         sql += " ORDER BY " + ", ".join(parts)
     else:
-        sql += " ORDER BY rowid"
+        sql += ' ORDER BY "Id"'
     if query.limit is not None or query.offset:
         sql += " LIMIT ? OFFSET ?"
         params.extend([query.limit if query.limit is not None else -1, query.offset or 0])

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from integration.sandbox.salesforce.schema import OBJECTS, Field
+from integration.sandbox.salesforce.schema import OBJECTS, Field, SObject
 from integration.sandbox.store import SQLiteStore
 
 SETTINGS_TTL_SECONDS = 1.0
@@ -46,6 +46,27 @@ def _column_sql(f: Field) -> str:
     return f'"{f.name}" {sql_type}{not_null}'
 
 
+def _object_schema(sobject: SObject) -> list[str]:
+    columns = ", ".join(_column_sql(f) for f in sobject.fields)
+    table = sobject.name
+    # Keyed by Id, without a rowid: one B-tree per row instead of the table plus an Id index.
+    # Ids are allocated in increasing order (fixed width, base 62 in ASCII order), so inserts
+    # append and "ORDER BY Id" is the order of creation.
+    parts = [
+        f'CREATE TABLE IF NOT EXISTS "{table}" ({columns}) WITHOUT ROWID;',
+        f'CREATE INDEX IF NOT EXISTS "{table}_email" ON "{table}" ("Email");',
+        # Incremental SOQL pulls filter on LastModifiedDate; nothing asks for SystemModstamp
+        # often enough to pay for an index on every write.
+        f'CREATE INDEX IF NOT EXISTS "{table}_lastmodified" ON "{table}" ("LastModifiedDate");',
+    ]
+    for f in sobject.external_id_fields:
+        unique = "UNIQUE " if f.unique else ""
+        parts.append(
+            f'CREATE {unique}INDEX IF NOT EXISTS "{table}_{f.name}" ON "{table}" ("{f.name}") WHERE "IsDeleted" = 0;'
+        )
+    return parts
+
+
 def _schema() -> str:
     parts = [
         "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
@@ -66,18 +87,7 @@ def _schema() -> str:
             job_id TEXT NOT NULL, kind TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (job_id, kind));""",
     ]
     for sobject in OBJECTS.values():
-        columns = ", ".join(_column_sql(f) for f in sobject.fields)
-        table = sobject.name
-        parts.append(f'CREATE TABLE IF NOT EXISTS "{table}" ({columns});')
-        parts.append(f'CREATE INDEX IF NOT EXISTS "{table}_email" ON "{table}" ("Email");')
-        parts.append(f'CREATE INDEX IF NOT EXISTS "{table}_modstamp" ON "{table}" ("SystemModstamp");')
-        parts.append(f'CREATE INDEX IF NOT EXISTS "{table}_lastmodified" ON "{table}" ("LastModifiedDate");')
-        for f in sobject.external_id_fields:
-            unique = "UNIQUE " if f.unique else ""
-            parts.append(
-                f'CREATE {unique}INDEX IF NOT EXISTS "{table}_{f.name}" ON "{table}" ("{f.name}") '
-                'WHERE "IsDeleted" = 0;'
-            )
+        parts.extend(_object_schema(sobject))
     return "\n".join(parts)
 
 
@@ -122,16 +132,35 @@ class SalesforceStore(SQLiteStore):
         self._settings_cache: dict[str, Any] | None = None
         self._settings_loaded = 0.0
         self._usage = _UsageState(today())
-        self._add_missing_columns()
+        self._upgrade_tables()
 
-    def _add_missing_columns(self) -> None:
-        """A sandbox file from an older version gains the fields added since (its data stays)."""
+    def _upgrade_tables(self) -> None:
+        """A sandbox file from an older version gains the fields added since, and its record
+        tables are rebuilt without rowid (its data stays, in creation order)."""
         with self.write() as conn:
             for sobject in OBJECTS.values():
-                present = {row["name"] for row in conn.execute(f'PRAGMA table_info("{sobject.name}")')}
+                table = sobject.name
+                present = {row["name"] for row in conn.execute(f'PRAGMA table_info("{table}")')}
                 for f in sobject.fields:
                     if f.name not in present:
-                        conn.execute(f'ALTER TABLE "{sobject.name}" ADD COLUMN {_column_sql(f)}')
+                        conn.execute(f'ALTER TABLE "{table}" ADD COLUMN {_column_sql(f)}')
+                row = conn.execute(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+                ).fetchone()
+                if "WITHOUT ROWID" in row["sql"].upper():
+                    continue
+                columns = ", ".join(f'"{f.name}"' for f in sobject.fields)
+                # Dropping the old table drops its indexes (SystemModstamp's included); the
+                # schema's CREATE statements then build them on the new one.
+                conn.execute(f'ALTER TABLE "{table}" RENAME TO "{table}__rowid"')
+                for statement in _object_schema(sobject):
+                    if statement.startswith("CREATE TABLE"):
+                        conn.execute(statement)
+                conn.execute(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{table}__rowid" ORDER BY rowid')
+                conn.execute(f'DROP TABLE "{table}__rowid"')
+                for statement in _object_schema(sobject):
+                    if not statement.startswith("CREATE TABLE"):
+                        conn.execute(statement)
 
     # -- settings ---------------------------------------------------------------------------
 

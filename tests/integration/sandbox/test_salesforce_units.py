@@ -104,6 +104,9 @@ class TestValidationShortcut:
     @settings(max_examples=300, deadline=None)
     def test_shortcut_agrees_with_full_validation(self, key, f, raw):
         fast = f.fast_value(raw)
+        if f.text_limit is not None:  # the inline form of the same check (``RecordService._clean``)
+            inline = type(raw) is str and bool(raw) and len(raw) <= f.text_limit
+            assert inline == (fast is not SLOW)
         if fast is SLOW:
             return
         try:
@@ -269,3 +272,36 @@ class TestApiUsage:
         store.update_settings({"daily_api_max": 2})
         assert [store.consume_api_call()[2] for _ in range(4)] == [True, True, False, False]
         assert store.api_usage() == (2, 2)
+
+
+class TestSandboxFileUpgrade:
+    def test_an_older_file_gets_tables_without_rowid_and_keeps_its_records(self, tmp_path):
+        from integration.sandbox.salesforce.store import SalesforceStore
+
+        path = tmp_path / "sf.sqlite3"
+        old = sqlite3.connect(path)
+        # The record tables as they were: a rowid table with an Id index beside it, one field
+        # added since, and an index on SystemModstamp.
+        old.executescript(
+            'CREATE TABLE "Lead" ("Id" TEXT PRIMARY KEY COLLATE BINARY, "IsDeleted" INTEGER NOT NULL DEFAULT 0, '
+            '"LastName" TEXT COLLATE NOCASE, "Company" TEXT COLLATE NOCASE, "Email" TEXT COLLATE NOCASE, '
+            '"HubSpot_Id__c" TEXT COLLATE NOCASE, "LastModifiedDate" TEXT, "SystemModstamp" TEXT);'
+            'CREATE INDEX "Lead_modstamp" ON "Lead" ("SystemModstamp");'
+        )
+        leads = [(ids.make_id("00Q", n), f"Name {n}", f"n{n}@example.com") for n in (3, 1, 2)]
+        old.executemany('INSERT INTO "Lead" ("Id", "LastName", "Company", "Email") VALUES (?, ?, \'Acme\', ?)', leads)
+        old.commit()
+        old.close()
+
+        store = SalesforceStore(path)
+        conn = store.read()
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'Lead'").fetchone()["sql"]
+        assert "WITHOUT ROWID" in sql
+        rows = conn.execute('SELECT "Id", "LastName", "Email", "Title" FROM "Lead"').fetchall()
+        assert sorted(tuple(r) for r in rows) == sorted((i, name, email, None) for i, name, email in leads)
+        indexes = {r["name"] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert {"Lead_email", "Lead_lastmodified", "Lead_HubSpot_Id__c"} <= indexes
+        assert "Lead_modstamp" not in indexes
+        store.close()
+        # Opening it again leaves it as it is.
+        assert SalesforceStore(path).read().execute('SELECT count(*) FROM "Lead"').fetchone()[0] == 3
