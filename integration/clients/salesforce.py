@@ -316,6 +316,8 @@ class SalesforceClient:
         self.api_calls = ApiCallCounter()
         self.logins = 0
         self._usage: tuple[int, int] | None = None
+        # Records a second of the last Bulk job that completed: when to poll the next one first.
+        self._bulk_pace: float | None = None
         self._login_lock = threading.Lock()
         self._sf: Salesforce | None = None
         self.session.hooks.setdefault("response", []).append(self._observe)
@@ -681,17 +683,25 @@ class SalesforceClient:
         return True
 
     def _wait_for_job(self, job_id: str, records: int | None = None) -> dict[str, Any]:
-        """Poll the job until it ends. Knowing how many ``records`` it has, the next poll comes
-        when the job should be done at the pace it reports (``numberRecordsProcessed``), so a long
-        job costs a few polls; otherwise the wait grows by half each time, up to 10 s."""
+        """Poll the job until it ends. Knowing how many ``records`` it has, the first poll waits
+        for what the previous job's pace says this one needs (or ``bulk_poll_interval``), and the
+        next ones come when the job should be done at the pace it reports
+        (``numberRecordsProcessed``), so a long job costs a few polls. Otherwise the wait grows
+        by half each time, up to 10 s."""
         started = time.monotonic()
         deadline = started + self.bulk_timeout
         delay = self.bulk_poll_interval
+        if records:
+            expected = 1.1 * records / self._bulk_pace if self._bulk_pace else delay
+            time.sleep(max(delay, min(BULK_MAX_POLL_SECONDS, expected)))
         while True:
             info = self._json("GET", f"jobs/ingest/{job_id}")
-            if info.get("state") in ("JobComplete", "Failed", "Aborted"):
-                return info
             now = time.monotonic()
+            if info.get("state") in ("JobComplete", "Failed", "Aborted"):
+                if records and info.get("state") == "JobComplete" and now > started:
+                    # An upper bound of the time it took: the pace is underestimated, if anything.
+                    self._bulk_pace = records / (now - started)
+                return info
             if now > deadline:
                 raise SalesforceTransientError(
                     _("Bulk job %(job)s still %(state)s after %(seconds)s s.")

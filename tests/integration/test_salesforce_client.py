@@ -325,8 +325,9 @@ class TestFactory:
 
 
 def test_a_bulk_job_reporting_its_progress_is_polled_when_it_should_be_done(monkeypatch):
-    """A job 10 % through should be polled once more when the rest should be done at its pace, not
-    every few seconds; a job that reports no progress yet is polled with a growing wait."""
+    """A job 10 % through is polled once more when the rest should be done at its pace, not every
+    few seconds; a job reporting no progress yet is polled with a growing wait; the next job is
+    first polled when the last one's pace says it should be done."""
     client = SalesforceClient(instance_url="https://example.invalid", access_token="x", bulk_poll_interval=0.5)
     clock = [100.0]
     sleeps: list[float] = []
@@ -336,6 +337,7 @@ def test_a_bulk_job_reporting_its_progress_is_polled_when_it_should_be_done(monk
             {"state": "InProgress", "numberRecordsProcessed": 0},
             {"state": "InProgress", "numberRecordsProcessed": 1_000},
             {"state": "JobComplete", "numberRecordsProcessed": 10_000},
+            {"state": "JobComplete", "numberRecordsProcessed": 4_000},
         ]
     )
 
@@ -348,7 +350,13 @@ def test_a_bulk_job_reporting_its_progress_is_polled_when_it_should_be_done(monk
     monkeypatch.setattr(client, "_json", lambda method, path, body=None, **kw: next(answers))
 
     assert client._wait_for_job("750x", 10_000)["state"] == "JobComplete"
-    # No progress yet: 0.75 s, then 1.125 s. Then 1,000 of 10,000 done in 1.875 s: 9,000 to go.
-    assert sleeps[:2] == [0.75, 1.125]
-    assert sleeps[2] == pytest.approx(1.1 * 9_000 / (1_000 / 1.875))
-    assert len(sleeps) == 3
+    # 0.5 s before the first poll; no progress yet: 0.75 s, then 1.125 s. Then 1,000 of 10,000
+    # done in 2.375 s: the rest should take 21.4 s (plus a tenth).
+    assert sleeps[:3] == [0.5, 0.75, 1.125]
+    assert sleeps[3] == pytest.approx(1.1 * 9_000 / (1_000 / 2.375))
+    assert len(sleeps) == 4
+    took = sum(sleeps)
+
+    sleeps.clear()
+    assert client._wait_for_job("750y", 4_000)["state"] == "JobComplete"
+    assert sleeps == [pytest.approx(1.1 * 4_000 / (10_000 / took))]  # one poll, when it is done
