@@ -61,3 +61,15 @@ def sandbox(tmp_path, settings):
         hubspot_client._cache.clear()
         yield Sandbox(hubspot_url, sf.url, sf.cert_path, hubspot_db, sf.app)
         hubspot_client._cache.clear()
+
+
+@pytest.fixture
+def inclusion_list():
+    """An empty, complete active list named "Members", chosen as the inclusion list."""
+    from integration.models import SyncSettings
+    from tests.lists.factories import ContactListFactory, ContactPropertyFactory
+
+    ContactPropertyFactory(name="email")
+    contact_list = ContactListFactory(name="Members", complete=True)
+    SyncSettings.objects.update_or_create(pk=1, defaults={"inclusion_list": contact_list})
+    return contact_list

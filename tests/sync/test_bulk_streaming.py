@@ -18,25 +18,16 @@ from integration.clients.salesforce import (
     SalesforceTransientError,
     get_salesforce_client,
 )
-from integration.models import SyncSettings
 from lists.models import ContactList, ListMembership
 from sync.engine import queue
 from sync.engine.push import Pusher
 from sync.models import PendingSync, Reason, SyncRecord, SyncRun
 from sync.services import sync_run_start
-from tests.lists.factories import ContactFactory, ContactListFactory, ContactPropertyFactory, ListMembershipFactory
+from tests.lists.factories import ContactFactory, ListMembershipFactory
 
 pytestmark = pytest.mark.django_db
 
 SLICE, JOB, THRESHOLD = 20, 120, 50
-
-
-@pytest.fixture
-def inclusion_list() -> ContactList:
-    ContactPropertyFactory(name="email")
-    contact_list = ContactListFactory(name="Members", complete=True)
-    SyncSettings.objects.update_or_create(pk=1, defaults={"inclusion_list": contact_list})
-    return contact_list
 
 
 def members(contact_list: ContactList, count: int) -> list:

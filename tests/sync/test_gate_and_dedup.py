@@ -19,7 +19,7 @@ from sync.engine.gate import Gate
 from sync.engine.push import Pusher
 from sync.models import Reason, SyncRecord, SyncRun
 from sync.services import sync_run_start
-from tests.lists.factories import ContactFactory, ContactListFactory, ContactPropertyFactory, ListMembershipFactory
+from tests.lists.factories import ContactFactory, ListMembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,14 +31,6 @@ def member(contact_list: ContactList, email: str, lastname: str):
     )
     ListMembershipFactory(contact_list=contact_list, contact=contact)
     return contact
-
-
-@pytest.fixture
-def inclusion_list() -> ContactList:
-    ContactPropertyFactory(name="email")
-    contact_list = ContactListFactory(name="Members", complete=True)
-    SyncSettings.objects.update_or_create(pk=1, defaults={"inclusion_list": contact_list})
-    return contact_list
 
 
 def pusher(run: SyncRun, worker: str) -> Pusher:
