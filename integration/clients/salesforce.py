@@ -693,7 +693,7 @@ class SalesforceClient:
         delay = self.bulk_poll_interval
         if records:
             expected = 1.1 * records / self._bulk_pace if self._bulk_pace else delay
-            time.sleep(max(delay, min(BULK_MAX_POLL_SECONDS, expected)))
+            time.sleep(self._poll_delay(expected))
         while True:
             info = self._json("GET", f"jobs/ingest/{job_id}")
             now = time.monotonic()
@@ -710,10 +710,14 @@ class SalesforceClient:
             processed = int(info.get("numberRecordsProcessed") or 0)
             if records and processed and now > started:
                 rate = processed / (now - started)
-                delay = max(self.bulk_poll_interval, min(BULK_MAX_POLL_SECONDS, 1.1 * (records - processed) / rate))
+                delay = self._poll_delay(1.1 * (records - processed) / rate)
             else:
                 delay = min(delay * 1.5, 10.0)
             time.sleep(delay)
+
+    def _poll_delay(self, seconds: float) -> float:
+        """A wait before the next poll: ``seconds``, within ``bulk_poll_interval`` and 30 s."""
+        return max(self.bulk_poll_interval, min(BULK_MAX_POLL_SECONDS, seconds))
 
     def _results_rows(self, job_id: str, which: str) -> Iterator[dict[str, str]]:
         """The rows of one result file, parsed as they download (a job's results can be large)."""

@@ -445,15 +445,17 @@ class Pusher:
             queue.renew(worker=self.worker)
             try:
                 results = self._call(salesforce_object, operation, chunk)
-            except RunStopped:
-                queue.retry_later([i.entry for i in chunk], error="run stopped")
-                raise
             except ClientError as exc:
                 self._call_failed([i.entry for i in chunk], exc)
-                if isinstance(exc, AuthError):
-                    raise RunStopped(str(exc), category=Category.CONNECTION) from exc
+                self._stop_if_refused(exc)
                 continue
             self._apply_results(chunk, results)
+
+    @staticmethod
+    def _stop_if_refused(exc: ClientError) -> None:
+        """Salesforce refused the login even after logging in again: nothing more can be sent."""
+        if isinstance(exc, AuthError):
+            raise RunStopped(str(exc), category=Category.CONNECTION) from exc
 
     def _write_bulk(self, spool: Spool) -> None:
         """One Bulk API job for a spool: its CSV written slice by slice (members only), then its
@@ -479,17 +481,12 @@ class Pusher:
             self._renewed_at = timezone.now()
             try:
                 results = self.client.bulk_run(spool.salesforce_object, upload)
-            except RunStopped:
-                for chunk in self._sent_chunks(spool, sent):
-                    queue.retry_later([i.entry for i, _r in chunk], error="run stopped")
-                raise
             except ClientError as exc:
                 for chunk in self._sent_chunks(spool, sent):
                     self._call_failed([i.entry for i, _r in chunk], exc)
                     if self.on_progress:
                         self.on_progress(len(chunk))
-                if isinstance(exc, AuthError):
-                    raise RunStopped(str(exc), category=Category.CONNECTION) from exc
+                self._stop_if_refused(exc)
                 return
         for chunk in self._sent_chunks(spool, sent, results):
             self._apply_results([i for i, _r in chunk], [r for _i, r in chunk])
