@@ -807,8 +807,12 @@ class SalesforceSandbox:
         except soql.SoqlError as exc:
             raise HttpError(400, exc.message, code=exc.code)
         include_deleted = endpoint == "queryAll"
-        sql, params = soql.compile_query(parsed, include_deleted=include_deleted)
         conn = self.store.read()
+        sql, params = soql.compile_query(
+            parsed,
+            include_deleted=include_deleted,
+            email_candidates=lambda emails: self.store.emails.candidates_param(conn, parsed.sobject.name, emails),
+        )
         if parsed.count_only:
             count = conn.execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()[0]
             return json_response(200, {"totalSize": count, "done": True, "records": []})

@@ -19,6 +19,7 @@ from functools import wraps
 from typing import Any
 
 from integration.sandbox.salesforce import ids
+from integration.sandbox.salesforce.emails import CANDIDATES_SQL
 from integration.sandbox.salesforce.schema import EMAIL_RE, SLOW, Field, SObject
 from integration.sandbox.salesforce.soql import format_datetime
 from integration.sandbox.salesforce.store import SalesforceStore, utc_now
@@ -246,8 +247,13 @@ class RecordService:
         return self.store.read().execute(sql, (record_id,)).fetchone()
 
     def find_by(self, sobject: SObject, f: Field, value: str) -> list[Any]:
-        sql = f'SELECT * FROM "{sobject.name}" WHERE "{f.name}" = ? AND "IsDeleted" = 0 ORDER BY "Id"'
-        return self.store.read().execute(sql, (value,)).fetchall()
+        conn = self.store.read()
+        sql = f'SELECT * FROM "{sobject.name}" WHERE "{f.name}" = ? AND "IsDeleted" = 0'
+        params: list[Any] = [value]
+        if f.name == "Email":
+            sql += f" AND {CANDIDATES_SQL}"
+            params.append(self.store.emails.candidates_param(conn, sobject.name, [value]))
+        return conn.execute(sql + ' ORDER BY "Id"', params).fetchall()
 
     def rows_by_ids(self, sobject: SObject, record_ids: list[str]) -> dict[str, Any]:
         rows: dict[str, Any] = {}
@@ -442,12 +448,12 @@ class RecordService:
         cursor = conn.cursor()
         cursor.row_factory = None
         for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            sql = (
-                f'SELECT {columns} FROM "{sobject.name}" WHERE "{key_name}" IN ({",".join("?" * len(chunk))}) '
-                'AND "IsDeleted" = 0 ORDER BY "Id"'
-            )
-            for stored in cursor.execute(sql, chunk):
+            chunk: list[Any] = wanted[start : start + 500]
+            sql = f'SELECT {columns} FROM "{sobject.name}" WHERE "{key_name}" IN ({",".join("?" * len(chunk))}) '
+            if key_name == "Email":
+                sql += f"AND {CANDIDATES_SQL} "
+                chunk = [*chunk, self.store.emails.candidates_param(conn, sobject.name, chunk)]
+            for stored in cursor.execute(sql + 'AND "IsDeleted" = 0 ORDER BY "Id"', chunk):
                 row = dict(zip(names, stored, strict=True))
                 matches[str(row[key_name]).lower()].append(row)
         counts = Counter(k for k in folded if k)
@@ -594,9 +600,12 @@ class RecordService:
         emails = sorted({str(p.values["Email"]).lower() for p in plans if p.values.get("Email")})
         owners_by_email: dict[str, list[str]] = defaultdict(list)
         for start in range(0, len(emails), 500):
-            chunk = emails[start : start + 500]
-            sql = f'SELECT "Id", "Email" FROM "{sobject.name}" WHERE "Email" IN ({",".join("?" * len(chunk))}) AND "IsDeleted" = 0'
-            for row in conn.execute(sql, chunk):
+            chunk: list[Any] = emails[start : start + 500]
+            sql = (
+                f'SELECT "Id", "Email" FROM "{sobject.name}" WHERE "Email" IN ({",".join("?" * len(chunk))}) '
+                f'AND "IsDeleted" = 0 AND {CANDIDATES_SQL}'
+            )
+            for row in conn.execute(sql, [*chunk, self.store.emails.candidates_param(conn, sobject.name, chunk)]):
                 owners_by_email[str(row["Email"]).lower()].append(row["Id"])
         for plan in plans:
             email = plan.values.get("Email")
@@ -660,6 +669,8 @@ class RecordService:
                     results[plan.index].id = record_id
                     rows.append([record_id, 0, now, now, now, *map(plan.values.get, writable)])
                 conn.executemany(insert_sql, rows)
+            # For the map of ids by email (``emails``), which stands in for an index on Email.
+            emailed = [(p.record_id, email) for p in inserts if (email := p.values.get("Email")) is not None]
             groups: dict[tuple[str, ...], list[_Plan]] = defaultdict(list)
             for plan in updates:
                 stored = plan.stored
@@ -678,6 +689,10 @@ class RecordService:
                 )
                 sql = f'UPDATE "{sobject.name}" SET {assignments} WHERE "Id" = ?'
                 conn.executemany(sql, [[*map(p.values.__getitem__, names), now, now, p.record_id] for p in group])
+                if "Email" in names:
+                    emailed += [(p.record_id, email) for p in group if (email := p.values["Email"]) is not None]
+            if emailed:
+                self.store.emails.written(conn, sobject.name, emailed)  # type: ignore[arg-type]
 
     @_serialized
     def delete(self, sobject: SObject, record_ids: list[str], *, dry_run: bool = False) -> list[RecordResult]:

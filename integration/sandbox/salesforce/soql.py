@@ -19,10 +19,12 @@ String comparisons are case-insensitive, as in Salesforce (the store declares te
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from integration.sandbox.salesforce import ids
+from integration.sandbox.salesforce.emails import CANDIDATES_SQL
 from integration.sandbox.salesforce.schema import Field, SObject, get_object
 
 
@@ -469,14 +471,42 @@ def compile_condition(condition: Condition, params: list[object]) -> str:
     return f"{column} {condition.op} ?"
 
 
-def compile_query(query: Query, *, include_deleted: bool = False) -> tuple[str, list[object]]:
-    """SQL selecting the matching ids in order (the paging cursor keeps ids, then pages rows)."""
+def required_values(condition: Condition | None, field_name: str) -> list[str] | None:
+    """The string values ``field_name`` must equal for ``condition`` to hold, when its top level
+    says so (``F = 'x'``, ``F IN ('x', 'y')``, alone or ANDed with anything); else ``None``."""
+    if isinstance(condition, Comparison):
+        if (
+            condition.field.name == field_name
+            and condition.op in ("=", "IN")
+            and all(v.kind == "string" for v in condition.values)
+        ):
+            return [str(v.value) for v in condition.values]
+        return None
+    if isinstance(condition, BoolOp) and condition.op == "AND":
+        for item in condition.items:
+            found = required_values(item, field_name)
+            if found is not None:
+                return found
+    return None
+
+
+def compile_query(
+    query: Query, *, include_deleted: bool = False, email_candidates: Callable[[list[str]], str] | None = None
+) -> tuple[str, list[object]]:
+    """SQL selecting the matching ids in order (the paging cursor keeps ids, then pages rows).
+
+    ``email_candidates(emails)`` gives the sandbox's candidate ids for a condition on Email (see
+    ``emails``), as the parameter of ``CANDIDATES_SQL``; the condition itself stays."""
     params: list[object] = []
     clauses = []
     if not include_deleted:
         clauses.append('"IsDeleted" = 0')
     if query.where is not None:
         clauses.append(compile_condition(query.where, params))
+        emails = required_values(query.where, "Email") if email_candidates is not None else None
+        if emails is not None:
+            clauses.append(CANDIDATES_SQL)
+            params.append(email_candidates(emails))  # type: ignore[misc]
     sql = f'SELECT "Id" FROM "{query.sobject.name}"'
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)

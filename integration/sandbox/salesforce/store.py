@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from integration.sandbox.salesforce.emails import EmailIds
 from integration.sandbox.salesforce.schema import OBJECTS, Field, SObject
 from integration.sandbox.store import SQLiteStore
 
@@ -54,7 +55,6 @@ def _object_schema(sobject: SObject) -> list[str]:
     # append and "ORDER BY Id" is the order of creation.
     parts = [
         f'CREATE TABLE IF NOT EXISTS "{table}" ({columns}) WITHOUT ROWID;',
-        f'CREATE INDEX IF NOT EXISTS "{table}_email" ON "{table}" ("Email");',
         # Incremental SOQL pulls filter on LastModifiedDate; nothing asks for SystemModstamp
         # often enough to pay for an index on every write.
         f'CREATE INDEX IF NOT EXISTS "{table}_lastmodified" ON "{table}" ("LastModifiedDate");',
@@ -132,6 +132,8 @@ class SalesforceStore(SQLiteStore):
         self._settings_cache: dict[str, Any] | None = None
         self._settings_loaded = 0.0
         self._usage = _UsageState(today())
+        # Lookups by Email go through this map rather than an index (see ``emails``).
+        self.emails = EmailIds(self, [sobject.name for sobject in OBJECTS.values()])
         self._upgrade_tables()
 
     def _upgrade_tables(self) -> None:
@@ -140,6 +142,8 @@ class SalesforceStore(SQLiteStore):
         with self.write() as conn:
             for sobject in OBJECTS.values():
                 table = sobject.name
+                # Replaced by the in-memory map of ``emails``.
+                conn.execute(f'DROP INDEX IF EXISTS "{table}_email"')
                 present = {row["name"] for row in conn.execute(f'PRAGMA table_info("{table}")')}
                 for f in sobject.fields:
                     if f.name not in present:
@@ -203,6 +207,10 @@ class SalesforceStore(SQLiteStore):
         with self._settings_lock:
             self._settings_cache = None
         self._forget_usage()
+        self.emails.forget()
+
+    def after_rollback(self) -> None:
+        self.emails.forget()
 
     # -- API usage --------------------------------------------------------------------------
     #
