@@ -637,7 +637,9 @@ class ContactListAdmin(admin.ModelAdmin):
                 except ValidationError as exc:
                     self.message_user(request, " ".join(exc.messages), messages.ERROR)
                     return HttpResponseRedirect(reverse("admin:lists_contactlist_change", args=[obj.pk]))
-                self.message_user(request, gettext("The list “%(name)s” was deleted.") % {"name": name}, messages.SUCCESS)
+                self.message_user(
+                    request, gettext("The list “%(name)s” was deleted.") % {"name": name}, messages.SUCCESS
+                )
                 return HttpResponseRedirect(reverse("admin:lists_contactlist_changelist"))
         return super().delete_view(request, object_id, extra_context)
 
