@@ -78,8 +78,9 @@ def serve(db: str, cert_dir: str) -> None:
     """Subprocess mode: serve the emulator, print its port, run until stdin closes."""
     _setup_django()
     from integration.sandbox.salesforce import make_app
-    from integration.sandbox.server import ensure_certificate, serve_in_thread, server_ssl_context
+    from integration.sandbox.server import ensure_certificate, serve_in_thread, server_ssl_context, tune_gc_for_serving
 
+    tune_gc_for_serving()  # as ``sandbox_serve`` does
     app = make_app(db)
     cert, key = ensure_certificate(cert_dir)
     server, port = serve_in_thread(app, "127.0.0.1", 0, server_ssl_context(cert, key))

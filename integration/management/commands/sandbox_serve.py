@@ -44,13 +44,19 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from integration.sandbox.hubspot import make_app as make_hubspot
-        from integration.sandbox.server import ensure_certificate, make_server, server_ssl_context
+        from integration.sandbox.server import (
+            ensure_certificate,
+            make_server,
+            server_ssl_context,
+            tune_gc_for_serving,
+        )
         from integration.sandbox.store import default_db_path, sandbox_dir
 
         if not settings.SANDBOX:
             raise CommandError(_("The sandbox is switched off (SANDBOX=false); set SANDBOX=true to serve it."))
         host, verbose = options["host"], options["verbose_http"]
         rate = options["hubspot_rate_limit"]
+        tune_gc_for_serving()
         servers = []
         try:
             hubspot = make_hubspot(default_db_path("hubspot"), rate_limit=(rate, 10_000) if rate else None)

@@ -632,7 +632,19 @@ class SalesforceSandbox:
         groups: dict[str, tuple[SObject, list[int]]] = {}
         # Per call, not per record: a collection rarely mixes more than a couple of types.
         resolved: dict[str | None, SObject | None] = {None: required_type}
-        for index, record in enumerate(records):
+        type_names = set(map(self._record_type, records))
+        if len(type_names) == 1 and not locked:
+            # The usual call: one type for all; the loop below would group every record.
+            (type_name,) = type_names
+            sobject = required_type if type_name is None else get_object(type_name)
+            if sobject is not None and (required_type is None or sobject is required_type):
+                groups[sobject.name] = (sobject, list(range(len(records))))
+                records_left: Any = ()
+            else:
+                records_left = records
+        else:
+            records_left = records
+        for index, record in enumerate(records_left):
             type_name = self._record_type(record)
             if type_name not in resolved:
                 resolved[type_name] = get_object(type_name)  # type: ignore[arg-type]
@@ -809,9 +821,7 @@ class SalesforceSandbox:
         include_deleted = endpoint == "queryAll"
         conn = self.store.read()
         sql, params = soql.compile_query(
-            parsed,
-            include_deleted=include_deleted,
-            email_candidates=lambda emails: self.store.emails.candidates_param(conn, parsed.sobject.name, emails),
+            parsed, include_deleted=include_deleted, candidates=self.store.lookups.for_query(conn, parsed.sobject.name)
         )
         if parsed.count_only:
             count = conn.execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()[0]

@@ -18,13 +18,14 @@ String comparisons are case-insensitive, as in Salesforce (the store declares te
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Protocol
 
 from integration.sandbox.salesforce import ids
-from integration.sandbox.salesforce.emails import CANDIDATES_SQL
+from integration.sandbox.salesforce.lookups import CANDIDATES_SQL
 from integration.sandbox.salesforce.schema import Field, SObject, get_object
 
 
@@ -490,23 +491,57 @@ def required_values(condition: Condition | None, field_name: str) -> list[str] |
     return None
 
 
+def lower_bound(condition: Condition | None, field_name: str) -> tuple[str, bool] | None:
+    """``(value, inclusive)`` when ``condition``'s top level requires ``field_name > value`` (or
+    ``>=``, alone or ANDed with anything), with a text value as stored; else ``None``."""
+    if isinstance(condition, Comparison):
+        if condition.field.name == field_name and condition.op in (">", ">="):
+            value = _sql_value(condition.values[0])
+            if isinstance(value, str):
+                return value, condition.op == ">="
+        return None
+    if isinstance(condition, BoolOp) and condition.op == "AND":
+        for item in condition.items:
+            found = lower_bound(item, field_name)
+            if found is not None:
+                return found
+    return None
+
+
+class Candidates(Protocol):
+    """The sandbox's candidate ids for a condition (see ``lookups``)."""
+
+    def email(self, emails: list[str]) -> list[str]: ...
+
+    def modified(self, stamp: str, inclusive: bool) -> list[str] | None: ...
+
+
 def compile_query(
-    query: Query, *, include_deleted: bool = False, email_candidates: Callable[[list[str]], str] | None = None
+    query: Query, *, include_deleted: bool = False, candidates: Candidates | None = None
 ) -> tuple[str, list[object]]:
     """SQL selecting the matching ids in order (the paging cursor keeps ids, then pages rows).
 
-    ``email_candidates(emails)`` gives the sandbox's candidate ids for a condition on Email (see
-    ``emails``), as the parameter of ``CANDIDATES_SQL``; the condition itself stays."""
+    With ``candidates``, a condition on Email or a lower bound of LastModifiedDate also limits
+    the rows read to the candidate ids; the condition itself stays, so the result is the same.
+    """
     params: list[object] = []
     clauses = []
     if not include_deleted:
         clauses.append('"IsDeleted" = 0')
     if query.where is not None:
         clauses.append(compile_condition(query.where, params))
-        emails = required_values(query.where, "Email") if email_candidates is not None else None
+    if candidates is not None:
+        narrowed: list[str] | None = None
+        emails = required_values(query.where, "Email")
         if emails is not None:
+            narrowed = candidates.email(emails)
+        else:
+            bound = lower_bound(query.where, "LastModifiedDate")
+            if bound is not None:
+                narrowed = candidates.modified(*bound)
+        if narrowed is not None:
             clauses.append(CANDIDATES_SQL)
-            params.append(email_candidates(emails))  # type: ignore[misc]
+            params.append(json.dumps(narrowed))
     sql = f'SELECT "Id" FROM "{query.sobject.name}"'
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from integration.sandbox.salesforce.emails import EmailIds
+from integration.sandbox.salesforce.lookups import RecordLookups
 from integration.sandbox.salesforce.schema import OBJECTS, Field, SObject
 from integration.sandbox.store import SQLiteStore
 
@@ -55,9 +55,6 @@ def _object_schema(sobject: SObject) -> list[str]:
     # append and "ORDER BY Id" is the order of creation.
     parts = [
         f'CREATE TABLE IF NOT EXISTS "{table}" ({columns}) WITHOUT ROWID;',
-        # Incremental SOQL pulls filter on LastModifiedDate; nothing asks for SystemModstamp
-        # often enough to pay for an index on every write.
-        f'CREATE INDEX IF NOT EXISTS "{table}_lastmodified" ON "{table}" ("LastModifiedDate");',
     ]
     for f in sobject.external_id_fields:
         unique = "UNIQUE " if f.unique else ""
@@ -132,8 +129,8 @@ class SalesforceStore(SQLiteStore):
         self._settings_cache: dict[str, Any] | None = None
         self._settings_loaded = 0.0
         self._usage = _UsageState(today())
-        # Lookups by Email go through this map rather than an index (see ``emails``).
-        self.emails = EmailIds(self, [sobject.name for sobject in OBJECTS.values()])
+        # Lookups by Email and LastModifiedDate go through these maps rather than indexes.
+        self.lookups = RecordLookups(self, [sobject.name for sobject in OBJECTS.values()])
         self._upgrade_tables()
 
     def _upgrade_tables(self) -> None:
@@ -142,8 +139,9 @@ class SalesforceStore(SQLiteStore):
         with self.write() as conn:
             for sobject in OBJECTS.values():
                 table = sobject.name
-                # Replaced by the in-memory map of ``emails``.
+                # Replaced by the in-memory maps of ``lookups``.
                 conn.execute(f'DROP INDEX IF EXISTS "{table}_email"')
+                conn.execute(f'DROP INDEX IF EXISTS "{table}_lastmodified"')
                 present = {row["name"] for row in conn.execute(f'PRAGMA table_info("{table}")')}
                 for f in sobject.fields:
                     if f.name not in present:
@@ -207,10 +205,10 @@ class SalesforceStore(SQLiteStore):
         with self._settings_lock:
             self._settings_cache = None
         self._forget_usage()
-        self.emails.forget()
+        self.lookups.forget()
 
     def after_rollback(self) -> None:
-        self.emails.forget()
+        self.lookups.forget()
 
     # -- API usage --------------------------------------------------------------------------
     #

@@ -281,13 +281,14 @@ class TestSandboxFileUpgrade:
         path = tmp_path / "sf.sqlite3"
         old = sqlite3.connect(path)
         # The record tables as they were: a rowid table with an Id index beside it, one field
-        # added since, and indexes on SystemModstamp and Email.
+        # added since, and indexes on SystemModstamp, Email and LastModifiedDate.
         old.executescript(
             'CREATE TABLE "Lead" ("Id" TEXT PRIMARY KEY COLLATE BINARY, "IsDeleted" INTEGER NOT NULL DEFAULT 0, '
             '"LastName" TEXT COLLATE NOCASE, "Company" TEXT COLLATE NOCASE, "Email" TEXT COLLATE NOCASE, '
             '"HubSpot_Id__c" TEXT COLLATE NOCASE, "LastModifiedDate" TEXT, "SystemModstamp" TEXT);'
             'CREATE INDEX "Lead_modstamp" ON "Lead" ("SystemModstamp");'
             'CREATE INDEX "Lead_email" ON "Lead" ("Email");'
+            'CREATE INDEX "Lead_lastmodified" ON "Lead" ("LastModifiedDate");'
         )
         leads = [(ids.make_id("00Q", n), f"Name {n}", f"n{n}@example.com") for n in (3, 1, 2)]
         old.executemany('INSERT INTO "Lead" ("Id", "LastName", "Company", "Email") VALUES (?, ?, \'Acme\', ?)', leads)
@@ -301,10 +302,10 @@ class TestSandboxFileUpgrade:
         rows = conn.execute('SELECT "Id", "LastName", "Email", "Title" FROM "Lead"').fetchall()
         assert sorted(tuple(r) for r in rows) == sorted((i, name, email, None) for i, name, email in leads)
         indexes = {r["name"] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert {"Lead_lastmodified", "Lead_HubSpot_Id__c"} <= indexes
-        # Lookups by Email use the store's in-memory map (``emails``) instead.
-        assert not {"Lead_modstamp", "Lead_email"} & indexes
-        assert store.emails.candidates(conn, "Lead", ["N2@EXAMPLE.COM"]) == [ids.make_id("00Q", 2)]
+        assert "Lead_HubSpot_Id__c" in indexes
+        # Lookups by Email and LastModifiedDate use the store's in-memory maps instead.
+        assert not {"Lead_modstamp", "Lead_email", "Lead_lastmodified"} & indexes
+        assert store.lookups.email_candidates(conn, "Lead", ["N2@EXAMPLE.COM"]) == [ids.make_id("00Q", 2)]
         store.close()
         # Opening it again leaves it as it is.
         assert SalesforceStore(path).read().execute('SELECT count(*) FROM "Lead"').fetchone()[0] == 3
