@@ -264,6 +264,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "< 50 % (the client is the bottleneck)",
             ),
         ]
+        if item["emulator_process_cpu_seconds"] is not None:
+            # The whole emulator process (its TLS and HTTP too) against the client's process.
+            per_record = 1e6 / results["records"]
+            figures.append(
+                Figure(
+                    f"{label}: CPU per record, emulator process vs client process",
+                    item["emulator_process_cpu_seconds"] * per_record,
+                    "µs",
+                    baseline=item["bench_process_cpu_seconds"] * per_record,
+                    baseline_name="client process",
+                )
+            )
     emit(figures, as_json=args.json)
     return results
 

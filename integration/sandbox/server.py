@@ -31,6 +31,7 @@ import socketserver
 import ssl
 import sys
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -58,6 +59,18 @@ class _WSGIRequestHandler(BaseHTTPRequestHandler):
     # connection, separate small writes meet the client's delayed ACK and cost ~40 ms each.
     wbufsize = 256 * 1024
     disable_nagle_algorithm = True
+
+    _date_header: tuple[int, str] = (0, "")
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header, formatted once a second rather than once a response."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        second = int(time.time())
+        cached = _WSGIRequestHandler._date_header
+        if cached[0] != second:
+            cached = _WSGIRequestHandler._date_header = (second, super().date_time_string(second))
+        return cached[1]
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         if self.server.verbose:  # type: ignore[attr-defined]

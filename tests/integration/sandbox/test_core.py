@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import ssl
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import pytest
 import requests
@@ -76,6 +78,9 @@ def test_keep_alive_reuses_one_connection(tmp_path):
             response.read()
         # Same socket throughout: the server never closed it.
         assert conn.sock is not None
+        # Every answer is dated (formatted once a second, for all of them).
+        date = parsedate_to_datetime(response.getheader("Date"))
+        assert abs((datetime.now(UTC) - date).total_seconds()) < 5
         conn.request("POST", "/items", body=b'{"name": "n"}', headers={"Content-Type": "application/json"})
         assert conn.getresponse().status == 201
         conn.close()

@@ -101,7 +101,9 @@ class TestLookups:
                 results = records.upsert(LEAD, EMAIL, [{"Email": op[2], "LastName": "Upserted", "Company": "Acme"}])
                 made += [r.id for r in results if r.success and r.created]
             elif op[0] == "upsert by external id" and op[2]:
-                batch = [{"HubSpot_Id__c": key, "Email": email, "LastName": "X", "Company": "Y"} for key, email in op[2]]
+                batch = [
+                    {"HubSpot_Id__c": key, "Email": email, "LastName": "X", "Company": "Y"} for key, email in op[2]
+                ]
                 results = records.upsert(LEAD, HUBSPOT_ID, batch)
                 made += [r.id for r in results if r.success and r.created]
             elif op[0] == "delete" and made:
