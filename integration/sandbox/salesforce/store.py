@@ -47,21 +47,24 @@ def _column_sql(f: Field) -> str:
     return f'"{f.name}" {sql_type}{not_null}'
 
 
-def _object_schema(sobject: SObject) -> list[str]:
+def _object_table(sobject: SObject) -> str:
     columns = ", ".join(_column_sql(f) for f in sobject.fields)
-    table = sobject.name
     # Keyed by Id, without a rowid: one B-tree per row instead of the table plus an Id index.
     # Ids are allocated in increasing order (fixed width, base 62 in ASCII order), so inserts
     # append and "ORDER BY Id" is the order of creation.
-    parts = [
-        f'CREATE TABLE IF NOT EXISTS "{table}" ({columns}) WITHOUT ROWID;',
-    ]
+    return f'CREATE TABLE IF NOT EXISTS "{sobject.name}" ({columns}) WITHOUT ROWID;'
+
+
+def _object_indexes(sobject: SObject) -> dict[str, str]:
+    """``{index name: CREATE statement}``: created once the table has every column (see
+    ``SalesforceStore._upgrade_tables``)."""
+    table = sobject.name
+    indexes = {}
     for f in sobject.external_id_fields:
         unique = "UNIQUE " if f.unique else ""
-        parts.append(
-            f'CREATE {unique}INDEX IF NOT EXISTS "{table}_{f.name}" ON "{table}" ("{f.name}") WHERE "IsDeleted" = 0;'
-        )
-    return parts
+        name = f"{table}_{f.name}"
+        indexes[name] = f'CREATE {unique}INDEX IF NOT EXISTS "{name}" ON "{table}" ("{f.name}") WHERE "IsDeleted" = 0;'
+    return indexes
 
 
 def _schema() -> str:
@@ -83,8 +86,9 @@ def _schema() -> str:
         """CREATE TABLE IF NOT EXISTS bulk_job_results (
             job_id TEXT NOT NULL, kind TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (job_id, kind));""",
     ]
-    for sobject in OBJECTS.values():
-        parts.extend(_object_schema(sobject))
+    # Only the tables: an index named a column an older file lacks would index a constant (SQLite
+    # reads an unknown double-quoted name as a string), so indexes come after the upgrade.
+    parts.extend(_object_table(sobject) for sobject in OBJECTS.values())
     return "\n".join(parts)
 
 
@@ -134,8 +138,9 @@ class SalesforceStore(SQLiteStore):
         self._upgrade_tables()
 
     def _upgrade_tables(self) -> None:
-        """A sandbox file from an older version gains the fields added since, and its record
-        tables are rebuilt without rowid (its data stays, in creation order)."""
+        """A sandbox file from an older version gains the fields added since, its record tables
+        are rebuilt without rowid (its data stays, in creation order), and its indexes are made
+        as this version has them."""
         with self.write() as conn:
             for sobject in OBJECTS.values():
                 table = sobject.name
@@ -143,26 +148,30 @@ class SalesforceStore(SQLiteStore):
                 conn.execute(f'DROP INDEX IF EXISTS "{table}_email"')
                 conn.execute(f'DROP INDEX IF EXISTS "{table}_lastmodified"')
                 present = {row["name"] for row in conn.execute(f'PRAGMA table_info("{table}")')}
-                for f in sobject.fields:
-                    if f.name not in present:
-                        conn.execute(f'ALTER TABLE "{table}" ADD COLUMN {_column_sql(f)}')
+                added = [f for f in sobject.fields if f.name not in present]
+                for f in added:
+                    conn.execute(f'ALTER TABLE "{table}" ADD COLUMN {_column_sql(f)}')
                 row = conn.execute(
                     "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
                 ).fetchone()
-                if "WITHOUT ROWID" in row["sql"].upper():
-                    continue
-                columns = ", ".join(f'"{f.name}"' for f in sobject.fields)
-                # Dropping the old table drops its indexes (SystemModstamp's included); the
-                # schema's CREATE statements then build them on the new one.
-                conn.execute(f'ALTER TABLE "{table}" RENAME TO "{table}__rowid"')
-                for statement in _object_schema(sobject):
-                    if statement.startswith("CREATE TABLE"):
-                        conn.execute(statement)
-                conn.execute(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{table}__rowid" ORDER BY rowid')
-                conn.execute(f'DROP TABLE "{table}__rowid"')
-                for statement in _object_schema(sobject):
-                    if not statement.startswith("CREATE TABLE"):
-                        conn.execute(statement)
+                if "WITHOUT ROWID" not in row["sql"].upper():
+                    columns = ", ".join(f'"{f.name}"' for f in sobject.fields)
+                    # Dropping the old table drops its indexes (SystemModstamp's included).
+                    conn.execute(f'ALTER TABLE "{table}" RENAME TO "{table}__rowid"')
+                    conn.execute(_object_table(sobject))
+                    conn.execute(
+                        f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{table}__rowid" ORDER BY rowid'
+                    )
+                    conn.execute(f'DROP TABLE "{table}__rowid"')
+                for name, statement in _object_indexes(sobject).items():
+                    # An older version could create an index on a column the file lacked yet,
+                    # which SQLite took for a constant (and, once the column is there, for the
+                    # column with the constant's entries): rebuilt.
+                    if any(column["cid"] < 0 for column in conn.execute(f'PRAGMA index_info("{name}")')):
+                        conn.execute(f'DROP INDEX "{name}"')
+                    conn.execute(statement)
+                    if added:
+                        conn.execute(f'REINDEX "{name}"')
 
     # -- settings ---------------------------------------------------------------------------
 

@@ -309,3 +309,39 @@ class TestSandboxFileUpgrade:
         store.close()
         # Opening it again leaves it as it is.
         assert SalesforceStore(path).read().execute('SELECT count(*) FROM "Lead"').fetchone()[0] == 3
+
+    @pytest.mark.parametrize("rows", [1, 2])
+    def test_a_file_without_the_external_id_field_gets_it_with_its_index(self, tmp_path, rows):
+        """SQLite reads an unknown double-quoted name as a string: an index made before the column
+        was added would index a constant (refusing a file of 2 records, or any second record)."""
+        from integration.sandbox.salesforce.records import RecordService
+        from integration.sandbox.salesforce.store import SalesforceStore
+
+        path = tmp_path / "sf.sqlite3"
+        old = sqlite3.connect(path)
+        old.executescript(
+            'CREATE TABLE "Lead" ("Id" TEXT PRIMARY KEY COLLATE BINARY, "IsDeleted" INTEGER NOT NULL DEFAULT 0, '
+            '"LastName" TEXT COLLATE NOCASE, "Company" TEXT COLLATE NOCASE) WITHOUT ROWID;'
+        )
+        old.executemany(
+            'INSERT INTO "Lead" ("Id", "LastName", "Company") VALUES (?, \'Doe\', \'Acme\')',
+            [(ids.make_id("00Q", 1000 + n),) for n in range(rows)],
+        )
+        if rows == 1:
+            # What such an older version left behind with a single record.
+            old.execute('CREATE UNIQUE INDEX "Lead_HubSpot_Id__c" ON "Lead" ("HubSpot_Id__c") WHERE "IsDeleted" = 0')
+        old.commit()
+        old.close()
+
+        store = SalesforceStore(path)
+        lead = OBJECTS["lead"]
+        results = RecordService(store).upsert(
+            lead,
+            lead.by_name["HubSpot_Id__c"],
+            [{"HubSpot_Id__c": f"h{n}", "LastName": "X", "Company": "Y"} for n in range(3)],
+        )
+        assert [r.created for r in results] == [True, True, True]
+        [column] = store.read().execute('PRAGMA index_info("Lead_HubSpot_Id__c")').fetchall()
+        assert column["name"] == "HubSpot_Id__c"
+        assert store.read().execute('SELECT count(*) FROM "Lead"').fetchone()[0] == rows + 3
+        assert store.read().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
