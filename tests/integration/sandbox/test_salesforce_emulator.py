@@ -235,6 +235,7 @@ class TestRecords:
                 "Email: invalid email address: not-an-email",
             ),
             ({"Email": "a b@example.com"}, "INVALID_EMAIL_ADDRESS", ["Email"], None),
+            ({"Email": "ab@example.com\n"}, "INVALID_EMAIL_ADDRESS", ["Email"], None),
             ({"FirstName": "x" * 41}, "STRING_TOO_LONG", ["FirstName"], "(max length=40)"),
             ({"HubSpot_Id__c": "1" * 65}, "STRING_TOO_LONG", ["HubSpot_Id__c"], "(max length=64)"),
             (
