@@ -55,15 +55,22 @@ def _object_table(sobject: SObject) -> str:
     return f'CREATE TABLE IF NOT EXISTS "{sobject.name}" ({columns}) WITHOUT ROWID;'
 
 
-def _object_indexes(sobject: SObject) -> dict[str, str]:
-    """``{index name: CREATE statement}``: created once the table has every column (see
-    ``SalesforceStore._upgrade_tables``)."""
+def _object_indexes(sobject: SObject) -> dict[str, tuple[list[str], str]]:
+    """``{index name: (its columns, CREATE statement)}``: created once the table has every column
+    (see ``SalesforceStore._upgrade_tables``).
+
+    An external id's index holds live records only, and ``IsDeleted`` too: a lookup by key
+    (``... WHERE key IN (...) AND "IsDeleted" = 0``) then reads the index alone, where without it
+    SQLite reads each record as well to test ``IsDeleted``."""
     table = sobject.name
     indexes = {}
     for f in sobject.external_id_fields:
         unique = "UNIQUE " if f.unique else ""
         name = f"{table}_{f.name}"
-        indexes[name] = f'CREATE {unique}INDEX IF NOT EXISTS "{name}" ON "{table}" ("{f.name}") WHERE "IsDeleted" = 0;'
+        indexes[name] = (
+            [f.name, "IsDeleted"],
+            f'CREATE {unique}INDEX IF NOT EXISTS "{name}" ON "{table}" ("{f.name}", "IsDeleted") WHERE "IsDeleted" = 0;',
+        )
     return indexes
 
 
@@ -163,11 +170,12 @@ class SalesforceStore(SQLiteStore):
                         f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{table}__rowid" ORDER BY rowid'
                     )
                     conn.execute(f'DROP TABLE "{table}__rowid"')
-                for name, statement in _object_indexes(sobject).items():
-                    # An older version could create an index on a column the file lacked yet,
-                    # which SQLite took for a constant (and, once the column is there, for the
-                    # column with the constant's entries): rebuilt.
-                    if any(column["cid"] < 0 for column in conn.execute(f'PRAGMA index_info("{name}")')):
+                for name, (columns, statement) in _object_indexes(sobject).items():
+                    # An index of an older version is rebuilt: on other columns, or on a column
+                    # the file lacked yet, which SQLite took for a constant (and, once the column
+                    # is there, for the column with the constant's entries).
+                    existing = [column["name"] for column in conn.execute(f'PRAGMA index_info("{name}")')]
+                    if existing and existing != columns:
                         conn.execute(f'DROP INDEX "{name}"')
                     conn.execute(statement)
                     if added:

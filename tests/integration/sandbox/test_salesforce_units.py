@@ -310,6 +310,25 @@ class TestSandboxFileUpgrade:
         # Opening it again leaves it as it is.
         assert SalesforceStore(path).read().execute('SELECT count(*) FROM "Lead"').fetchone()[0] == 3
 
+    def test_the_external_id_index_of_an_older_version_is_rebuilt_to_cover_key_lookups(self, tmp_path):
+        from integration.sandbox.salesforce.store import SalesforceStore
+
+        path = tmp_path / "sf.sqlite3"
+        SalesforceStore(path).close()
+        old = sqlite3.connect(path)
+        old.executescript(
+            'DROP INDEX "Lead_HubSpot_Id__c";'
+            'CREATE UNIQUE INDEX "Lead_HubSpot_Id__c" ON "Lead" ("HubSpot_Id__c") WHERE "IsDeleted" = 0;'
+        )
+        old.close()
+        conn = SalesforceStore(path).read()
+        plan = conn.execute(
+            'EXPLAIN QUERY PLAN SELECT "Id", "HubSpot_Id__c" FROM "Lead" WHERE "HubSpot_Id__c" IN (?, ?) '
+            'AND "IsDeleted" = 0',
+            ("a", "b"),
+        ).fetchall()
+        assert "USING COVERING INDEX Lead_HubSpot_Id__c" in plan[0]["detail"]
+
     @pytest.mark.parametrize("rows", [1, 2])
     def test_a_file_without_the_external_id_field_gets_it_with_its_index(self, tmp_path, rows):
         """SQLite reads an unknown double-quoted name as a string: an index made before the column
@@ -341,7 +360,7 @@ class TestSandboxFileUpgrade:
             [{"HubSpot_Id__c": f"h{n}", "LastName": "X", "Company": "Y"} for n in range(3)],
         )
         assert [r.created for r in results] == [True, True, True]
-        [column] = store.read().execute('PRAGMA index_info("Lead_HubSpot_Id__c")').fetchall()
-        assert column["name"] == "HubSpot_Id__c"
+        columns = store.read().execute('PRAGMA index_info("Lead_HubSpot_Id__c")').fetchall()
+        assert [column["name"] for column in columns] == ["HubSpot_Id__c", "IsDeleted"]
         assert store.read().execute('SELECT count(*) FROM "Lead"').fetchone()[0] == rows + 3
         assert store.read().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
