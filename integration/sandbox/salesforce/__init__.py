@@ -24,6 +24,9 @@ Every call counts against a daily allowance reported in ``Sforce-Limit-Info``; p
 lengths, email format, restricted picklists, unknown fields, unique external ids, optional
 duplicate rule on email), with Salesforce's error codes and shapes.
 
+State is one SQLite file; queries on Email or on a lower bound of LastModifiedDate narrow to
+candidate ids kept in memory (:mod:`.lookups`) instead of paying an index on every write.
+
 Control endpoints (no auth, for tests and demos): ``GET|POST /_sandbox/settings``
 (``duplicate_rule``, ``daily_api_max``, ``api_usage_used``, ``query_batch_size``,
 ``bulk_processing_delay_ms``, ``bulk_shuffle_results``, ``access_token_ttl_seconds``,

@@ -6,6 +6,11 @@ Writes are planned first (validation, key lookups, duplicate checks) and applied
 transaction with ``executemany``, which is what keeps 100,000 upserts cheap. On that path a plain
 valid value takes a per-field shortcut (``Field.fast_value``, held equal to the full validation
 by a property test); an update leaves out the fields it would set to what they already hold.
+
+The usual upsert (JSON, every record setting the same fields to plain valid values) skips the
+per-record planning: ``_upsert_uniform`` checks and writes it a column at a time, and hands any
+other batch to the record-by-record path (a property test holds the two equal). Lookups by Email
+and LastModifiedDate use the store's in-memory candidate maps (``lookups``), not indexes.
 """
 
 from __future__ import annotations
