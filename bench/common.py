@@ -62,7 +62,8 @@ def emit(figures: list[Figure], *, as_json: bool) -> None:
     for f in figures:
         extra = ""
         if f.baseline is not None:
-            extra = f"  (baseline {f.baseline_name}: {f.baseline:,.3g} {f.unit}; ratio {f.ratio:.2f})"
+            ratio = f"{f.ratio:.2f}" if f.ratio is not None else "n/a"
+            extra = f"  (baseline {f.baseline_name}: {f.baseline:,.3g} {f.unit}; ratio {ratio})"
         target = f"  [target {f.target}]" if f.target else ""
         print(f"  {f.name}: {f.value:,.3g} {f.unit}{target}{extra}")
     if as_json:

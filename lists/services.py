@@ -214,8 +214,14 @@ class _IdSet:
         cursor.execute(f"CREATE TEMPORARY TABLE {self.name} ({column})")
 
     def insert(self, queryset: QuerySet) -> None:
+        """Add the contacts ``queryset`` selects; one already there stays once (on PostgreSQL a
+        contact saved between ``discard`` and this ``insert`` is in the set and selected again)."""
         sql, params = _compile(queryset.order_by().values_list("pk"))
-        self.cursor.execute(f"INSERT INTO {self.name} (id) {sql}", params)
+        # "WHERE true": SQLite would read the ON of ON CONFLICT as the join constraint of a
+        # SELECT that has no WHERE of its own.
+        self.cursor.execute(
+            f"INSERT INTO {self.name} (id) SELECT * FROM ({sql}) q WHERE true ON CONFLICT (id) DO NOTHING", params
+        )
 
     def insert_contacts(self, sql: str, params: tuple) -> None:
         """Add the contacts whose id ``sql`` selects (each once, whatever the query repeats)."""

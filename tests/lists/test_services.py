@@ -275,6 +275,25 @@ def test_contact_saved_during_the_computation_is_seen(schema, enqueued, monkeypa
     assert members(cl) == {late.pk}
 
 
+def test_contact_saved_between_the_publishing_statements_does_not_fail_the_refresh(schema, enqueued, monkeypatch):
+    """On PostgreSQL each statement sees the latest commits: a member saved after its stale read
+    was discarded, and before the fresh read, is read again (it was a duplicate key)."""
+    member = contact("France")
+    Contact.objects.update(updated_at=T1)  # read once, in the computation
+    cl = active(country_is("France"))
+    real = services._IdSet.discard
+
+    def saved_right_after(self, queryset):
+        real(self, queryset)
+        # As another connection committing now would be seen by the next statement.
+        Contact.objects.filter(pk=member.pk).update(updated_at=datetime.now(UTC))
+
+    monkeypatch.setattr(services._IdSet, "discard", saved_right_after)
+    list_refresh(contact_list=cl)
+    cl.refresh_from_db()
+    assert (cl.processing_status, members(cl)) == (Status.COMPLETE, {member.pk})
+
+
 def test_change_reported_by_the_incremental_update_during_the_computation_is_seen(schema, enqueued, monkeypatch):
     from lists.normalize import with_folded
 
