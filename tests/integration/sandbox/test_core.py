@@ -189,3 +189,61 @@ def test_store_connections_do_not_outlive_their_threads(tmp_path):
     assert len(store._connections) <= 1  # only this thread's, if any
     assert store.read().execute("SELECT COUNT(*) FROM hit").fetchone()[0] == 20
     store.close()
+
+
+def test_request_headers_are_read_as_http_client_reads_them(tmp_path):
+    """The server reads headers itself (not through the email parser): same answers as before."""
+    import io
+
+    from integration.sandbox.server import _HeaderError, _read_headers
+
+    raw = b"Host: x\r\nX-Twice: one\r\nx-twice: two\r\nX-Folded: a\r\n  b\r\nContent-Length:  7 \r\n\r\nbody"
+    stream = io.BytesIO(raw)
+    headers = _read_headers(stream)
+    reference = http.client.parse_headers(io.BytesIO(raw))
+    for name in ("host", "X-TWICE", "content-length", "Missing"):
+        assert headers.get(name) == reference.get(name)
+    # An obsolete folded value is unfolded with a space (RFC 9112 5.2), where http.client keeps
+    # the line break.
+    assert headers.get_all("x-twice") == reference.get_all("x-twice") == ["one", "two"]
+    assert headers.get("X-Folded") == "a b"
+    assert stream.read() == b"body"  # the body is left for the handler
+    with pytest.raises(_HeaderError, match="Too many headers"):
+        _read_headers(io.BytesIO(b"".join(b"H%d: v\r\n" % n for n in range(101)) + b"\r\n"))
+    with pytest.raises(_HeaderError, match="Line too long"):
+        _read_headers(io.BytesIO(b"H: " + b"v" * 70_000 + b"\r\n\r\n"))
+    with pytest.raises(_HeaderError, match="Bad header"):
+        _read_headers(io.BytesIO(b"no colon here\r\n\r\n"))
+
+
+MALFORMED = [
+    b"GET /items/1 HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /items/1 HTTP/9.9\r\n\r\n",
+    b"GET /items/1 HTTP/1.x\r\n\r\n",
+    b"GET /items/1 FTP/1.1\r\n\r\n",
+    b"GET /items/1 HTTP/1.1\r\n" + b"H: v\r\n" * 101 + b"\r\n",
+    b"GET /items/1 HTTP/1.1\r\nH: " + b"v" * 70_000 + b"\r\n\r\n",
+    b"GET /items/1 HTTP/1.1 extra\r\n\r\n",
+    b"POST /items HTTP/1.0\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n{}",
+    b"GET //items/1 HTTP/1.1\r\n\r\n",
+    b"GET /items/1\r\n\r\n",
+]
+
+
+@pytest.mark.parametrize("raw", MALFORMED, ids=range(len(MALFORMED)))
+def test_requests_are_answered_as_with_the_stdlib_request_parsing(tmp_path, monkeypatch, raw):
+    """Whatever the request line and headers, the same answer as ``http.server`` would give."""
+    import socket
+    from http.server import BaseHTTPRequestHandler
+
+    from integration.sandbox.server import _WSGIRequestHandler
+
+    def answer() -> bytes:
+        with running_app(make_app(tmp_path)) as srv, socket.create_connection(("127.0.0.1", srv.port), 5) as sock:
+            sock.sendall(raw)
+            data = sock.recv(4096)
+            return data.split(b"\r\n", 1)[0] if data.startswith(b"HTTP/") else data[:200]
+
+    ours = answer()
+    monkeypatch.setattr(_WSGIRequestHandler, "parse_request", BaseHTTPRequestHandler.parse_request)
+    assert ours == answer()
