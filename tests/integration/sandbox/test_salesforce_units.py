@@ -364,3 +364,27 @@ class TestSandboxFileUpgrade:
         assert [column["name"] for column in columns] == ["HubSpot_Id__c", "IsDeleted"]
         assert store.read().execute('SELECT count(*) FROM "Lead"').fetchone()[0] == rows + 3
         assert store.read().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+@st.composite
+def record_results(draw):
+    from integration.sandbox.salesforce.records import RecordError, RecordResult
+
+    if draw(st.booleans()) or draw(st.booleans()):
+        record_id = draw(st.sampled_from([ids.make_id("00Q", draw(st.integers(1, 10**6))), "with space", "é1"]))
+        return RecordResult(record_id, [], draw(st.sampled_from([True, False, None])))
+    error = RecordError("REQUIRED_FIELD_MISSING", 'Required "fields" are missing: [LastName]', ["LastName"])
+    return RecordResult(None, [error], False)
+
+
+class TestSaveResultsJson:
+    """The collections' answer is written without ``json.dumps`` when it can: byte for byte the same."""
+
+    @given(results=st.lists(record_results(), max_size=8), with_created=st.booleans())
+    def test_same_bytes_as_json_dumps(self, results, with_created):
+        import json
+
+        from integration.sandbox.salesforce.records import save_results_json
+
+        expected = json.dumps([r.save_result(with_created=with_created) for r in results], separators=(",", ":"))
+        assert save_results_json(results, with_created=with_created) == expected.encode()
