@@ -13,8 +13,10 @@ deterministic Leads by ``HubSpot_Id__c`` with ``SalesforceClient.collections_ups
 
 For each pass it prints records/s, the API calls made, and the share of wall time spent inside
 the emulator's handlers (summed server-side from ``/_sandbox/status``; divided by the number of
-workers when calls overlap), plus the handlers' CPU time, which a busy machine distorts less. A share well under 100 % means the emulator is not the bottleneck:
-the rest is the client (JSON, TLS, HTTP) and the network stack.
+workers when calls overlap), plus the handlers' CPU time, which a busy machine distorts less. A
+share under 50 % means the emulator is not the bottleneck: the rest is the client (JSON, TLS,
+HTTP) and the network stack. In subprocess mode it also compares the CPU per record of the whole
+emulator process (its TLS and HTTP server included) with the client process's.
 """
 
 from __future__ import annotations
