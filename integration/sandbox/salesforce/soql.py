@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Protocol
@@ -472,39 +473,36 @@ def compile_condition(condition: Condition, params: list[object]) -> str:
     return f"{column} {condition.op} ?"
 
 
+def _required_comparisons(condition: Condition | None) -> Iterator[Comparison]:
+    """The comparisons ``condition`` requires to hold: itself, or the items of an AND (nested)."""
+    if isinstance(condition, Comparison):
+        yield condition
+    elif isinstance(condition, BoolOp) and condition.op == "AND":
+        for item in condition.items:
+            yield from _required_comparisons(item)
+
+
 def required_values(condition: Condition | None, field_name: str) -> list[str] | None:
     """The string values ``field_name`` must equal for ``condition`` to hold, when its top level
     says so (``F = 'x'``, ``F IN ('x', 'y')``, alone or ANDed with anything); else ``None``."""
-    if isinstance(condition, Comparison):
+    for comparison in _required_comparisons(condition):
         if (
-            condition.field.name == field_name
-            and condition.op in ("=", "IN")
-            and all(v.kind == "string" for v in condition.values)
+            comparison.field.name == field_name
+            and comparison.op in ("=", "IN")
+            and all(v.kind == "string" for v in comparison.values)
         ):
-            return [str(v.value) for v in condition.values]
-        return None
-    if isinstance(condition, BoolOp) and condition.op == "AND":
-        for item in condition.items:
-            found = required_values(item, field_name)
-            if found is not None:
-                return found
+            return [str(v.value) for v in comparison.values]
     return None
 
 
 def lower_bound(condition: Condition | None, field_name: str) -> tuple[str, bool] | None:
     """``(value, inclusive)`` when ``condition``'s top level requires ``field_name > value`` (or
     ``>=``, alone or ANDed with anything), with a text value as stored; else ``None``."""
-    if isinstance(condition, Comparison):
-        if condition.field.name == field_name and condition.op in (">", ">="):
-            value = _sql_value(condition.values[0])
+    for comparison in _required_comparisons(condition):
+        if comparison.field.name == field_name and comparison.op in (">", ">="):
+            value = _sql_value(comparison.values[0])
             if isinstance(value, str):
-                return value, condition.op == ">="
-        return None
-    if isinstance(condition, BoolOp) and condition.op == "AND":
-        for item in condition.items:
-            found = lower_bound(item, field_name)
-            if found is not None:
-                return found
+                return value, comparison.op == ">="
     return None
 
 
