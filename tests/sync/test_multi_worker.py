@@ -1,5 +1,11 @@
 """Three django-q2 workers on PostgreSQL with the Redis broker share one push of 30,000 members:
-each member ends in Salesforce exactly once and the run's counters add up."""
+each member ends in Salesforce exactly once and the run's counters add up.
+
+Known weakness (2026-11-30): when the list refresh wrote the members in another order (its
+temp-table insert wrapped in a subquery), this test failed about half the time: both contacts of
+a pair sharing an email (differing in case) created a Lead, each with one "created" record. The
+leader/follower hand-off of ``Push.process`` therefore depends on the queue's order somewhere;
+not found yet."""
 
 from __future__ import annotations
 
