@@ -70,24 +70,12 @@ class _Headers:
     def get(self, name: str, default: Any = None) -> Any:
         return self._first.get(name.lower(), default)
 
-    def __getitem__(self, name: str) -> str | None:
-        return self._first.get(name.lower())
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._first
-
     def get_all(self, name: str, failobj: Any = None) -> Any:
         found = [value for key, value in self._items if key.lower() == name.lower()]
         return found or failobj
 
     def items(self) -> list[tuple[str, str]]:
         return list(self._items)
-
-    def keys(self) -> list[str]:
-        return [name for name, _ in self._items]
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 class _HeaderError(Exception):

@@ -99,7 +99,6 @@ class SQLiteStore:
                 yield conn
             except BaseException:
                 conn.execute("ROLLBACK")
-                self.after_rollback()
                 raise
             else:
                 conn.execute("COMMIT")
@@ -108,9 +107,6 @@ class SQLiteStore:
     def write_lock(self) -> threading.RLock:
         """Held by ``write()`` for the whole transaction (re-entrant)."""
         return self._write_lock
-
-    def after_rollback(self) -> None:
-        """Hook: forget what was cached from writes of a transaction just rolled back."""
 
     def reset(self) -> None:
         """Empty every table of the store (the schema stays)."""

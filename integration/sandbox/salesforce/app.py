@@ -617,6 +617,15 @@ class SalesforceSandbox:
             return str(attributes["type"])
         return None
 
+    def _sole_type(self, records: list[dict[str, Any]], required_type: SObject | None) -> SObject | None:
+        """The sObject of every record, when they all name the same valid one; else ``None``."""
+        type_names = set(map(self._record_type, records))
+        if len(type_names) != 1:
+            return None
+        (type_name,) = type_names
+        sobject = required_type if type_name is None else get_object(type_name)
+        return sobject if sobject is not None and required_type in (None, sobject) else None
+
     def _run_collection(
         self,
         request: Request,
@@ -632,19 +641,11 @@ class SalesforceSandbox:
         groups: dict[str, tuple[SObject, list[int]]] = {}
         # Per call, not per record: a collection rarely mixes more than a couple of types.
         resolved: dict[str | None, SObject | None] = {None: required_type}
-        type_names = set(map(self._record_type, records))
-        if len(type_names) == 1 and not locked:
-            # The usual call: one type for all; the loop below would group every record.
-            (type_name,) = type_names
-            sobject = required_type if type_name is None else get_object(type_name)
-            if sobject is not None and (required_type is None or sobject is required_type):
-                groups[sobject.name] = (sobject, list(range(len(records))))
-                records_left: Any = ()
-            else:
-                records_left = records
-        else:
-            records_left = records
-        for index, record in enumerate(records_left):
+        sole = None if locked else self._sole_type(records, required_type)
+        if sole is not None:
+            # The usual call: one valid type for all; the loop below would group every record.
+            groups[sole.name] = (sole, list(range(len(records))))
+        for index, record in enumerate(() if sole is not None else records):
             type_name = self._record_type(record)
             if type_name not in resolved:
                 resolved[type_name] = get_object(type_name)  # type: ignore[arg-type]

@@ -606,6 +606,10 @@ class RecordService:
         emailed: list[tuple[str, str]] = []
         new_ids: list[str] = []
         update_ids: list[str] = []
+
+        def rows_of(column: Sequence[Any], indexes: list[int]) -> Sequence[Any]:
+            return column if len(indexes) == len(records) else [column[i] for i in indexes]
+
         with self.store.write() as conn:
             conn.execute("SAVEPOINT uniform_upsert")
             if len(creating) < len(records):
@@ -615,8 +619,7 @@ class RecordService:
                 assignments = ", ".join(
                     [*(f"{_quote(n)} = ?" for n in names), '"LastModifiedDate" = ?', '"SystemModstamp" = ?']
                 )
-                every = len(updating) == len(records)
-                values = [column if every else [column[i] for i in updating] for column in columns.values()]
+                values = [rows_of(column, updating) for column in columns.values()]
                 # A stored record may lack a required field the batch leaves as it is (one from
                 # an older sandbox file): such a record is not updated here, and then the whole
                 # batch goes record by record, which refuses it.
@@ -637,14 +640,13 @@ class RecordService:
                 first = self.store.allocate(conn, sobject.name, len(creating))
                 prefix, make_id = sobject.key_prefix, ids.make_id
                 new_ids = [make_id(prefix, first + n) for n in range(len(creating))]
-                every = len(creating) == len(records)
                 # Only the fields given a value: binding a null costs more than binding a value,
                 # and a column left out is null (IsDeleted: 0) all the same.
                 inserted, values = [], []
                 for name in sobject.writable_names:
                     column = keys if name == key_name else columns.get(name)
                     if column is not None:
-                        values.append(column if every else [column[i] for i in creating])
+                        values.append(rows_of(column, creating))
                     elif defaults.get(name) is not None:
                         values.append(repeat(defaults[name]))
                     else:
@@ -660,9 +662,7 @@ class RecordService:
                     result = results[i]
                     result.id, result.created = record_id, True
                 if "Email" in columns:
-                    emailed += zip(
-                        new_ids, columns["Email"] if every else [columns["Email"][i] for i in creating], strict=True
-                    )
+                    emailed += zip(new_ids, rows_of(columns["Email"], creating), strict=True)
             conn.execute("RELEASE uniform_upsert")
             self.store.lookups.written(conn, sobject.name, now, new_ids + update_ids, emailed)
         return results

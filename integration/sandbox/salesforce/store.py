@@ -224,9 +224,6 @@ class SalesforceStore(SQLiteStore):
         self._forget_usage()
         self.lookups.forget()
 
-    def after_rollback(self) -> None:
-        self.lookups.forget()
-
     # -- API usage --------------------------------------------------------------------------
     #
     # Counting is on the path of every request, so it is kept in memory and written behind
