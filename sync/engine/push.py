@@ -246,9 +246,24 @@ class Pusher:
     @staticmethod
     def _email_owners(keys: set[str]) -> tuple[dict[str, tuple[str, str]], dict[str, int]]:
         """For these lower-case emails: the Salesforce record a contact of ours is linked to, and
-        the lowest contact id among the queued contacts (every worker shares this database)."""
+        the lowest contact id among the queued contacts (every worker shares this database).
+
+        Two statements, so another worker may commit between them; its leader links the record
+        and leaves the queue in one commit. The queue is read first: a leader it misses has left
+        already, so the links read next hold its record. (Links read first could miss a leader
+        that then leaves before the queue is read: its follower would create a second record.)"""
         if not keys:
             return {}, {}
+        first: dict[str, int] = {}
+        rows = (
+            PendingSync.objects.annotate(email_ci=Lower("contact__email"))
+            .filter(email_ci__in=keys)
+            .values("email_ci")
+            .annotate(first=Min("contact_id"))
+            .order_by()
+        )
+        for row in rows:
+            first[row["email_ci"]] = row["first"]
         linked = {
             row["email_ci"]: (row["salesforce_id"], row["salesforce_object"])
             for row in Contact.objects.annotate(email_ci=Lower("email"))
@@ -256,16 +271,6 @@ class Pusher:
             .exclude(salesforce_id="")
             .values("email_ci", "salesforce_id", "salesforce_object")
         }
-        first: dict[str, int] = {}
-        rows = (
-            PendingSync.objects.annotate(email_ci=Lower("contact__email"))
-            .filter(email_ci__in=keys - set(linked))
-            .values("email_ci")
-            .annotate(first=Min("contact_id"))
-            .order_by()
-        )
-        for row in rows:
-            first[row["email_ci"]] = row["first"]
         return linked, first
 
     # -- decisions -------------------------------------------------------------------------

@@ -66,6 +66,50 @@ def test_two_contacts_with_one_email_in_two_workers_make_one_salesforce_record(s
     assert actions == {first.pk: SyncRecord.Action.CREATED, second.pk: SyncRecord.Action.UPDATED}
 
 
+def test_a_leader_finishing_while_its_follower_checks_is_still_seen(sandbox, inclusion_list):
+    """The follower's two look-ups (is the email linked? is a lower contact queued?) are separate
+    statements. The leader's worker links it and leaves the queue in one commit, which may land
+    between them: whichever look-up comes second must then see it. Seen with three workers on
+    PostgreSQL (tests/sync/test_multi_worker.py): a block of followers, re-checked every second
+    while their leaders' Bulk job ran, each created a second Lead."""
+    from django.db import connection
+
+    first = member(inclusion_list, "grace@navy.example", "Hopper")
+    second = member(inclusion_list, "Grace@Navy.example", "Murray")
+    queue.enqueue(contact_ids=[first.pk, second.pk], reason=Reason.LIST_RESYNC)
+    run = sync_run_start(trigger=SyncRun.Trigger.LIST_RESYNC, total=2)
+    worker_a, worker_b = pusher(run, "host:1:a"), pusher(run, "host:2:b")
+    claimed_b = queue.claim(worker="host:2:b", limit=1)
+    claimed_a = queue.claim(worker="host:1:a", limit=1)
+    assert [e.contact_id for e in claimed_b + claimed_a] == [first.pk, second.pk]
+    # Worker A scanned Salesforce when the run began (a big run's look-up), before the leader's
+    # Lead existed: only our own database can tell it the record is there now.
+    worker_a.directory._scanned = {"Lead": {}, "Contact": {}}
+
+    leader_done = False
+
+    def leader_finishes_after_first_lookup(execute, sql, params, many, context):
+        nonlocal leader_done
+        result = execute(sql, params, many, context)
+        if not leader_done and "LOWER" in sql.upper():
+            leader_done = True
+            worker_b.process(claimed_b)
+        return result
+
+    with connection.execute_wrapper(leader_finishes_after_first_lookup):
+        worker_a.process(claimed_a)
+    assert leader_done
+    worker_a.run_until_empty()
+
+    found = leads(sandbox, "grace@navy.example")
+    assert len(found) == 1, found
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.salesforce_id == second.salesforce_id == found[0]["Id"]
+    actions = dict(SyncRecord.objects.filter(run=run).values_list("contact_id", "action"))
+    assert actions == {first.pk: SyncRecord.Action.CREATED, second.pk: SyncRecord.Action.UPDATED}
+
+
 def test_a_contact_leaving_the_list_after_the_claim_is_not_sent(sandbox, inclusion_list, monkeypatch):
     stays = member(inclusion_list, "stays@example.com", "Stays")
     leaves = member(inclusion_list, "leaves@example.com", "Leaves")

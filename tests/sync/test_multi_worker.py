@@ -1,11 +1,10 @@
 """Three django-q2 workers on PostgreSQL with the Redis broker share one push of 30,000 members:
 each member ends in Salesforce exactly once and the run's counters add up.
 
-Known weakness (2026-11-30): when the list refresh wrote the members in another order (its
-temp-table insert wrapped in a subquery), this test failed about half the time: both contacts of
-a pair sharing an email (differing in case) created a Lead, each with one "created" record. The
-leader/follower hand-off of ``Push.process`` therefore depends on the queue's order somewhere;
-not found yet."""
+It once failed now and then: followers of an email pair, re-checked every second while their
+leaders' Bulk job ran, read "is the email linked?" just before the leaders' commit and "is a lower
+contact queued?" just after it, and each created a second Lead. ``Pusher._email_owners`` now reads
+the queue first; tests/sync/test_gate_and_dedup.py replays that interleaving deterministically."""
 
 from __future__ import annotations
 
