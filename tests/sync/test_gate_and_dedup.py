@@ -17,7 +17,7 @@ from lists.models import ContactList, ListMembership
 from sync.engine import queue
 from sync.engine.gate import Gate
 from sync.engine.push import Pusher
-from sync.models import Reason, SyncRecord, SyncRun
+from sync.models import PendingSync, Reason, SyncRecord, SyncRun
 from sync.services import sync_run_start
 from tests.lists.factories import ContactFactory, ListMembershipFactory
 
@@ -108,6 +108,26 @@ def test_a_leader_finishing_while_its_follower_checks_is_still_seen(sandbox, inc
     assert first.salesforce_id == second.salesforce_id == found[0]["Id"]
     actions = dict(SyncRecord.objects.filter(run=run).values_list("contact_id", "action"))
     assert actions == {first.pk: SyncRecord.Action.CREATED, second.pk: SyncRecord.Action.UPDATED}
+
+
+def test_a_leader_refused_for_good_leaves_its_follower_to_create_the_record(sandbox, inclusion_list):
+    first = member(inclusion_list, "alan@bletchley.example", "")  # Salesforce requires LastName
+    second = member(inclusion_list, "ALAN@bletchley.example", "Turing")
+    queue.enqueue(contact_ids=[first.pk, second.pk], reason=Reason.LIST_RESYNC)
+    run = sync_run_start(trigger=SyncRun.Trigger.LIST_RESYNC, total=2)
+    pusher(run, "host:1:a").run_until_empty()
+
+    found = leads(sandbox, "alan@bletchley.example")
+    assert [lead["LastName"] for lead in found] == ["Turing"]
+    records = {r.contact_id: r for r in SyncRecord.objects.filter(run=run)}
+    assert (records[first.pk].action, records[first.pk].error_code) == (
+        SyncRecord.Action.FAILED,
+        "REQUIRED_FIELD_MISSING",
+    )
+    assert records[second.pk].action == SyncRecord.Action.CREATED
+    second.refresh_from_db()
+    assert second.salesforce_id == found[0]["Id"]
+    assert not PendingSync.objects.exists()
 
 
 def test_a_contact_leaving_the_list_after_the_claim_is_not_sent(sandbox, inclusion_list, monkeypatch):
