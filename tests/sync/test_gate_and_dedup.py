@@ -41,11 +41,27 @@ def leads(sandbox, email: str) -> list[dict]:
     return sandbox.soql(f"SELECT Id, Email, LastName FROM Lead WHERE Email = '{email}'")
 
 
+def queued_pair(contact_list: ContactList, first: tuple[str, str], second: tuple[str, str]):
+    """Two members (email, last name), queued in this order, and the run that pushes them."""
+    contacts = [member(contact_list, *first), member(contact_list, *second)]
+    queue.enqueue(contact_ids=[c.pk for c in contacts], reason=Reason.LIST_RESYNC)
+    return (*contacts, sync_run_start(trigger=SyncRun.Trigger.LIST_RESYNC, total=2))
+
+
+def assert_first_created_second_updated(sandbox, run: SyncRun, first, second) -> None:
+    found = leads(sandbox, first.email)
+    assert len(found) == 1, found
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.salesforce_id == second.salesforce_id == found[0]["Id"]
+    actions = dict(SyncRecord.objects.filter(run=run).values_list("contact_id", "action"))
+    assert actions == {first.pk: SyncRecord.Action.CREATED, second.pk: SyncRecord.Action.UPDATED}
+
+
 def test_two_contacts_with_one_email_in_two_workers_make_one_salesforce_record(sandbox, inclusion_list):
-    first = member(inclusion_list, "ada@engines.example", "Lovelace")
-    second = member(inclusion_list, "ADA@Engines.example", "King")
-    queue.enqueue(contact_ids=[first.pk, second.pk], reason=Reason.LIST_RESYNC)
-    run = sync_run_start(trigger=SyncRun.Trigger.LIST_RESYNC, total=2)
+    first, second, run = queued_pair(
+        inclusion_list, ("ada@engines.example", "Lovelace"), ("ADA@Engines.example", "King")
+    )
     worker_a, worker_b = pusher(run, "host:1:a"), pusher(run, "host:2:b")
     claimed_a = queue.claim(worker="host:1:a", limit=1)
     claimed_b = queue.claim(worker="host:2:b", limit=1)
@@ -57,13 +73,7 @@ def test_two_contacts_with_one_email_in_two_workers_make_one_salesforce_record(s
     worker_a.process(claimed_a)
     worker_b.run_until_empty()  # the deferred contact's turn comes a second later
 
-    found = leads(sandbox, "ada@engines.example")
-    assert len(found) == 1, found
-    first.refresh_from_db()
-    second.refresh_from_db()
-    assert first.salesforce_id == second.salesforce_id == found[0]["Id"]
-    actions = dict(SyncRecord.objects.filter(run=run).values_list("contact_id", "action"))
-    assert actions == {first.pk: SyncRecord.Action.CREATED, second.pk: SyncRecord.Action.UPDATED}
+    assert_first_created_second_updated(sandbox, run, first, second)
 
 
 def test_a_leader_finishing_while_its_follower_checks_is_still_seen(sandbox, inclusion_list):
@@ -74,10 +84,7 @@ def test_a_leader_finishing_while_its_follower_checks_is_still_seen(sandbox, inc
     while their leaders' Bulk job ran, each created a second Lead."""
     from django.db import connection
 
-    first = member(inclusion_list, "grace@navy.example", "Hopper")
-    second = member(inclusion_list, "Grace@Navy.example", "Murray")
-    queue.enqueue(contact_ids=[first.pk, second.pk], reason=Reason.LIST_RESYNC)
-    run = sync_run_start(trigger=SyncRun.Trigger.LIST_RESYNC, total=2)
+    first, second, run = queued_pair(inclusion_list, ("grace@navy.example", "Hopper"), ("Grace@Navy.example", "Murray"))
     worker_a, worker_b = pusher(run, "host:1:a"), pusher(run, "host:2:b")
     claimed_b = queue.claim(worker="host:2:b", limit=1)
     claimed_a = queue.claim(worker="host:1:a", limit=1)
@@ -101,20 +108,13 @@ def test_a_leader_finishing_while_its_follower_checks_is_still_seen(sandbox, inc
     assert leader_done
     worker_a.run_until_empty()
 
-    found = leads(sandbox, "grace@navy.example")
-    assert len(found) == 1, found
-    first.refresh_from_db()
-    second.refresh_from_db()
-    assert first.salesforce_id == second.salesforce_id == found[0]["Id"]
-    actions = dict(SyncRecord.objects.filter(run=run).values_list("contact_id", "action"))
-    assert actions == {first.pk: SyncRecord.Action.CREATED, second.pk: SyncRecord.Action.UPDATED}
+    assert_first_created_second_updated(sandbox, run, first, second)
 
 
 def test_a_leader_refused_for_good_leaves_its_follower_to_create_the_record(sandbox, inclusion_list):
-    first = member(inclusion_list, "alan@bletchley.example", "")  # Salesforce requires LastName
-    second = member(inclusion_list, "ALAN@bletchley.example", "Turing")
-    queue.enqueue(contact_ids=[first.pk, second.pk], reason=Reason.LIST_RESYNC)
-    run = sync_run_start(trigger=SyncRun.Trigger.LIST_RESYNC, total=2)
+    first, second, run = queued_pair(
+        inclusion_list, ("alan@bletchley.example", ""), ("ALAN@bletchley.example", "Turing")
+    )  # Salesforce requires LastName
     pusher(run, "host:1:a").run_until_empty()
 
     found = leads(sandbox, "alan@bletchley.example")
