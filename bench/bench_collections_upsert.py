@@ -79,8 +79,8 @@ def make_records(count: int, seed: int, pass_number: int) -> list[dict[str, Any]
 def serve(db: str, cert_dir: str) -> None:
     """Subprocess mode: serve the emulator, print its port, run until stdin closes."""
     _setup_django()
-    from integration.sandbox.salesforce import make_app
-    from integration.sandbox.server import ensure_certificate, serve_in_thread, server_ssl_context, tune_gc_for_serving
+    from sandbox.salesforce import make_app
+    from sandbox.server import ensure_certificate, serve_in_thread, server_ssl_context, tune_gc_for_serving
 
     tune_gc_for_serving()  # as ``sandbox_serve`` does
     app = make_app(db)
@@ -100,7 +100,7 @@ class Emulator:
 
     def __enter__(self) -> Emulator:
         if self.in_process:
-            from integration.sandbox.salesforce.testing import running_salesforce_server
+            from sandbox.salesforce.testing import running_salesforce_server
 
             self._context = running_salesforce_server(self.tmp)
             srv = self._context.__enter__()
@@ -143,7 +143,7 @@ class Emulator:
 def run(records: int, passes: int, workers: int, object_name: str, in_process: bool, seed: int) -> dict[str, Any]:
     _setup_django()
     from integration.clients.salesforce import SalesforceClient
-    from integration.sandbox.testing import trusting_session
+    from sandbox.testing import trusting_session
 
     results: dict[str, Any] = {
         "records": records,

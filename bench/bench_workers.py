@@ -90,12 +90,12 @@ def main(argv: list[str] | None = None) -> list[Figure]:
 
     from integration.clients import hubspot as hubspot_client
     from integration.models import SyncSettings
-    from integration.sandbox.hubspot import HubSpotStore
-    from integration.sandbox.hubspot.seed import seed_contacts
-    from integration.sandbox.salesforce.testing import running_salesforce_server
-    from integration.sandbox.testing import running_hubspot
     from integration.services import inclusion_list_set
     from lists.services import list_create, list_refresh
+    from sandbox.hubspot import HubSpotStore
+    from sandbox.hubspot.seed import seed_contacts
+    from sandbox.salesforce.testing import running_salesforce_server
+    from sandbox.testing import running_hubspot
     from sync.services import hubspot_pull, list_resync
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-workers-"))

@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "lists",
     "integration",
     "sync",
+    # The emulators' management commands (sandbox_serve, sandbox_seed, sandbox_reset); the app
+    # itself never imports the package.
+    "sandbox",
 ]
 
 MIDDLEWARE = [
@@ -137,8 +140,9 @@ FIELD_ENCRYPTION_KEY = env.str(
 SANDBOX = env.bool("SANDBOX", default=True)
 SANDBOX_HUBSPOT_URL = env.str("SANDBOX_HUBSPOT_URL", default="http://127.0.0.1:8100")
 SANDBOX_SALESFORCE_URL = env.str("SANDBOX_SALESFORCE_URL", default="https://127.0.0.1:8443")
-# The emulator's self-signed certificate; default: the one sandbox_serve keeps in DATA_DIR.
-SANDBOX_SALESFORCE_CERT = env.str("SANDBOX_SALESFORCE_CERT", default="")
+# The emulator's self-signed certificate, which the Salesforce client trusts; default: the one
+# ``sandbox_serve`` generates in DATA_DIR/sandbox (the app never imports the sandbox package).
+SANDBOX_SALESFORCE_CERT = env.str("SANDBOX_SALESFORCE_CERT", default=str(DATA_DIR / "sandbox" / "sandbox-cert.pem"))
 
 # Real connections. Settings entered on the connected-app page take precedence; these let a
 # deployment be configured entirely from the environment.

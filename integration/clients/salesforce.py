@@ -45,6 +45,7 @@ from urllib.parse import quote
 
 import requests
 from django.utils.translation import gettext as _
+from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError as LibraryError
 from simple_salesforce.util import exception_handler
@@ -919,24 +920,34 @@ class BulkUpload:
 
 
 def sandbox_certificate() -> Path:
-    """The sandbox emulator's self-signed certificate (``SANDBOX_SALESFORCE_CERT`` or the
-    one ``sandbox_serve`` generates in the sandbox data folder)."""
+    """The sandbox emulator's self-signed certificate (setting ``SANDBOX_SALESFORCE_CERT``)."""
     from django.conf import settings
 
-    configured = getattr(settings, "SANDBOX_SALESFORCE_CERT", "")
-    if configured:
-        return Path(configured)
-    from integration.sandbox.server import CERT_FILENAME
-    from integration.sandbox.store import sandbox_dir
+    return Path(settings.SANDBOX_SALESFORCE_CERT)
 
-    return sandbox_dir() / CERT_FILENAME
+
+class _PinnedCertificateAdapter(HTTPAdapter):
+    """Verifies every https request against one certificate file.
+
+    ``session.verify`` alone is not enough: ``REQUESTS_CA_BUNDLE`` (or ``CURL_CA_BUNDLE``) in the
+    environment overrides it (psf/requests#3829); the adapter sees the final ``verify``.
+    """
+
+    def __init__(self, cafile: str) -> None:
+        super().__init__()
+        self.cafile = cafile
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        kwargs["verify"] = self.cafile
+        return super().send(request, **kwargs)
 
 
 def sandbox_session(cert_path: str | Path) -> requests.Session:
     """A session that trusts the sandbox certificate (and only adds that)."""
-    from integration.sandbox.testing import trusting_session
-
-    return trusting_session(cert_path)
+    session = requests.Session()
+    session.verify = str(cert_path)
+    session.mount("https://", _PinnedCertificateAdapter(str(cert_path)))
+    return session
 
 
 def get_salesforce_client(*, session: requests.Session | None = None) -> SalesforceClient:

@@ -174,7 +174,7 @@ def test_resync_progress_impact_connection_and_mappings(
     """The rest of the page in a browser: resync with live progress, the switch preview, the
     sandbox connection with the org's API usage, a refused field mapping."""
     from integration.models import SalesforceConnection
-    from integration.sandbox.salesforce.testing import running_salesforce
+    from sandbox.salesforce.testing import running_salesforce
     from sync.models import SyncRun
 
     newsletter = crm

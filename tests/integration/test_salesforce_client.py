@@ -18,8 +18,8 @@ from integration.clients.salesforce import (
     SalesforceTransientError,
     get_salesforce_client,
 )
-from integration.sandbox.salesforce.testing import running_salesforce_server
-from integration.sandbox.testing import trusting_session
+from sandbox.salesforce.testing import running_salesforce_server
+from sandbox.testing import trusting_session
 
 
 @pytest.fixture(scope="module")

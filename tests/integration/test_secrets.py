@@ -21,8 +21,8 @@ from integration.models import (
     SettingChange,
     SyncSettings,
 )
-from integration.sandbox.testing import running_app
 from integration.services_connection import SecretRedactingFilter, redact
+from sandbox.testing import running_app
 from sync.models import SyncRun
 from tests.lists.factories import ContactListFactory
 

@@ -13,8 +13,8 @@ from django.db import connection as db
 from django.urls import reverse
 
 from integration.models import ConnectionStatus, FieldMapping, HubSpotConnection, SalesforceConnection, SettingChange
-from integration.sandbox.salesforce.testing import running_salesforce
-from integration.sandbox.testing import trusting_session
+from sandbox.salesforce.testing import running_salesforce
+from sandbox.testing import trusting_session
 from tests.lists.factories import ContactPropertyFactory
 
 pytestmark = pytest.mark.django_db
@@ -333,7 +333,7 @@ HS_SAVE_URL = "/admin/integration/hubspot/settings/connection/"
 
 @pytest.fixture
 def hs_sandbox(tmp_path, settings):
-    from integration.sandbox.testing import running_hubspot
+    from sandbox.testing import running_hubspot
 
     with running_hubspot(tmp_path) as base_url:
         settings.SANDBOX_HUBSPOT_URL = base_url

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from integration.sandbox.hubspot import HubSpotStore
-from integration.sandbox.hubspot.seed import seed_contacts
-from integration.sandbox.salesforce.testing import running_salesforce_server
-from integration.sandbox.testing import running_hubspot, trusting_session
+from sandbox.hubspot import HubSpotStore
+from sandbox.hubspot.seed import seed_contacts
+from sandbox.salesforce.testing import running_salesforce_server
+from sandbox.testing import running_hubspot, trusting_session
 
 
 @dataclass

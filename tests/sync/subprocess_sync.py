@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from integration.sandbox.hubspot import HubSpotStore
-from integration.sandbox.hubspot.seed import seed_contacts
+from sandbox.hubspot import HubSpotStore
+from sandbox.hubspot.seed import seed_contacts
 
 ROOT = Path(__file__).resolve().parents[2]
 

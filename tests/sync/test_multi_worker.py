@@ -19,11 +19,11 @@ from django.db import connection
 from bench.bench_sync import email_known
 from bench.bench_workers import push_with_workers
 from integration.models import SyncSettings
-from integration.sandbox.hubspot import HubSpotStore
-from integration.sandbox.hubspot.seed import seed_contacts
-from integration.sandbox.salesforce.testing import running_salesforce_server
-from integration.sandbox.testing import running_hubspot
 from lists.services import list_create, list_refresh
+from sandbox.hubspot import HubSpotStore
+from sandbox.hubspot.seed import seed_contacts
+from sandbox.salesforce.testing import running_salesforce_server
+from sandbox.testing import running_hubspot
 from sync.models import SyncRun
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +93,7 @@ def test_three_workers_push_each_member_exactly_once(tmp_path, settings, redis_u
         run.refresh_from_db()
         from simple_salesforce import Salesforce
 
-        from integration.sandbox.testing import trusting_session
+        from sandbox.testing import trusting_session
 
         leads = Salesforce(instance_url=sf.url, session_id="sandbox", session=trusting_session(sf.cert_path))
         emails = [r["Email"].lower() for r in leads.query_all("SELECT Email FROM Lead")["records"]]

@@ -13,8 +13,8 @@ from collections import Counter
 
 import pytest
 
-from integration.sandbox.salesforce.testing import running_salesforce_server
-from integration.sandbox.testing import running_hubspot, trusting_session
+from sandbox.salesforce.testing import running_salesforce_server
+from sandbox.testing import running_hubspot, trusting_session
 from tests.sync.subprocess_sync import ROOT, SETUP_LIST, app_env, manage, seed_store
 
 CONTACTS = 20_000

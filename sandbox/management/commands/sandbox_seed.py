@@ -1,0 +1,83 @@
+"""``manage.py sandbox_seed --contacts N [--seed S]``: deterministic demo contacts in the HubSpot sandbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(_("--anchor must be a date like 2026-01-31, not %(value)s.") % {"value": value})
+
+
+class Command(BaseCommand):
+    # argparse formats the description eagerly: a lazy string would not do here.
+    help = _(
+        "Add deterministic, realistic synthetic contacts to the HubSpot sandbox: the first N contacts of the "
+        "seed exist afterwards (re-running adds only those missing). They include a few that Salesforce refuses "
+        "(no last name, malformed email, over-long values), contacts without email and emails duplicated in "
+        "another case."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--contacts", type=int, required=True, help=gettext_lazy("How many contacts of the seed must exist.")
+        )
+        parser.add_argument(
+            "--seed", type=int, default=1, help=gettext_lazy("Seed: the same seed gives the same contacts (default 1).")
+        )
+        parser.add_argument(
+            "--anchor",
+            type=_date,
+            default=None,
+            help=gettext_lazy("Day the generated dates are relative to, YYYY-MM-DD (default: today, UTC)."),
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help=gettext_lazy("Do nothing when the sandbox already holds contacts (used by make run)."),
+        )
+        parser.add_argument(
+            "--db",
+            type=Path,
+            default=None,
+            help=gettext_lazy("HubSpot sandbox state file (default: DATA_DIR/sandbox/hubspot.sqlite3)."),
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from sandbox.hubspot import HubSpotStore
+        from sandbox.hubspot.seed import seed_contacts
+        from sandbox.store import default_db_path
+
+        if not settings.SANDBOX:
+            raise CommandError(_("The sandbox is switched off (SANDBOX=false); nothing was seeded."))
+        count = options["contacts"]
+        if count < 0:
+            raise CommandError(_("--contacts must be zero or more."))
+        store = HubSpotStore(options["db"] or default_db_path("hubspot"))
+        try:
+            if options["if_empty"] and store.count() + store.count(archived=True) > 0:
+                self.stdout.write(_("The HubSpot sandbox already has contacts; not seeding."))
+                return
+            started = time.monotonic()
+            added = seed_contacts(store, count=count, seed=options["seed"], anchor=options["anchor"])
+            elapsed = time.monotonic() - started
+            total = store.count()
+        finally:
+            store.close()
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("Added %(added)d contacts (seed %(seed)d) in %(seconds).1f s; the HubSpot sandbox holds %(total)d.")
+                % {"added": added, "seed": options["seed"], "seconds": elapsed, "total": total}
+            )
+        )

@@ -1,0 +1,40 @@
+"""The Salesforce sandbox: REST API v59.0+, sObject Collections, SOQL, Bulk API 2.0 and OAuth.
+
+``make_app(db_path)`` returns the WSGI app, ``reset(db_path)`` empties its state; tests and
+benches start it over TLS with :func:`sandbox.salesforce.testing.running_salesforce`.
+
+What it answers (``V`` = ``/services/data/vXX.X``, versions 31.0 to 62.0):
+
+- ``POST /services/oauth2/token``: client_credentials, JWT bearer, refresh_token,
+  authorization_code (``GET /services/oauth2/authorize`` hands out codes), password. The bearer
+  token ``sandbox`` is always accepted; issued tokens expire (``access_token_ttl_seconds``).
+- ``GET /services/data/``, ``V/``, ``V/limits`` (``DailyApiRequests``), ``V/sobjects``.
+- ``V/sobjects/Lead|Contact``: create, get, update (204), delete (to the recycle bin),
+  ``/describe``, upsert/get/delete by external id or ``Email`` (201 created, 200 updated, 300
+  when several records match).
+- ``V/composite/sobjects``: create, update, delete, retrieve; ``/Lead/<field>``: upsert. At most
+  200 records, ``allOrNone``, results in input order.
+- ``V/query`` and ``V/queryAll`` with ``nextRecordsUrl`` paging (2,000 per page, or
+  ``Sforce-Query-Options: batchSize=N``), SOQL subset of :mod:`.soql`.
+- ``V/jobs/ingest``: Bulk API 2.0 (insert, update, upsert, delete), processed in a background
+  thread, result files in a shuffled order.
+
+Every call counts against a daily allowance reported in ``Sforce-Limit-Info``; past it,
+``REQUEST_LIMIT_EXCEEDED``. Records are validated like Salesforce does (required fields,
+lengths, email format, restricted picklists, unknown fields, unique external ids, optional
+duplicate rule on email), with Salesforce's error codes and shapes.
+
+State is one SQLite file; queries on Email or on a lower bound of LastModifiedDate narrow to
+candidate ids kept in memory (:mod:`.lookups`) instead of paying an index on every write.
+
+Control endpoints (no auth, for tests and demos): ``GET|POST /_sandbox/settings``
+(``duplicate_rule``, ``daily_api_max``, ``api_usage_used``, ``query_batch_size``,
+``bulk_processing_delay_ms``, ``bulk_shuffle_results``, ``access_token_ttl_seconds``,
+``jwt_public_key``, ``oauth_clients``), ``POST /_sandbox/sessions/expire`` (every issued token
+becomes invalid), ``/_sandbox/faults`` and ``X-Sandbox-Fault`` (see
+:mod:`sandbox.faults`), ``POST /_sandbox/reset``, ``GET /_sandbox/status``.
+"""
+
+from sandbox.salesforce.app import SalesforceSandbox, make_app, reset
+
+__all__ = ["SalesforceSandbox", "make_app", "reset"]

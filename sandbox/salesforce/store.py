@@ -1,0 +1,288 @@
+"""The Salesforce sandbox's state: one SQLite file (records, tokens, API usage, Bulk jobs, settings)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sandbox.salesforce.lookups import RecordLookups
+from sandbox.salesforce.schema import OBJECTS, Field, SObject
+from sandbox.store import SQLiteStore
+
+SETTINGS_TTL_SECONDS = 1.0
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    # Salesforce's standard duplicate rules are off in a fresh sandbox; tests switch them on.
+    "duplicate_rule": False,
+    # An Enterprise org with a handful of licences; the app's own allocation is lower.
+    "daily_api_max": 100_000,
+    "query_batch_size": 2000,
+    # Lets demos and tests see InProgress for a while; 0 in normal use.
+    "bulk_processing_delay_ms": 0,
+    "bulk_shuffle_results": True,
+    "access_token_ttl_seconds": 7200,
+    # When set (PEM), JWT bearer assertions must be signed by the matching private key.
+    "jwt_public_key": "",
+    # {client_id: client_secret}; empty means any non-empty pair is accepted.
+    "oauth_clients": {},
+}
+
+
+def _column_sql(f: Field) -> str:
+    if f.name == "Id":
+        return '"Id" TEXT PRIMARY KEY COLLATE BINARY'
+    if f.type in ("int", "boolean"):
+        sql_type = "INTEGER"
+    elif f.type == "datetime":
+        sql_type = "TEXT"
+    else:
+        # Salesforce compares text case-insensitively in SOQL filters and for unique keys.
+        sql_type = "TEXT COLLATE NOCASE"
+    not_null = " NOT NULL DEFAULT 0" if f.type == "boolean" else ""
+    return f'"{f.name}" {sql_type}{not_null}'
+
+
+def _object_table(sobject: SObject) -> str:
+    columns = ", ".join(_column_sql(f) for f in sobject.fields)
+    # Keyed by Id, without a rowid: one B-tree per row instead of the table plus an Id index.
+    # Ids are allocated in increasing order (fixed width, base 62 in ASCII order), so inserts
+    # append and "ORDER BY Id" is the order of creation.
+    return f'CREATE TABLE IF NOT EXISTS "{sobject.name}" ({columns}) WITHOUT ROWID;'
+
+
+def _object_indexes(sobject: SObject) -> dict[str, tuple[list[str], str]]:
+    """``{index name: (its columns, CREATE statement)}``: created once the table has every column
+    (see ``SalesforceStore._upgrade_tables``).
+
+    An external id's index holds live records only, and ``IsDeleted`` too: a lookup by key
+    (``... WHERE key IN (...) AND "IsDeleted" = 0``) then reads the index alone, where without it
+    SQLite reads each record as well to test ``IsDeleted``."""
+    table = sobject.name
+    indexes = {}
+    for f in sobject.external_id_fields:
+        unique = "UNIQUE " if f.unique else ""
+        name = f"{table}_{f.name}"
+        indexes[name] = (
+            [f.name, "IsDeleted"],
+            f'CREATE {unique}INDEX IF NOT EXISTS "{name}" ON "{table}" ("{f.name}", "IsDeleted") WHERE "IsDeleted" = 0;',
+        )
+    return indexes
+
+
+def _schema() -> str:
+    parts = [
+        "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+        "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+        "CREATE TABLE IF NOT EXISTS api_usage (day TEXT PRIMARY KEY, used INTEGER NOT NULL);",
+        """CREATE TABLE IF NOT EXISTS tokens (
+            token TEXT PRIMARY KEY, kind TEXT NOT NULL, client_id TEXT, username TEXT,
+            issued_at REAL NOT NULL, expires_at REAL, revoked INTEGER NOT NULL DEFAULT 0);""",
+        """CREATE TABLE IF NOT EXISTS bulk_jobs (
+            id TEXT PRIMARY KEY, object TEXT NOT NULL, operation TEXT NOT NULL, external_id_field TEXT,
+            state TEXT NOT NULL, line_ending TEXT NOT NULL, column_delimiter TEXT NOT NULL,
+            content_type TEXT NOT NULL, api_version TEXT NOT NULL, created_date TEXT NOT NULL,
+            system_modstamp TEXT NOT NULL, processed INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0, error_message TEXT, processing_ms INTEGER NOT NULL DEFAULT 0);""",
+        """CREATE TABLE IF NOT EXISTS bulk_job_data (
+            job_id TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (job_id, seq));""",
+        """CREATE TABLE IF NOT EXISTS bulk_job_results (
+            job_id TEXT NOT NULL, kind TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (job_id, kind));""",
+    ]
+    # Only the tables: an index named a column an older file lacks would index a constant (SQLite
+    # reads an unknown double-quoted name as a string), so indexes come after the upgrade.
+    parts.extend(_object_table(sobject) for sobject in OBJECTS.values())
+    return "\n".join(parts)
+
+
+USAGE_FLUSH_SECONDS = 0.5
+
+
+class _UsageState:
+    """Today's API usage: ``stored`` as last read from the file, plus calls not written yet."""
+
+    def __init__(self, day: str) -> None:
+        self.day = day
+        self.lock = threading.Lock()
+        self.stored: int | None = None
+        self.pending = 0
+        self.flushed_at = 0.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def today() -> str:
+    return utc_now().date().isoformat()
+
+
+class SalesforceStore(SQLiteStore):
+    SCHEMA = _schema()
+    TABLES = (
+        "counters",
+        "settings",
+        "api_usage",
+        "tokens",
+        "bulk_jobs",
+        "bulk_job_data",
+        "bulk_job_results",
+        *(sobject.name for sobject in OBJECTS.values()),
+    )
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path)
+        self._settings_lock = threading.Lock()
+        self._settings_cache: dict[str, Any] | None = None
+        self._settings_loaded = 0.0
+        self._usage = _UsageState(today())
+        # Lookups by Email and LastModifiedDate go through these maps rather than indexes.
+        self.lookups = RecordLookups(self, [sobject.name for sobject in OBJECTS.values()])
+        self._upgrade_tables()
+
+    def _upgrade_tables(self) -> None:
+        """A sandbox file from an older version gains the fields added since, its record tables
+        are rebuilt without rowid (its data stays, in creation order), and its indexes are made
+        as this version has them."""
+        with self.write() as conn:
+            for sobject in OBJECTS.values():
+                table = sobject.name
+                # Replaced by the in-memory maps of ``lookups``.
+                conn.execute(f'DROP INDEX IF EXISTS "{table}_email"')
+                conn.execute(f'DROP INDEX IF EXISTS "{table}_lastmodified"')
+                present = {row["name"] for row in conn.execute(f'PRAGMA table_info("{table}")')}
+                added = [f for f in sobject.fields if f.name not in present]
+                for f in added:
+                    conn.execute(f'ALTER TABLE "{table}" ADD COLUMN {_column_sql(f)}')
+                row = conn.execute(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+                ).fetchone()
+                if "WITHOUT ROWID" not in row["sql"].upper():
+                    columns = ", ".join(f'"{f.name}"' for f in sobject.fields)
+                    # Dropping the old table drops its indexes (SystemModstamp's included).
+                    conn.execute(f'ALTER TABLE "{table}" RENAME TO "{table}__rowid"')
+                    conn.execute(_object_table(sobject))
+                    conn.execute(
+                        f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{table}__rowid" ORDER BY rowid'
+                    )
+                    conn.execute(f'DROP TABLE "{table}__rowid"')
+                for name, (columns, statement) in _object_indexes(sobject).items():
+                    # An index of an older version is rebuilt: on other columns, or on a column
+                    # the file lacked yet, which SQLite took for a constant (and, once the column
+                    # is there, for the column with the constant's entries).
+                    existing = [column["name"] for column in conn.execute(f'PRAGMA index_info("{name}")')]
+                    if existing and existing != columns:
+                        conn.execute(f'DROP INDEX "{name}"')
+                    conn.execute(statement)
+                    if added:
+                        conn.execute(f'REINDEX "{name}"')
+
+    # -- settings ---------------------------------------------------------------------------
+
+    def settings(self) -> dict[str, Any]:
+        with self._settings_lock:
+            # Re-read now and then: ``sandbox_reset`` may empty the file from another process.
+            if self._settings_cache is None or time.monotonic() - self._settings_loaded > SETTINGS_TTL_SECONDS:
+                self._settings_loaded = time.monotonic()
+                rows = self.read().execute("SELECT key, value FROM settings").fetchall()
+                values = dict(DEFAULT_SETTINGS)
+                values.update({row["key"]: json.loads(row["value"]) for row in rows})
+                self._settings_cache = values
+            return dict(self._settings_cache)
+
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(changes) - set(DEFAULT_SETTINGS) - {"api_usage_used"}
+        if unknown:
+            raise ValueError(f"Unknown sandbox settings: {', '.join(sorted(unknown))}.")
+        with self.write() as conn:
+            for key, value in changes.items():
+                if key == "api_usage_used":
+                    conn.execute(
+                        "INSERT INTO api_usage (day, used) VALUES (?, ?) "
+                        "ON CONFLICT(day) DO UPDATE SET used = excluded.used",
+                        (today(), int(value)),
+                    )
+                    continue
+                conn.execute(
+                    "INSERT INTO settings (key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (key, json.dumps(value)),
+                )
+        with self._settings_lock:
+            self._settings_cache = None
+        if "api_usage_used" in changes:
+            self._forget_usage()
+        return self.settings()
+
+    def after_reset(self, conn: sqlite3.Connection) -> None:
+        with self._settings_lock:
+            self._settings_cache = None
+        self._forget_usage()
+        self.lookups.forget()
+
+    # -- API usage --------------------------------------------------------------------------
+    #
+    # Counting is on the path of every request, so it is kept in memory and written behind
+    # (at most every USAGE_FLUSH_SECONDS) as increments: a ``sandbox_reset`` run by another
+    # process zeroes the row and later increments add to the zero, as they should.
+
+    def _usage_state(self) -> _UsageState:
+        state = self._usage
+        if state.day != today():
+            state = self._usage = _UsageState(today())
+        return state
+
+    def _flush_usage(self, state: _UsageState) -> None:
+        """Write pending calls and re-read the stored count; call with ``state.lock`` held."""
+        with self.write() as conn:
+            if state.pending:
+                conn.execute(
+                    "INSERT INTO api_usage (day, used) VALUES (?, ?) "
+                    "ON CONFLICT(day) DO UPDATE SET used = used + excluded.used",
+                    (state.day, state.pending),
+                )
+            row = conn.execute("SELECT used FROM api_usage WHERE day = ?", (state.day,)).fetchone()
+        state.stored = row["used"] if row else 0
+        state.pending = 0
+        state.flushed_at = time.monotonic()
+
+    def consume_api_call(self) -> tuple[int, int, bool]:
+        """Count one API request: (used, max, allowed). A refused call is not counted."""
+        limit = int(self.settings()["daily_api_max"])
+        state = self._usage_state()
+        with state.lock:
+            if state.stored is None or time.monotonic() - state.flushed_at > USAGE_FLUSH_SECONDS:
+                self._flush_usage(state)
+            used = (state.stored or 0) + state.pending
+            if used >= limit:
+                return used, limit, False
+            state.pending += 1
+            return used + 1, limit, True
+
+    def api_usage(self) -> tuple[int, int]:
+        limit = int(self.settings()["daily_api_max"])
+        state = self._usage_state()
+        with state.lock:
+            self._flush_usage(state)
+            return state.stored or 0, limit
+
+    def _forget_usage(self) -> None:
+        # A new state object rather than a reset under its lock: callers may hold the store's
+        # write lock here, and the usage lock is always taken before it, never after.
+        self._usage = _UsageState(today())
+
+    # -- counters ---------------------------------------------------------------------------
+
+    def allocate(self, conn: sqlite3.Connection, name: str, count: int) -> int:
+        """Reserve ``count`` consecutive numbers; returns the first. Call inside ``write()``."""
+        row = conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+        first = (row["value"] if row else 0) + 1
+        conn.execute(
+            "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            (name, first + count - 1),
+        )
+        return first

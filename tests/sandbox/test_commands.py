@@ -1,0 +1,138 @@
+"""sandbox_seed, sandbox_reset and sandbox_serve."""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from sandbox.management.commands import sandbox_reset, sandbox_seed, sandbox_serve
+from sandbox.hubspot import HubSpotStore
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "expected"),
+    [
+        (sandbox_seed, "sandbox_seed", ["--contacts", "--seed", "--if-empty", "deterministic"]),
+        (sandbox_reset, "sandbox_reset", ["Empty the HubSpot and Salesforce sandboxes"]),
+        (sandbox_serve, "sandbox_serve", ["--hubspot-port", "--salesforce-port", "--host", "8443"]),
+    ],
+)
+def test_help(module, name, expected):
+    text = module.Command().create_parser("manage.py", name).format_help()
+    for fragment in expected:
+        assert fragment in text
+
+
+def test_seed_command(tmp_path: Path, settings):
+    settings.SANDBOX = True
+    db = tmp_path / "hubspot.sqlite3"
+    out = io.StringIO()
+    call_command("sandbox_seed", "--contacts", "150", "--seed", "2", "--db", str(db), stdout=out)
+    assert "Added 150 contacts (seed 2)" in out.getvalue()
+    out = io.StringIO()
+    call_command("sandbox_seed", "--contacts", "150", "--seed", "2", "--db", str(db), stdout=out)
+    assert "Added 0 contacts" in out.getvalue() and "holds 150" in out.getvalue()
+    out = io.StringIO()
+    call_command("sandbox_seed", "--contacts", "500", "--if-empty", "--db", str(db), stdout=out)
+    assert "already has contacts" in out.getvalue()
+    store = HubSpotStore(db)
+    assert store.count() == 150
+    store.close()
+    with pytest.raises(CommandError):
+        call_command("sandbox_seed", "--contacts", "5", "--anchor", "yesterday", "--db", str(db))
+    settings.SANDBOX = False
+    with pytest.raises(CommandError, match="SANDBOX=false"):
+        call_command("sandbox_seed", "--contacts", "5", "--db", str(db))
+
+
+def test_seed_and_reset_default_to_the_data_folder(tmp_path: Path, settings):
+    settings.SANDBOX = True
+    settings.DATA_DIR = tmp_path
+    call_command("sandbox_seed", "--contacts", "20", stdout=io.StringIO())
+    hubspot_db = tmp_path / "sandbox" / "hubspot.sqlite3"
+    assert HubSpotStore(hubspot_db).count() == 20
+    out = io.StringIO()
+    call_command("sandbox_reset", stdout=out)
+    assert "HubSpot sandbox emptied" in out.getvalue()
+    store = HubSpotStore(hubspot_db)
+    assert store.count() == 0 and store.seed_progress(1) == 0
+    assert "lifecyclestage" in store.properties
+
+
+def test_serve_command_serves_both_and_stops(tmp_path: Path, settings):
+    settings.SANDBOX = True
+    settings.DATA_DIR = tmp_path
+    out = io.StringIO()
+    command = sandbox_serve.Command(stdout=out)
+    thread = threading.Thread(
+        target=call_command,
+        args=(command, "--hubspot-port", "0", "--salesforce-port", "0"),
+        daemon=True,
+    )
+    thread.start()
+    deadline = time.monotonic() + 15
+    while "Press Ctrl+C" not in out.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    text = out.getvalue()
+    try:
+        hubspot_url = re.search(r"HubSpot sandbox:\s+(http://\S+)", text).group(1)
+        response = requests.get(f"{hubspot_url}/crm/v3/objects/contacts", headers={"Authorization": "Bearer sandbox"})
+        assert response.status_code == 200 and response.json() == {"results": []}
+        match = re.search(r"Salesforce sandbox: (https://\S+) \(certificate: (\S+)\)", text)
+        if match:  # the Salesforce emulator is present
+            from sandbox.testing import trusting_session
+
+            assert Path(match.group(2)) == tmp_path / "sandbox" / "sandbox-cert.pem"
+            session = trusting_session(match.group(2))
+            assert session.get(f"{match.group(1)}/services/data/").status_code < 500
+        else:
+            assert "serving HubSpot only" in text
+    finally:
+        command.stop.set()
+        thread.join(10)
+    assert not thread.is_alive() and "Sandbox stopped." in out.getvalue()
+
+
+def test_serve_refuses_when_the_sandbox_is_off(settings):
+    settings.SANDBOX = False
+    with pytest.raises(CommandError, match="SANDBOX=false"):
+        call_command("sandbox_serve", "--hubspot-port", "0", "--salesforce-port", "0")
+
+
+def test_reset_from_another_process_is_seen_by_a_running_emulator(tmp_path: Path, settings):
+    from sandbox.testing import running_hubspot
+
+    settings.SANDBOX = True
+    auth = {"Authorization": "Bearer sandbox"}
+    with running_hubspot(tmp_path) as url:
+        created = requests.post(
+            f"{url}/crm/v3/properties/contacts",
+            json={"name": "shoe_size", "label": "Shoe size", "type": "number", "fieldType": "number", "groupName": "x"},
+            headers=auth,
+        )
+        assert created.status_code == 201
+        assert requests.post(
+            f"{url}/crm/v3/objects/contacts", json={"properties": {"shoe_size": "42"}}, headers=auth
+        ).ok
+        call_command(
+            "sandbox_reset",
+            "--hubspot-db",
+            str(tmp_path / "hubspot.sqlite3"),
+            "--salesforce-db",
+            str(tmp_path / "salesforce.sqlite3"),
+            stdout=io.StringIO(),
+        )
+        assert requests.get(f"{url}/crm/v3/properties/contacts/shoe_size", headers=auth).status_code == 404
+        refused = requests.post(
+            f"{url}/crm/v3/objects/contacts", json={"properties": {"shoe_size": "42"}}, headers=auth
+        )
+        assert refused.status_code == 400
+        assert requests.get(f"{url}/crm/v3/objects/contacts", headers=auth).json()["results"] == []
