@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+from django.views.i18n import JavaScriptCatalog
 
 from config.throttle import ThrottledAdminAuthenticationForm
 from sync.webhooks import hubspot_webhook
@@ -11,6 +12,8 @@ admin.site.login_form = ThrottledAdminAuthenticationForm
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Every string the admin's scripts show, for gettext() in JavaScript (the djangojs catalog).
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["lists", "integration", "sync"]), name="javascript-catalog"),
     path("webhooks/hubspot/", hubspot_webhook, name="hubspot_webhook"),
     # The app's own admin pages (settings page, sync health) sit beside the generated ones:
     # listed first, they only match their own paths and the rest falls through to the admin.

@@ -15,4 +15,22 @@ class IntegrationConfig(AppConfig):
     verbose_name = _("Connected apps")
 
     def ready(self) -> None:
+        # Models are importable only once the registry is ready, hence the imports here.
+        from integration.models import SyncSettings
+        from lists.usage import ListUse, list_use_register
+
         post_migrate.connect(_defaults, sender=self, dispatch_uid="integration-defaults")
+        # The lists page badges the inclusion list and refuses to delete it, without lists
+        # naming this app (lists is the lower layer).
+        list_use_register(
+            ListUse(
+                key="inclusion",
+                model=SyncSettings,
+                field="inclusion_list",
+                badge=_("Inclusion list"),
+                delete_refusal=_(
+                    "“%(name)s” is the inclusion list of the Salesforce sync: pick another inclusion list before "
+                    "deleting it."
+                ),
+            )
+        )

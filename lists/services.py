@@ -33,6 +33,7 @@ from lists.selectors import (
     lists_using_rolling_dates,
     referenced_ids_of,
 )
+from lists.usage import use_protecting
 
 logger = logging.getLogger(__name__)
 
@@ -155,15 +156,9 @@ def list_delete(*, contact_list: ContactList) -> None:
         with transaction.atomic():
             contact_list.delete()
     except ProtectedError as exc:
-        labels = {obj._meta.label for obj in exc.protected_objects}
-        if "integration.SyncSettings" in labels:
-            raise ValidationError(
-                _(
-                    "“%(name)s” is the Salesforce inclusion list and cannot be deleted. "
-                    "Pick another inclusion list first."
-                )
-                % {"name": contact_list.name}
-            )
+        use = use_protecting(exc.protected_objects)
+        if use is not None:
+            raise ValidationError(str(use.delete_refusal) % {"name": contact_list.name})
         raise ValidationError(
             _("“%(name)s” cannot be deleted: it is still used by %(users)s.")
             % {"name": contact_list.name, "users": ", ".join(str(obj) for obj in exc.protected_objects)}

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -30,6 +29,7 @@ from lists.criteria.nodes import where as criteria_where
 from lists.forms import ContactListForm, StaticListChoiceForm
 from lists.models import Contact, ContactList, ContactProperty, ListMembership, MembershipChange
 from lists.normalize import public_properties
+from lists.usage import list_uses_annotate, uses_of
 
 # Error messages are matched against at most this many places of a definition.
 MAX_PLACES = 500
@@ -46,15 +46,6 @@ def _safe_next(request: HttpRequest) -> str | None:
     ):
         return candidate
     return None
-
-
-def _sync_settings_model():
-    # lists must not import integration (dependencies point the other way); the badge only needs
-    # to know which list the settings point at, so the model is looked up by name.
-    try:
-        return apps.get_model("integration", "SyncSettings")
-    except LookupError:
-        return None
 
 
 def _error_entries(exc: ValidationError, branch: Any = None) -> list[dict[str, Any]]:
@@ -452,20 +443,15 @@ class ContactListAdmin(admin.ModelAdmin):
     # --- the lists page -------------------------------------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        qs = super().get_queryset(request)
-        sync_settings = _sync_settings_model()
-        if sync_settings is not None:
-            # One subquery instead of a settings lookup per row.
-            qs = qs.annotate(is_inclusion=Exists(sync_settings.objects.filter(inclusion_list_id=OuterRef("pk"))))
-        return qs
+        # Whether another app holds each list (the inclusion list): one subquery per use.
+        return list_uses_annotate(super().get_queryset(request))
 
     @admin.display(description=_("name"), ordering="name")
     def list_name(self, obj: ContactList) -> str:
-        if getattr(obj, "is_inclusion", False):
-            return format_html(
-                '{} <span class="list-badge list-badge-inclusion">{}</span>', obj.name, _("Inclusion list")
-            )
-        return obj.name
+        badges = format_html_join(
+            "", ' <span class="list-badge list-badge-{}">{}</span>', ((use.key, use.badge) for use in uses_of(obj))
+        )
+        return format_html("{}{}", obj.name, badges)
 
     @admin.display(description=_("type"), ordering="processing_type")
     def type_label(self, obj: ContactList) -> str:
@@ -544,17 +530,13 @@ class ContactListAdmin(admin.ModelAdmin):
             {
                 "editor_config": config,
                 "next_url": _safe_next(request) or "",
-                "is_inclusion_list": bool(obj and self._is_inclusion(obj)),
+                "list_uses": uses_of(obj) if obj else [],
                 # One Save, at the top right, as in HubSpot's editor.
                 "show_save_and_add_another": False,
                 "show_save_and_continue": False,
             }
         )
         return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def _is_inclusion(self, obj: ContactList) -> bool:
-        sync_settings = _sync_settings_model()
-        return bool(sync_settings and sync_settings.objects.filter(inclusion_list_id=obj.pk).exists())
 
     def save_model(self, request: HttpRequest, obj: ContactList, form: ContactListForm, change: bool) -> None:
         data = form.cleaned_data
@@ -644,11 +626,8 @@ class ContactListAdmin(admin.ModelAdmin):
         return super().delete_view(request, object_id, extra_context)
 
     def _delete_refusal(self, obj: ContactList) -> str | None:
-        if self._is_inclusion(obj):
-            return gettext(
-                "“%(name)s” is the inclusion list of the Salesforce sync: pick another inclusion list before deleting it."
-            ) % {"name": obj.name}
-        return None
+        uses = uses_of(obj)
+        return str(uses[0].delete_refusal) % {"name": obj.name} if uses else None
 
     # --- JSON endpoints of the editor --------------------------------------------------------
 
