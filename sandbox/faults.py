@@ -26,7 +26,7 @@ unavailable), or, with parameter ``mode=refuse`` (``X-Sandbox-Fault: down; mode=
 connection is closed without any answer: the hook raises ``DropConnection`` itself, before
 ``render`` is called.
 
-Wiring into an emulator (see :mod:`sandbox.hubspot.app` for a complete example)::
+Wiring into an emulator (see :mod:`sandbox.hubspot.app.hooks` and ``.core`` for a complete example)::
 
     injector = FaultInjector()
     router.before.append(injector.hook(render=my_render))   # render(request, fault) -> Response

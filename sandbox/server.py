@@ -36,6 +36,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from sandbox.wsgi import DropConnection
 
@@ -217,8 +218,6 @@ class _WSGIRequestHandler(BaseHTTPRequestHandler):
         if path.startswith(("http://", "https://")):
             # Absolute-form request target (proxies): keep only the path.
             path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
-        from urllib.parse import unquote
-
         server: SandboxServer = self.server  # type: ignore[assignment]
         environ: dict[str, Any] = {
             "REQUEST_METHOD": self.command,
@@ -383,16 +382,16 @@ def ensure_certificate(directory: str | Path) -> tuple[Path, Path]:
     The certificate is its own CA (so clients can trust it directly with ``verify=<cert>``) and
     names 127.0.0.1, ::1 and localhost; it is valid for ten years.
     """
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = directory / CERT_FILENAME, directory / KEY_FILENAME
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
+    # Only to make a certificate, once: a heavy import every other start of the server skips.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(

@@ -25,11 +25,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from django.conf import settings
+
 
 def sandbox_dir() -> Path:
     """``settings.DATA_DIR / "sandbox"``, created when missing."""
-    from django.conf import settings
-
     directory = Path(settings.DATA_DIR) / "sandbox"
     directory.mkdir(parents=True, exist_ok=True)
     return directory

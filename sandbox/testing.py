@@ -25,6 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
+from requests.adapters import HTTPAdapter
+
+from sandbox.hubspot import make_app
 from sandbox.server import (
     SandboxServer,
     WSGIApp,
@@ -73,12 +77,9 @@ def trusting_session(cert_path: str | Path) -> Any:
 
     Setting ``session.verify`` alone is not enough: when ``REQUESTS_CA_BUNDLE`` (or
     ``CURL_CA_BUNDLE``) is set in the environment, requests lets it override the session's
-    ``verify`` (psf/requests#3829). The mounted adapter pins the certificate for every https
-    request instead.
+    ``verify`` (the environment wins over the session's settings in ``merge_environment_settings``).
+    The mounted adapter pins the certificate for every https request instead.
     """
-    import requests
-    from requests.adapters import HTTPAdapter
-
     cafile = str(cert_path)
 
     class _TrustingAdapter(HTTPAdapter):
@@ -95,8 +96,6 @@ def trusting_session(cert_path: str | Path) -> Any:
 @contextmanager
 def running_hubspot(tmp_dir: str | Path, **options: Any) -> Iterator[str]:
     """The HubSpot emulator with its state in ``tmp_dir``; yields its base URL (http)."""
-    from sandbox.hubspot import make_app
-
     app = make_app(Path(tmp_dir) / "hubspot.sqlite3", **options)
     try:
         with running_app(app) as srv:

@@ -24,6 +24,9 @@ Every call counts against a daily allowance reported in ``Sforce-Limit-Info``; p
 lengths, email format, restricted picklists, unknown fields, unique external ids, optional
 duplicate rule on email), with Salesforce's error codes and shapes.
 
+The handlers are in :mod:`.app` (one module per API), every record write in :mod:`.records`, the
+Bulk API 2.0 jobs in :mod:`.bulk`, the OAuth grants in :mod:`.oauth`.
+
 State is one SQLite file; queries on Email or on a lower bound of LastModifiedDate narrow to
 candidate ids kept in memory (:mod:`.lookups`) instead of paying an index on every write.
 

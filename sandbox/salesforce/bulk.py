@@ -18,8 +18,7 @@ from typing import Any
 from sandbox.salesforce import ids
 from sandbox.salesforce.records import RecordError, RecordResult, RecordService, RequestError
 from sandbox.salesforce.schema import SObject, get_object
-from sandbox.salesforce.soql import format_datetime
-from sandbox.salesforce.store import SalesforceStore, utc_now
+from sandbox.salesforce.store import SalesforceStore, format_datetime, utc_now
 
 OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}

@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the store imports this module: only its type is needed here
     from sandbox.salesforce.store import SalesforceStore
 
 VERSION_COUNTER = "records_version"

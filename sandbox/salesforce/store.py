@@ -117,6 +117,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def format_datetime(value: datetime) -> str:
+    """A datetime as the store keeps it: UTC text in Salesforce's format (``2026-01-01T00:00:00.000+0000``)."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+
+
+def quoted(name: str) -> str:
+    """A column or table name as an SQL identifier."""
+    return '"' + name + '"'
+
+
 def today() -> str:
     return utc_now().date().isoformat()
 

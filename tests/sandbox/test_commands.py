@@ -13,8 +13,9 @@ import requests
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from sandbox.management.commands import sandbox_reset, sandbox_seed, sandbox_serve
 from sandbox.hubspot import HubSpotStore
+from sandbox.management.commands import sandbox_reset, sandbox_seed, sandbox_serve
+from sandbox.testing import running_hubspot, trusting_session
 
 
 @pytest.mark.parametrize(
@@ -87,14 +88,10 @@ def test_serve_command_serves_both_and_stops(tmp_path: Path, settings):
         response = requests.get(f"{hubspot_url}/crm/v3/objects/contacts", headers={"Authorization": "Bearer sandbox"})
         assert response.status_code == 200 and response.json() == {"results": []}
         match = re.search(r"Salesforce sandbox: (https://\S+) \(certificate: (\S+)\)", text)
-        if match:  # the Salesforce emulator is present
-            from sandbox.testing import trusting_session
-
-            assert Path(match.group(2)) == tmp_path / "sandbox" / "sandbox-cert.pem"
-            session = trusting_session(match.group(2))
-            assert session.get(f"{match.group(1)}/services/data/").status_code < 500
-        else:
-            assert "serving HubSpot only" in text
+        assert match, text
+        assert Path(match.group(2)) == tmp_path / "sandbox" / "sandbox-cert.pem"
+        session = trusting_session(match.group(2))
+        assert session.get(f"{match.group(1)}/services/data/").status_code < 500
     finally:
         command.stop.set()
         thread.join(10)
@@ -108,8 +105,6 @@ def test_serve_refuses_when_the_sandbox_is_off(settings):
 
 
 def test_reset_from_another_process_is_seen_by_a_running_emulator(tmp_path: Path, settings):
-    from sandbox.testing import running_hubspot
-
     settings.SANDBOX = True
     auth = {"Authorization": "Bearer sandbox"}
     with running_hubspot(tmp_path) as url:

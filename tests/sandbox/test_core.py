@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from sandbox.faults import FaultInjector, FaultPlan, install_control_routes, parse_fault_header
-from sandbox.server import ensure_certificate
+from sandbox.server import _HeaderError, _read_headers, _WSGIRequestHandler, ensure_certificate
 from sandbox.store import SQLiteStore
 from sandbox.testing import running_app, trusting_session
 from sandbox.wsgi import HttpError, Request, Router, json_response
@@ -195,8 +195,6 @@ def test_request_headers_are_read_as_http_client_reads_them(tmp_path):
     """The server reads headers itself (not through the email parser): same answers as before."""
     import io
 
-    from sandbox.server import _HeaderError, _read_headers
-
     raw = b"Host: x\r\nX-Twice: one\r\nx-twice: two\r\nX-Folded: a\r\n  b\r\nContent-Length:  7 \r\n\r\nbody"
     stream = io.BytesIO(raw)
     headers = _read_headers(stream)
@@ -235,8 +233,6 @@ def test_requests_are_answered_as_with_the_stdlib_request_parsing(tmp_path, monk
     """Whatever the request line and headers, the same answer as ``http.server`` would give."""
     import socket
     from http.server import BaseHTTPRequestHandler
-
-    from sandbox.server import _WSGIRequestHandler
 
     def answer() -> bytes:
         with running_app(make_app(tmp_path)) as srv, socket.create_connection(("127.0.0.1", srv.port), 5) as sock:

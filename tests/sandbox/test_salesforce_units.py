@@ -9,10 +9,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sandbox.salesforce import ids, soql
-from sandbox.salesforce.records import RequestError, check_value, coerce
+from sandbox.salesforce import ids, reset, soql
+from sandbox.salesforce import store as store_module
+from sandbox.salesforce.records import (
+    RecordError,
+    RecordResult,
+    RecordService,
+    RequestError,
+    check_value,
+    coerce,
+    save_results_json,
+)
 from sandbox.salesforce.schema import OBJECTS, SLOW
-from sandbox.salesforce.store import _schema
+from sandbox.salesforce.store import SalesforceStore, _schema
 
 
 class TestIds:
@@ -104,7 +113,7 @@ class TestValidationShortcut:
     @settings(max_examples=300, deadline=None)
     def test_shortcut_agrees_with_full_validation(self, key, f, raw):
         fast = f.fast_value(raw)
-        if f.text_limit is not None:  # the inline form of the same check (``RecordService._clean``)
+        if f.text_limit is not None:  # the inline form of the same check (``records.values.clean_record``)
             inline = type(raw) is str and bool(raw) and len(raw) <= f.text_limit
             assert inline == (fast is not SLOW)
         if fast is SLOW:
@@ -252,9 +261,6 @@ class TestSoqlEvaluation:
 
 class TestApiUsage:
     def test_counts_down_and_survives_a_reset_from_another_process(self, tmp_path, monkeypatch):
-        from sandbox.salesforce import reset
-        from sandbox.salesforce import store as store_module
-
         server = store_module.SalesforceStore(tmp_path / "sf.sqlite3")
         server.update_settings({"daily_api_max": 10})
         assert [server.consume_api_call()[0] for _ in range(3)] == [1, 2, 3]
@@ -266,8 +272,6 @@ class TestApiUsage:
         assert (used, allowed) == (1, True) and limit == 100_000
 
     def test_refuses_once_spent_without_counting_refusals(self, tmp_path):
-        from sandbox.salesforce.store import SalesforceStore
-
         store = SalesforceStore(tmp_path / "sf.sqlite3")
         store.update_settings({"daily_api_max": 2})
         assert [store.consume_api_call()[2] for _ in range(4)] == [True, True, False, False]
@@ -276,8 +280,6 @@ class TestApiUsage:
 
 class TestSandboxFileUpgrade:
     def test_an_older_file_gets_tables_without_rowid_and_keeps_its_records(self, tmp_path):
-        from sandbox.salesforce.store import SalesforceStore
-
         path = tmp_path / "sf.sqlite3"
         old = sqlite3.connect(path)
         # The record tables as they were: a rowid table with an Id index beside it, one field
@@ -311,8 +313,6 @@ class TestSandboxFileUpgrade:
         assert SalesforceStore(path).read().execute('SELECT count(*) FROM "Lead"').fetchone()[0] == 3
 
     def test_the_external_id_index_of_an_older_version_is_rebuilt_to_cover_key_lookups(self, tmp_path):
-        from sandbox.salesforce.store import SalesforceStore
-
         path = tmp_path / "sf.sqlite3"
         SalesforceStore(path).close()
         old = sqlite3.connect(path)
@@ -333,9 +333,6 @@ class TestSandboxFileUpgrade:
     def test_a_file_without_the_external_id_field_gets_it_with_its_index(self, tmp_path, rows):
         """SQLite reads an unknown double-quoted name as a string: an index made before the column
         was added would index a constant (refusing a file of 2 records, or any second record)."""
-        from sandbox.salesforce.records import RecordService
-        from sandbox.salesforce.store import SalesforceStore
-
         path = tmp_path / "sf.sqlite3"
         old = sqlite3.connect(path)
         old.executescript(
@@ -368,8 +365,6 @@ class TestSandboxFileUpgrade:
 
 @st.composite
 def record_results(draw):
-    from sandbox.salesforce.records import RecordError, RecordResult
-
     if draw(st.booleans()) or draw(st.booleans()):
         record_id = draw(st.sampled_from([ids.make_id("00Q", draw(st.integers(1, 10**6))), "with space", "é1"]))
         return RecordResult(record_id, [], draw(st.sampled_from([True, False, None])))
@@ -383,8 +378,6 @@ class TestSaveResultsJson:
     @given(results=st.lists(record_results(), max_size=8), with_created=st.booleans())
     def test_same_bytes_as_json_dumps(self, results, with_created):
         import json
-
-        from sandbox.salesforce.records import save_results_json
 
         expected = json.dumps([r.save_result(with_created=with_created) for r in results], separators=(",", ":"))
         assert save_results_json(results, with_created=with_created) == expected.encode()

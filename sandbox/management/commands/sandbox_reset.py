@@ -10,6 +10,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from sandbox.hubspot import HubSpotStore
+from sandbox.salesforce import reset as salesforce_reset
+from sandbox.store import default_db_path
+
 
 class Command(BaseCommand):
     # argparse formats the description eagerly: a lazy string would not do here.
@@ -33,9 +37,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from sandbox.hubspot import HubSpotStore
-        from sandbox.store import default_db_path
-
         if not settings.SANDBOX:
             raise CommandError(_("The sandbox is switched off (SANDBOX=false); nothing was reset."))
         store = HubSpotStore(options["hubspot_db"] or default_db_path("hubspot"))
@@ -44,10 +45,5 @@ class Command(BaseCommand):
         finally:
             store.close()
         self.stdout.write(self.style.SUCCESS(_("HubSpot sandbox emptied.")))
-        try:
-            from sandbox.salesforce import reset as salesforce_reset
-        except ImportError:
-            self.stdout.write(_("The Salesforce sandbox is not available in this version; skipped."))
-            return
         salesforce_reset(options["salesforce_db"] or default_db_path("salesforce"))
         self.stdout.write(self.style.SUCCESS(_("Salesforce sandbox emptied.")))

@@ -12,6 +12,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from sandbox.hubspot import HubSpotStore
+from sandbox.hubspot.seed import seed_contacts
+from sandbox.store import default_db_path
+
 
 def _date(value: str) -> dt.date:
     try:
@@ -55,10 +59,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from sandbox.hubspot import HubSpotStore
-        from sandbox.hubspot.seed import seed_contacts
-        from sandbox.store import default_db_path
-
         if not settings.SANDBOX:
             raise CommandError(_("The sandbox is switched off (SANDBOX=false); nothing was seeded."))
         count = options["contacts"]

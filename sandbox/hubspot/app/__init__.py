@@ -1,0 +1,36 @@
+"""The HubSpot sandbox as a WSGI app: CRM v3 contacts, properties, OAuth, rate limits, faults.
+
+``make_app(db_path=None, *, rate_limit=None) -> Router`` (``app.store`` is the
+``HubSpotStore``, ``app.faults`` the ``FaultInjector``, ``app.limiter`` the ``RateLimiter``).
+
+Endpoints (shaped as ``../shared/specs/hubspot/crm-contacts-v3.json`` and
+``crm-properties-v3.json``):
+
+- ``GET/POST /crm/v3/objects/contacts``; ``GET/PATCH/DELETE /crm/v3/objects/contacts/{id}``
+  (``idProperty=email`` to address a contact by email);
+- ``POST /crm/v3/objects/contacts/search``;
+- ``POST /crm/v3/objects/contacts/batch/{read,create,update,upsert,archive}`` (<= 100 inputs);
+- ``GET/POST /crm/v3/properties/contacts``, ``GET /crm/v3/properties/contacts/{name}``;
+- ``POST /oauth/v1/token`` (authorization_code and refresh_token grants; any client id and
+  secret) and ``GET /oauth/v1/access-tokens/{token}``;
+- the sandbox's ``/_sandbox/`` control endpoints (faults, reset, status) and
+  ``POST /_sandbox/config`` ``{"rate_limit": {"max": 10, "interval_ms": 10000}}`` (burst
+  limit) and/or ``{"search_rate_limit": {"max": 5, "interval_ms": 1000}}`` (HubSpot's separate
+  per-second limit on search); ``null`` switches a limit back off.
+
+Auth: ``Authorization: Bearer sandbox`` or a token issued by ``/oauth/v1/token`` (expires after
+30 minutes, as HubSpot's). Errors are HubSpot's ``{"status": "error", "message", "correlationId",
+"category"}``. Every authenticated response except search carries ``X-HubSpot-RateLimit-*``
+headers; the burst limit (HubSpot's is 100-190 calls / 10 s per app) is off unless configured,
+so benches measure the sync rather than a throttle.
+
+Layout: :mod:`.core` (``make_app``: the state, the hooks, the route table and the control
+endpoints); the handlers by API in :mod:`.contacts` (one contact at a time, and search),
+:mod:`.batch`, :mod:`.properties` and :mod:`.oauth`; :mod:`.hooks` (faults, auth and rate limits
+around every call, counted by :mod:`.limits`); :mod:`.common` (HubSpot's error shape and the
+contact look-ups the handlers share).
+"""
+
+from sandbox.hubspot.app.core import make_app
+
+__all__ = ["make_app"]

@@ -1,0 +1,203 @@
+"""Contacts in batches of at most 100: read, create, update, upsert (by email or id) and archive.
+
+Create is all-or-nothing; read and update answer 207 with the ids they could not find.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.hubspot.app.common import (
+    bool_arg,
+    clean,
+    email_conflict,
+    iso_ms_now,
+    lookup,
+    not_found,
+    wanted_properties,
+)
+from sandbox.hubspot.store import EmailConflict, HubSpotStore, now_ms
+from sandbox.wsgi import HttpError, Request, Response, empty_response, json_response
+
+BATCH_LIMIT = 100
+
+
+def _inputs(body: Any) -> list[Any]:
+    if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
+        raise HttpError(400, "Invalid input JSON: 'inputs' must be a list.", code="VALIDATION_ERROR")
+    inputs = body["inputs"]
+    if len(inputs) > BATCH_LIMIT:
+        raise HttpError(
+            400,
+            f"Batch input limit exceeded: {len(inputs)} inputs, at most {BATCH_LIMIT} are allowed.",
+            code="VALIDATION_ERROR",
+            context={"inputs": [f"size must be between 0 and {BATCH_LIMIT}"]},
+        )
+    return inputs
+
+
+def _batch_response(started: str, results: list[dict[str, Any]], errors: list[dict[str, Any]]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": started,
+        "completedAt": iso_ms_now(),
+    }
+    if errors:
+        body["errors"] = errors
+        body["numErrors"] = len(errors)
+    return body
+
+
+def _standard_error(status: int, category: str, message: str, context: dict[str, list[str]]) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "category": category,
+        "message": message,
+        "context": context,
+        "errors": [],
+        "links": {},
+    }
+
+
+class BatchHandlers:
+    def __init__(self, store: HubSpotStore) -> None:
+        self.store = store
+
+    def batch_read(self, request: Request) -> Response:
+        started = iso_ms_now()
+        body = request.json()
+        inputs = _inputs(body)
+        id_property = body.get("idProperty")
+        archived = bool_arg(request, "archived")
+        requested = wanted_properties([p for p in body.get("properties") or [] if isinstance(p, str)])
+        results, missing, seen = [], [], set()
+        for item in inputs:
+            ident = str((item or {}).get("id", ""))
+            row = lookup(self.store, ident, id_property, archived=archived)
+            if row is None:
+                missing.append(ident)
+            elif row["id"] not in seen:
+                seen.add(row["id"])
+                results.append(self.store.to_public(row, requested))
+        errors = []
+        if missing:
+            errors.append(
+                _standard_error(
+                    404,
+                    "OBJECT_NOT_FOUND",
+                    "Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.",
+                    {"ids": missing},
+                )
+            )
+        return json_response(207 if errors else 200, _batch_response(started, results, errors))
+
+    def batch_create(self, request: Request) -> Response:
+        started = iso_ms_now()
+        inputs = _inputs(request.json())
+        cleaned = [clean(self.store, (item or {}).get("properties")) for item in inputs]
+        emails = [v.get("email").casefold() for v in cleaned if v.get("email")]
+        duplicates = sorted({e for e in emails if emails.count(e) > 1})
+        if duplicates:
+            raise HttpError(400, f"Duplicate emails found in batch input: {duplicates}", code="VALIDATION_ERROR")
+        moment = now_ms()
+        try:
+            with self.store.write() as conn:
+                rows = [self.store.insert(conn, values, moment) for values in cleaned]
+        except EmailConflict as exc:
+            raise email_conflict(exc)
+        results = [
+            self.store.to_public(row, wanted_properties([]) + list(v)) for row, v in zip(rows, cleaned, strict=True)
+        ]
+        return json_response(201, _batch_response(started, results, []))
+
+    def batch_update(self, request: Request) -> Response:
+        started = iso_ms_now()
+        inputs = _inputs(request.json())
+        prepared = []
+        for item in inputs:
+            item = item or {}
+            prepared.append(
+                (str(item.get("id", "")), item.get("idProperty"), clean(self.store, item.get("properties")))
+            )
+        keys = [(p[1] or "hs_object_id", p[0].casefold()) for p in prepared]
+        duplicates = sorted({k[1] for k in keys if keys.count(k) > 1})
+        if duplicates:
+            raise HttpError(400, f"Duplicate IDs found in batch input: {duplicates}", code="VALIDATION_ERROR")
+        moment = now_ms()
+        results, missing = [], []
+        try:
+            with self.store.write() as conn:
+                for ident, id_property, values in prepared:
+                    row = lookup(self.store, ident, id_property, conn=conn)
+                    if row is None:
+                        missing.append(ident)
+                        continue
+                    row = self.store.update(conn, row, values, moment)
+                    results.append(self.store.to_public(row, wanted_properties([]) + list(values)))
+        except EmailConflict as exc:
+            raise email_conflict(exc)
+        errors = []
+        if missing:
+            errors.append(
+                _standard_error(
+                    404,
+                    "OBJECT_NOT_FOUND",
+                    "Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.",
+                    {"ids": missing},
+                )
+            )
+        return json_response(207 if errors else 200, _batch_response(started, results, errors))
+
+    def batch_upsert(self, request: Request) -> Response:
+        started = iso_ms_now()
+        inputs = _inputs(request.json())
+        prepared = []
+        for item in inputs:
+            item = item or {}
+            id_property = item.get("idProperty") or ""
+            if id_property not in ("email", "hs_object_id"):
+                raise HttpError(
+                    400,
+                    "idProperty is required for upserts and must be a unique property (email or hs_object_id).",
+                    code="VALIDATION_ERROR",
+                )
+            ident = str(item.get("id") or "").strip()
+            if not ident:
+                raise HttpError(400, "Each upsert input needs an id.", code="VALIDATION_ERROR")
+            values = clean(self.store, item.get("properties"))
+            # The email addressed by the upsert only becomes a value when the contact is created:
+            # an existing contact keeps its own spelling of it.
+            creation = {**clean(self.store, {"email": ident}), **values} if id_property == "email" else values
+            prepared.append((ident, id_property, values, creation))
+        keys = [(p[1], p[0].casefold()) for p in prepared]
+        duplicates = sorted({k[1] for k in keys if keys.count(k) > 1})
+        if duplicates:
+            raise HttpError(400, f"Duplicate IDs found in batch input: {duplicates}", code="VALIDATION_ERROR")
+        moment = now_ms()
+        results = []
+        try:
+            with self.store.write() as conn:
+                for ident, id_property, values, creation in prepared:
+                    row = lookup(self.store, ident, id_property, conn=conn)
+                    if row is None:
+                        if id_property == "hs_object_id":
+                            raise not_found(ident)
+                        row, new = self.store.insert(conn, creation, moment), True
+                        values = creation
+                    else:
+                        row, new = self.store.update(conn, row, values, moment), False
+                    results.append(self.store.to_public(row, wanted_properties([]) + list(values), new=new))
+        except EmailConflict as exc:
+            raise email_conflict(exc)
+        return json_response(200, _batch_response(started, results, []))
+
+    def batch_archive(self, request: Request) -> Response:
+        inputs = _inputs(request.json())
+        moment = now_ms()
+        with self.store.write() as conn:
+            for item in inputs:
+                row = self.store.get(str((item or {}).get("id", "")), conn=conn)
+                if row is not None:
+                    self.store.archive(conn, row["id"], moment)
+        return empty_response(204)

@@ -1,0 +1,118 @@
+"""Contacts one at a time: list (paged by id), create, get, update, archive, and search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.hubspot.app.common import (
+    CONTACT_PATH,
+    bool_arg,
+    clean,
+    email_conflict,
+    lookup,
+    not_found,
+    wanted_properties,
+)
+from sandbox.hubspot.search import RESULT_CAP, SearchCompiler, SearchError, parse_paging
+from sandbox.hubspot.store import EmailConflict, HubSpotStore, now_ms
+from sandbox.wsgi import HttpError, Request, Response, empty_response, json_response
+
+LIST_LIMIT = 100
+
+
+class ContactHandlers:
+    def __init__(self, store: HubSpotStore) -> None:
+        self.store = store
+
+    def list_contacts(self, request: Request) -> Response:
+        try:
+            limit = int(request.arg("limit") or 10)
+        except ValueError:
+            raise HttpError(400, "limit must be an integer.", code="VALIDATION_ERROR")
+        if limit < 1 or limit > LIST_LIMIT:
+            raise HttpError(400, f"limit must be between 1 and {LIST_LIMIT}.", code="VALIDATION_ERROR")
+        after = request.arg("after") or "0"
+        try:
+            start = int(after)
+        except ValueError:
+            raise HttpError(400, f"after {after!r} is not a valid paging cursor.", code="VALIDATION_ERROR")
+        archived = bool_arg(request, "archived")
+        rows = (
+            self.store.read()
+            .execute(
+                "SELECT * FROM contact WHERE archived = ? AND id >= ? ORDER BY id LIMIT ?",
+                (1 if archived else 0, start, limit + 1),
+            )
+            .fetchall()
+        )
+        requested = wanted_properties(request.args("properties"))
+        body: dict[str, Any] = {"results": [self.store.to_public(r, requested) for r in rows[:limit]]}
+        if len(rows) > limit:
+            next_after = str(rows[limit]["id"])
+            body["paging"] = {"next": {"after": next_after, "link": f"{CONTACT_PATH}?after={next_after}"}}
+        return json_response(200, body)
+
+    def create_contact(self, request: Request) -> Response:
+        body = request.json()
+        if not isinstance(body, dict):
+            raise HttpError(400, "Invalid input JSON.", code="VALIDATION_ERROR")
+        values = clean(self.store, body.get("properties"))
+        try:
+            with self.store.write() as conn:
+                row = self.store.insert(conn, values, now_ms())
+        except EmailConflict as exc:
+            raise email_conflict(exc)
+        return json_response(201, self.store.to_public(row, wanted_properties([]) + list(values)))
+
+    def get_contact(self, request: Request, contact_id: str) -> Response:
+        row = lookup(self.store, contact_id, request.arg("idProperty"), archived=bool_arg(request, "archived"))
+        if row is None:
+            raise not_found(contact_id)
+        return json_response(200, self.store.to_public(row, wanted_properties(request.args("properties"))))
+
+    def update_contact(self, request: Request, contact_id: str) -> Response:
+        body = request.json()
+        if not isinstance(body, dict):
+            raise HttpError(400, "Invalid input JSON.", code="VALIDATION_ERROR")
+        values = clean(self.store, body.get("properties"))
+        try:
+            with self.store.write() as conn:
+                row = lookup(self.store, contact_id, request.arg("idProperty"), conn=conn)
+                if row is None:
+                    raise not_found(contact_id)
+                row = self.store.update(conn, row, values, now_ms())
+        except EmailConflict as exc:
+            raise email_conflict(exc)
+        return json_response(200, self.store.to_public(row, wanted_properties([]) + list(values)))
+
+    def archive_contact(self, request: Request, contact_id: str) -> Response:
+        with self.store.write() as conn:
+            row = self.store.get(contact_id, conn=conn)
+            if row is not None:
+                self.store.archive(conn, row["id"], now_ms())
+        return empty_response(204)
+
+    def search(self, request: Request) -> Response:
+        body = request.json()
+        if not isinstance(body, dict):
+            raise HttpError(400, "Invalid input JSON.", code="VALIDATION_ERROR")
+        compiler = SearchCompiler(self.store.properties)
+        try:
+            offset, limit = parse_paging(body)
+            where = compiler.where(body.get("filterGroups"), body.get("query"))
+            order = compiler.order_by(body.get("sorts"))
+        except SearchError as exc:
+            raise HttpError(400, str(exc), code="VALIDATION_ERROR")
+        conn = self.store.read()
+        total = conn.execute(f"SELECT COUNT(*) FROM contact WHERE {where.sql}", where.params).fetchone()[0]  # noqa: S608
+        limit = min(limit, RESULT_CAP - offset)
+        rows = conn.execute(
+            f"SELECT * FROM contact WHERE {where.sql} ORDER BY {order.sql} LIMIT ? OFFSET ?",  # noqa: S608
+            [*where.params, *order.params, limit, offset],
+        ).fetchall()
+        requested = wanted_properties([p for p in body.get("properties") or [] if isinstance(p, str)])
+        result: dict[str, Any] = {"total": total, "results": [self.store.to_public(r, requested) for r in rows]}
+        if offset + len(rows) < total:
+            # Like HubSpot, the cursor is handed out up to 10,000 even though it cannot be used.
+            result["paging"] = {"next": {"after": str(offset + len(rows))}}
+        return json_response(200, result)

@@ -1,0 +1,300 @@
+"""``RecordService``: every record write (REST sObject, sObject Collections, Bulk API 2.0) and
+the reads the handlers share.
+
+A record refused by one write path is refused by all, with the same ``errorCode`` and message.
+Writes are planned first (``values.clean_record``, key lookups), then checked and applied in one
+SQLite transaction (``plans.apply_plans``); the usual upsert skips the planning and goes a column
+at a time (``uniform.upsert_uniform``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from sandbox.salesforce import ids
+from sandbox.salesforce.lookups import CANDIDATES_SQL
+from sandbox.salesforce.records.plans import Plan, apply_plans
+from sandbox.salesforce.records.results import RecordError, RecordResult, roll_back_all
+from sandbox.salesforce.records.uniform import upsert_uniform
+from sandbox.salesforce.records.values import check_value, clean_record, missing_required, with_defaults
+from sandbox.salesforce.schema import SLOW, Field, SObject
+from sandbox.salesforce.store import SalesforceStore, format_datetime, quoted, utc_now
+
+
+def _serialized(method: Callable[..., list[RecordResult]]) -> Callable[..., list[RecordResult]]:
+    """Plan and write in one transaction: two concurrent upserts of one new key must not both
+    plan an insert (the second would hit the unique index instead of updating)."""
+
+    @wraps(method)
+    def run(self: RecordService, *args: Any, **kwargs: Any) -> list[RecordResult]:
+        with self.store.write():
+            return method(self, *args, **kwargs)
+
+    return run
+
+
+class RecordService:
+    def __init__(self, store: SalesforceStore) -> None:
+        self.store = store
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get(self, sobject: SObject, record_id: str, *, include_deleted: bool = False) -> Any | None:
+        sql = f'SELECT * FROM "{sobject.name}" WHERE "Id" = ?'
+        if not include_deleted:
+            sql += ' AND "IsDeleted" = 0'
+        return self.store.read().execute(sql, (record_id,)).fetchone()
+
+    def find_by(self, sobject: SObject, f: Field, value: str) -> list[Any]:
+        conn = self.store.read()
+        sql = f'SELECT * FROM "{sobject.name}" WHERE "{f.name}" = ? AND "IsDeleted" = 0'
+        params: list[Any] = [value]
+        if f.name == "Email":
+            sql += f" AND {CANDIDATES_SQL}"
+            params.append(self.store.lookups.email_param(conn, sobject.name, [value]))
+        return conn.execute(sql + ' ORDER BY "Id"', params).fetchall()
+
+    def rows_by_ids(self, sobject: SObject, record_ids: list[str]) -> dict[str, Any]:
+        rows: dict[str, Any] = {}
+        conn = self.store.read()
+        for start in range(0, len(record_ids), 500):
+            chunk = record_ids[start : start + 500]
+            sql = f'SELECT * FROM "{sobject.name}" WHERE "Id" IN ({",".join("?" * len(chunk))})'
+            for row in conn.execute(sql, chunk):
+                rows[row["Id"]] = row
+        return rows
+
+    # -- writes -----------------------------------------------------------------------------
+
+    @_serialized
+    def create(
+        self,
+        sobject: SObject,
+        records: list[dict[str, Any]],
+        *,
+        all_or_none: bool = False,
+        from_csv: bool = False,
+        dry_run: bool = False,
+    ) -> list[RecordResult]:
+        plans: list[Plan | list[RecordError]] = []
+        for index, data in enumerate(records):
+            values, errors = clean_record(sobject, data, creating=True, from_csv=from_csv)
+            if not errors:
+                merged = with_defaults(sobject, values)
+                missing = missing_required(sobject, merged)
+                if missing:
+                    errors.append(missing)
+                else:
+                    plans.append(Plan(index, "insert", None, merged, True))
+                    continue
+            plans.append(errors)
+        return apply_plans(self.store, sobject, plans, all_or_none=all_or_none, dry_run=dry_run)
+
+    @_serialized
+    def update(
+        self,
+        sobject: SObject,
+        records: list[dict[str, Any]],
+        *,
+        all_or_none: bool = False,
+        from_csv: bool = False,
+        dry_run: bool = False,
+    ) -> list[RecordResult]:
+        raw_ids = []
+        for data in records:
+            raw = next((v for k, v in data.items() if k.lower() == "id"), None)
+            raw_ids.append(raw)
+        normalized = [ids.normalize(raw) if isinstance(raw, str) else None for raw in raw_ids]
+        existing = self.rows_by_ids(sobject, [i for i in normalized if i])
+        plans: list[Plan | list[RecordError]] = []
+        seen: set[str] = set()
+        for index, data in enumerate(records):
+            raw, record_id = raw_ids[index], normalized[index]
+            if raw in (None, ""):
+                plans.append([RecordError("MISSING_ARGUMENT", "Id not specified in an update call")])
+                continue
+            if record_id is None or record_id[:3] != sobject.key_prefix:
+                plans.append(
+                    [RecordError("MALFORMED_ID", f"{sobject.name} ID: id value of incorrect type: {raw}", ["Id"])]
+                )
+                continue
+            row = existing.get(record_id)
+            if row is None or row["IsDeleted"]:
+                code = "ENTITY_IS_DELETED" if row is not None else "INVALID_CROSS_REFERENCE_KEY"
+                message = "entity is deleted" if row is not None else "invalid cross reference id"
+                plans.append([RecordError(code, message)])
+                continue
+            if record_id in seen:
+                plans.append([RecordError("DUPLICATE_VALUE", f"Duplicate id in list: {record_id}")])
+                continue
+            seen.add(record_id)
+            values, errors = clean_record(sobject, data, creating=False, from_csv=from_csv)
+            if not errors:
+                missing = missing_required(sobject, values, row)
+                if missing:
+                    errors.append(missing)
+                else:
+                    plans.append(Plan(index, "update", record_id, values, False))
+                    continue
+            plans.append(errors)
+        return apply_plans(self.store, sobject, plans, all_or_none=all_or_none, dry_run=dry_run)
+
+    @_serialized
+    def upsert(
+        self,
+        sobject: SObject,
+        key_field: Field,
+        records: list[dict[str, Any]],
+        *,
+        all_or_none: bool = False,
+        from_csv: bool = False,
+        dry_run: bool = False,
+    ) -> list[RecordResult]:
+        """Upsert by an external-id (or idLookup) field; ``Id`` means insert-or-update by id."""
+        if key_field.name == "Id":
+            return self._upsert_by_id(sobject, records, all_or_none=all_or_none, from_csv=from_csv, dry_run=dry_run)
+        if not from_csv and not dry_run and key_field.name != "Email" and records:
+            uniform = self._upsert_uniform(sobject, key_field, records)
+            if uniform is not None:
+                return uniform
+        key_name = key_field.name
+        lowered = key_name.lower()
+        keys: list[str | None] = []
+        for data in records:
+            raw = data.get(key_name)
+            if raw is None:
+                raw = next((v for k, v in data.items() if k.lower() == lowered), None)
+            keys.append(None if raw in (None, "") else str(raw))
+        folded = [key.lower() if key else None for key in keys]
+        matches: dict[str, list[Any]] = defaultdict(list)
+        wanted = sorted({k for k in folded if k})
+        conn = self.store.read()
+        # Only what the plan needs: the id, the key, the required fields to re-check and the
+        # fields the records set (to leave unchanged ones out of the UPDATE).
+        sent = {f.name for f in map(sobject.field, set().union(*records)) if f is not None and f.updateable}
+        names = list(dict.fromkeys(["Id", key_name, *sobject.required_names, *sorted(sent)]))
+        columns = ", ".join(quoted(c) for c in names)
+        cursor = conn.cursor()
+        cursor.row_factory = None
+        for start in range(0, len(wanted), 500):
+            chunk: list[Any] = wanted[start : start + 500]
+            sql = f'SELECT {columns} FROM "{sobject.name}" WHERE "{key_name}" IN ({",".join("?" * len(chunk))}) '
+            if key_name == "Email":
+                sql += f"AND {CANDIDATES_SQL} "
+                chunk = [*chunk, self.store.lookups.email_param(conn, sobject.name, chunk)]
+            for stored in cursor.execute(sql + 'AND "IsDeleted" = 0 ORDER BY "Id"', chunk):
+                row = dict(zip(names, stored, strict=True))
+                matches[str(row[key_name]).lower()].append(row)
+        counts = Counter(k for k in folded if k)
+        key_fast = key_field.fast_value
+        plans: list[Plan | list[RecordError]] = []
+        for index, data in enumerate(records):
+            key = keys[index]
+            if key is None:
+                plans.append([RecordError("MISSING_ARGUMENT", f"{key_name} not specified")])
+                continue
+            folded_key = folded[index]
+            if counts[folded_key] > 1:
+                plans.append(
+                    [RecordError("DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {key}", [key_name])]
+                )
+                continue
+            found = matches.get(folded_key)
+            if found is not None and len(found) > 1:
+                plans.append(
+                    [
+                        RecordError(
+                            "DUPLICATE_EXTERNAL_ID",
+                            f"{key_field.label}: more than one record found for external id field: "
+                            f"[{', '.join(row['Id'] for row in found)}]",
+                            [key_name],
+                            {"matches": [row["Id"] for row in found]},
+                        )
+                    ]
+                )
+                continue
+            creating = not found
+            values, errors = clean_record(sobject, data, creating=creating, from_csv=from_csv, key_field=key_field)
+            if not errors:
+                if creating:
+                    merged = with_defaults(sobject, values)
+                    merged[key_name] = key
+                    error = check_value(key_field, key) if key_fast is None or key_fast(key) is SLOW else None
+                    if error is None:
+                        error = missing_required(sobject, merged)
+                    if error is None:
+                        plans.append(Plan(index, "insert", None, merged, True))
+                        continue
+                    errors.append(error)
+                else:
+                    row = found[0]  # type: ignore[index]
+                    error = missing_required(sobject, values, row)
+                    if error is None:
+                        plans.append(Plan(index, "update", row["Id"], values, False, row))
+                        continue
+                    errors.append(error)
+            plans.append(errors)
+        return apply_plans(self.store, sobject, plans, all_or_none=all_or_none, key_field=key_field, dry_run=dry_run)
+
+    def _upsert_uniform(
+        self, sobject: SObject, key_field: Field, records: list[dict[str, Any]]
+    ) -> list[RecordResult] | None:
+        """The usual JSON upsert, column by column (``uniform.upsert_uniform``); ``None`` for any other batch."""
+        return upsert_uniform(self.store, sobject, key_field, records)
+
+    def _upsert_by_id(
+        self, sobject: SObject, records: list[dict[str, Any]], *, all_or_none: bool, from_csv: bool, dry_run: bool
+    ) -> list[RecordResult]:
+        """Records with an Id are updated, the others created (one all-or-none over both)."""
+        with_id = [i for i, r in enumerate(records) if any(k.lower() == "id" and v for k, v in r.items())]
+        with_id_set = set(with_id)
+        without = [i for i in range(len(records)) if i not in with_id_set]
+        if all_or_none and not dry_run:
+            checked = self._upsert_by_id(sobject, records, all_or_none=True, from_csv=from_csv, dry_run=True)
+            if not all(r.success for r in checked):
+                return checked
+        updated = self.update(sobject, [records[i] for i in with_id], from_csv=from_csv, dry_run=dry_run)
+        created = self.create(sobject, [records[i] for i in without], from_csv=from_csv, dry_run=dry_run)
+        results: list[RecordResult] = [RecordResult(None)] * len(records)
+        for position, i in enumerate(with_id):
+            results[i] = updated[position]
+            results[i].created = False
+        for position, i in enumerate(without):
+            results[i] = created[position]
+            results[i].created = True
+        if all_or_none and not all(r.success for r in results):
+            return roll_back_all(results)
+        return results
+
+    @_serialized
+    def delete(self, sobject: SObject, record_ids: list[str], *, dry_run: bool = False) -> list[RecordResult]:
+        """Soft delete (to the recycle bin: ``IsDeleted``, still visible to ``queryAll``)."""
+        results: list[RecordResult] = []
+        normalized = [ids.normalize(i) for i in record_ids]
+        existing = self.rows_by_ids(sobject, [i for i in normalized if i])
+        to_delete: list[str] = []
+        for raw, record_id in zip(record_ids, normalized, strict=True):
+            if record_id is None or record_id[:3] != sobject.key_prefix:
+                results.append(RecordResult(None, [RecordError("MALFORMED_ID", f"malformed id {raw}")]))
+                continue
+            row = existing.get(record_id)
+            if row is None:
+                results.append(
+                    RecordResult(None, [RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")])
+                )
+            elif row["IsDeleted"]:
+                results.append(RecordResult(None, [RecordError("ENTITY_IS_DELETED", "entity is deleted")]))
+            else:
+                to_delete.append(record_id)
+                results.append(RecordResult(record_id))
+        if to_delete and not dry_run:
+            now = format_datetime(utc_now())
+            with self.store.write() as conn:
+                conn.executemany(
+                    f'UPDATE "{sobject.name}" SET "IsDeleted" = 1, "SystemModstamp" = ? WHERE "Id" = ?',
+                    [(now, record_id) for record_id in to_delete],
+                )
+        return results

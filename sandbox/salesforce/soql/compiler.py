@@ -1,0 +1,145 @@
+"""A parsed SOQL query compiled to SQLite, narrowed to the sandbox's candidate ids when it can be.
+
+String comparisons are case-insensitive, as in Salesforce: the store declares text columns
+``COLLATE NOCASE``, so ``Email = 'A@x.com'`` finds ``a@x.com``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Protocol
+
+from sandbox.salesforce.lookups import CANDIDATES_SQL
+from sandbox.salesforce.soql.tree import BoolOp, Comparison, Condition, Literal, Not, Query
+
+
+def _sql_value(literal: Literal) -> object:
+    if literal.kind == "boolean":
+        return 1 if literal.value else 0
+    if isinstance(literal.value, date) and not isinstance(literal.value, datetime):
+        return literal.value.isoformat()
+    return literal.value
+
+
+def compile_condition(condition: Condition, params: list[object]) -> str:
+    if isinstance(condition, BoolOp):
+        joiner = f" {condition.op} "
+        return "(" + joiner.join(compile_condition(item, params) for item in condition.items) + ")"
+    if isinstance(condition, Not):
+        return f"(NOT {compile_condition(condition.item, params)})"
+    column = f'"{condition.field.name}"'
+    if condition.op in ("IN", "NOT IN"):
+        non_null = [v for v in condition.values if v.kind != "null"]
+        has_null = len(non_null) != len(condition.values)
+        parts = []
+        if non_null:
+            params.extend(_sql_value(v) for v in non_null)
+            parts.append(f"{column} {condition.op} ({', '.join('?' for _ in non_null)})")
+        if condition.op == "IN":
+            if has_null:
+                parts.append(f"{column} IS NULL")
+            return "(" + (" OR ".join(parts) or "0") + ")"
+        if has_null:
+            parts.append(f"{column} IS NOT NULL")
+        elif non_null:
+            # SOQL's NOT IN keeps rows whose value is null; SQL's would drop them.
+            parts = [f"({parts[0]} OR {column} IS NULL)"]
+        return "(" + (" AND ".join(parts) or "1") + ")"
+    literal = condition.values[0]
+    if literal.kind == "null":
+        return f"{column} IS NULL" if condition.op == "=" else f"{column} IS NOT NULL"
+    params.append(_sql_value(literal))
+    if condition.op == "LIKE":
+        return f"{column} LIKE ?"  # SOQL's % and _ are SQL's; the NOCASE collation makes it case-insensitive
+    if condition.op == "!=":
+        # SOQL: a null value is "not equal" to any non-null literal.
+        return f"({column} != ? OR {column} IS NULL)"
+    return f"{column} {condition.op} ?"
+
+
+def _required_comparisons(condition: Condition | None) -> Iterator[Comparison]:
+    """The comparisons ``condition`` requires to hold: itself, or the items of an AND (nested)."""
+    if isinstance(condition, Comparison):
+        yield condition
+    elif isinstance(condition, BoolOp) and condition.op == "AND":
+        for item in condition.items:
+            yield from _required_comparisons(item)
+
+
+def required_values(condition: Condition | None, field_name: str) -> list[str] | None:
+    """The string values ``field_name`` must equal for ``condition`` to hold, when its top level
+    says so (``F = 'x'``, ``F IN ('x', 'y')``, alone or ANDed with anything); else ``None``."""
+    for comparison in _required_comparisons(condition):
+        if (
+            comparison.field.name == field_name
+            and comparison.op in ("=", "IN")
+            and all(v.kind == "string" for v in comparison.values)
+        ):
+            return [str(v.value) for v in comparison.values]
+    return None
+
+
+def lower_bound(condition: Condition | None, field_name: str) -> tuple[str, bool] | None:
+    """``(value, inclusive)`` when ``condition``'s top level requires ``field_name > value`` (or
+    ``>=``, alone or ANDed with anything), with a text value as stored; else ``None``."""
+    for comparison in _required_comparisons(condition):
+        if comparison.field.name == field_name and comparison.op in (">", ">="):
+            value = _sql_value(comparison.values[0])
+            if isinstance(value, str):
+                return value, comparison.op == ">="
+    return None
+
+
+class Candidates(Protocol):
+    """The sandbox's candidate ids for a condition (see ``lookups``)."""
+
+    def email(self, emails: list[str]) -> list[str]: ...
+
+    def modified(self, stamp: str, inclusive: bool) -> list[str] | None: ...
+
+
+def compile_query(
+    query: Query, *, include_deleted: bool = False, candidates: Candidates | None = None
+) -> tuple[str, list[object]]:
+    """SQL selecting the matching ids in order (the paging cursor keeps ids, then pages rows).
+
+    With ``candidates``, a condition on Email or a lower bound of LastModifiedDate also limits
+    the rows read to the candidate ids; the condition itself stays, so the result is the same.
+    """
+    params: list[object] = []
+    clauses = []
+    if not include_deleted:
+        clauses.append('"IsDeleted" = 0')
+    if query.where is not None:
+        clauses.append(compile_condition(query.where, params))
+    if candidates is not None:
+        narrowed: list[str] | None = None
+        emails = required_values(query.where, "Email")
+        if emails is not None:
+            narrowed = candidates.email(emails)
+        else:
+            bound = lower_bound(query.where, "LastModifiedDate")
+            if bound is not None:
+                narrowed = candidates.modified(*bound)
+        if narrowed is not None:
+            clauses.append(CANDIDATES_SQL)
+            params.append(json.dumps(narrowed))
+    sql = f'SELECT "Id" FROM "{query.sobject.name}"'
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    if query.order_by:
+        parts = []
+        for item in query.order_by:
+            column = f'"{item.field.name}"'
+            nulls_last = item.nulls_last if item.nulls_last is not None else item.descending
+            parts.append(f"{column} IS NULL {'ASC' if nulls_last else 'DESC'}")
+            parts.append(f"{column} {'DESC' if item.descending else 'ASC'}")
+        sql += " ORDER BY " + ", ".join(parts)
+    else:
+        sql += ' ORDER BY "Id"'
+    if query.limit is not None or query.offset:
+        sql += " LIMIT ? OFFSET ?"
+        params.extend([query.limit if query.limit is not None else -1, query.offset or 0])
+    return sql, params

@@ -1,0 +1,59 @@
+"""The parsed form of a SOQL statement: ``Query`` and its conditions, and ``SoqlError``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sandbox.salesforce.schema import Field, SObject
+
+
+class SoqlError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Literal:
+    kind: str  # string, number, boolean, null, datetime, date
+    value: object
+
+
+@dataclass(frozen=True)
+class Comparison:
+    field: Field
+    op: str  # = != < <= > >= LIKE IN NOT IN
+    values: tuple[Literal, ...]
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: str  # AND, OR
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Condition
+
+
+Condition = Comparison | BoolOp | Not
+
+
+@dataclass(frozen=True)
+class OrderBy:
+    field: Field
+    descending: bool = False
+    nulls_last: bool | None = None
+
+
+@dataclass
+class Query:
+    sobject: SObject
+    fields: list[Field] = field(default_factory=list)
+    count_only: bool = False
+    where: Condition | None = None
+    order_by: list[OrderBy] = field(default_factory=list)
+    limit: int | None = None
+    offset: int | None = None
