@@ -18,6 +18,7 @@ from integration.clients.salesforce import (
     SalesforceTransientError,
     get_salesforce_client,
 )
+from integration.clients.salesforce import rest as rest_module
 from sandbox.salesforce.testing import running_salesforce_server
 from sandbox.testing import trusting_session
 
@@ -100,7 +101,7 @@ class TestReads:
         )
         client.collections_create("Contact", [{"LastName": "C", "Email": "shared@example.com"}])
         # A tiny URI budget forces several SOQL chunks per object.
-        monkeypatch.setattr(client_module, "MAX_QUERY_URI_CHARS", 300)
+        monkeypatch.setattr(rest_module, "MAX_QUERY_URI_CHARS", 300)
         emails = ["USER1@example.com", "shared@example.com", "o'neil@example.com", "nobody@example.com"]
         emails += [f"filler{i}@example.com" for i in range(30)]
         client.api_calls.reset()

@@ -1,20 +1,17 @@
-"""HubSpot client: the only module (with ``clients/salesforce.py``) importing hubspot-api-client.
+"""``HubSpotClient``: the app's HubSpot interface over hubspot-api-client; it only knows a base
+URL and a token. It keeps ONE ``HubSpot`` instance and one ``basic_api``/``search_api``/
+``batch_api``/properties API (each ``.basic_api`` access of the library builds a new connection
+pool, so they are built once).
 
-``get_hubspot_client()`` picks sandbox or real from configuration and returns a cached
-``HubSpotClient``; the client itself only knows a base URL and a token. It keeps ONE
-``HubSpot`` instance and one ``basic_api``/``search_api``/``batch_api``/properties API (each
-``.basic_api`` access of the library builds a new connection pool, so they are built once).
-
-- Retries: urllib3 ``Retry`` on 429 and 5xx for every method, POST included
-  (``allowed_methods=None``), honouring ``Retry-After``, with exponential back-off.
+- Retries: :func:`~integration.clients.hubspot.retry.default_retry` unless told otherwise.
 - ``client.api_calls`` counts every HTTP call made, retries included (each spends quota). A run
   reads it before and after; the factory's client is shared, so use the difference.
 - Errors come out as :mod:`integration.clients.base` exceptions (``RateLimited``,
-  ``AuthError``, ``NotFound``, ``Conflict``, ``ValidationFailed``, ``ServiceUnavailable``).
-- Contacts come out as ``HubSpotContact`` (id, properties as HubSpot's strings, timestamps),
-  decoded from the JSON body directly: the library still builds, authenticates and retries
-  each request, but its model deserialisation is skipped on contact endpoints (it cost more
-  than the round trip and made a 100,000-contact pull 2.5 times slower).
+  ``AuthError``, ``NotFound``, ``Conflict``, ``ValidationFailed``, ``ServiceUnavailable``); an
+  expired OAuth token is refreshed once, when the client was given a way to.
+- Contacts come out as :class:`~integration.clients.hubspot.records.HubSpotContact`, decoded
+  from the JSON body directly: the library still builds, authenticates and retries each
+  request, but its model deserialisation is skipped on contact endpoints.
 
 Reading:
 
@@ -33,10 +30,9 @@ in batches of 100.
 from __future__ import annotations
 
 import datetime as dt
-import logging
+import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import urllib3
@@ -56,126 +52,26 @@ from integration.clients.base import (
     ApiCallCounter,
     AuthError,
     ClientError,
+    NotFound,
     ServiceUnavailable,
     ValidationFailed,
     error_for_status,
 )
+from integration.clients.hubspot.records import (
+    BatchResult,
+    ContactPage,
+    HubSpotContact,
+    _contact,
+    _errors,
+    _ms,
+    _strings,
+)
+from integration.clients.hubspot.retry import CountingRetry, default_retry
 
-logger = logging.getLogger(__name__)
-
-SANDBOX_TOKEN = "sandbox"
 PAGE_SIZE = 100  # largest page of GET /crm/v3/objects/contacts
 SEARCH_PAGE_SIZE = 200  # largest page of the search endpoint
 SEARCH_CAP = 10_000
 BATCH_SIZE = 100
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-
-
-@dataclass
-class HubSpotContact:
-    id: str
-    properties: dict[str, str | None]
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
-    archived: bool = False
-    new: bool | None = None  # set by upserts: True when HubSpot created the contact
-
-    @property
-    def email(self) -> str | None:
-        return self.properties.get("email") or None
-
-    @property
-    def last_modified(self) -> dt.datetime | None:
-        raw = self.properties.get("lastmodifieddate")
-        return _parse_ts(raw) if raw else self.updated_at
-
-
-@dataclass
-class ContactPage:
-    contacts: list[HubSpotContact]
-    after: str | None = None  # cursor of the next page; None when this was the last one
-
-    @property
-    def last_modified(self) -> dt.datetime | None:
-        stamps = [c.last_modified for c in self.contacts if c.last_modified is not None]
-        return max(stamps) if stamps else None
-
-
-@dataclass
-class BatchResult:
-    contacts: list[HubSpotContact] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def missing_ids(self) -> list[str]:
-        ids: list[str] = []
-        for error in self.errors:
-            ids += (error.get("context") or {}).get("ids", [])
-        return ids
-
-
-def _parse_ts(value: str) -> dt.datetime | None:
-    text = value.strip()
-    if text.isdigit():
-        return dt.datetime.fromtimestamp(int(text) / 1000, tz=dt.UTC)
-    try:
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-def _contact(data: dict[str, Any]) -> HubSpotContact:
-    """A contact from HubSpot's JSON (SimplePublicObject / SimplePublicUpsertObject)."""
-    created, updated = data.get("createdAt"), data.get("updatedAt")
-    return HubSpotContact(
-        id=str(data["id"]),
-        properties=dict(data.get("properties") or {}),
-        created_at=_parse_ts(created) if created else None,
-        updated_at=_parse_ts(updated) if updated else None,
-        archived=bool(data.get("archived", False)),
-        new=data.get("new"),
-    )
-
-
-def _ms(moment: dt.datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return str(int(moment.timestamp() * 1000))
-
-
-class CountingRetry(Retry):
-    """A urllib3 ``Retry`` that counts each retried call in an ``ApiCallCounter``."""
-
-    counter: ApiCallCounter | None = None
-
-    def new(self, **kw: Any) -> CountingRetry:
-        retry = super().new(**kw)
-        retry.counter = self.counter
-        return retry
-
-    def increment(self, *args: Any, **kwargs: Any) -> CountingRetry:
-        retry = super().increment(*args, **kwargs)  # raises when retries are exhausted
-        if self.counter is not None:
-            self.counter.increment()
-        return retry
-
-
-def default_retry(counter: ApiCallCounter | None = None, total: int = 5, backoff_factor: float = 0.5) -> CountingRetry:
-    retry = CountingRetry(
-        total=total,
-        connect=total,
-        read=2,
-        status=total,
-        backoff_factor=backoff_factor,
-        backoff_max=30,
-        status_forcelist=RETRY_STATUSES,
-        allowed_methods=None,  # POST too: HubSpot's batch and search endpoints are POSTs
-        respect_retry_after_header=True,
-        raise_on_status=False,  # hand the last 429/5xx to the client, which raises ApiException
-    )
-    retry.counter = counter
-    return retry
 
 
 class HubSpotClient:
@@ -245,8 +141,6 @@ class HubSpotClient:
         """``_call`` returning the decoded JSON body instead of the library's models: the
         library's model deserialisation costs more than the whole HTTP round trip (about
         35 ms for a page of 100 contacts), which would make large pulls CPU-bound."""
-        import json
-
         response = self._call(fn, *args, _preload_content=False, **kwargs)
         try:
             data = response.data
@@ -256,8 +150,6 @@ class HubSpotClient:
 
     @staticmethod
     def _translate(exc: Any) -> ClientError:
-        import json
-
         status = int(exc.status or 0)
         body: Any = None
         message = str(exc.reason or "")
@@ -363,8 +255,6 @@ class HubSpotClient:
         self, contact_id: str, properties: Iterable[str] = (), *, id_property: str | None = None
     ) -> HubSpotContact | None:
         """One contact by id (or by ``id_property``, e.g. email); None when HubSpot has none."""
-        from integration.clients.base import NotFound
-
         kwargs: dict[str, Any] = {"properties": list(properties) or None, "archived": False}
         if id_property:
             kwargs["id_property"] = id_property
@@ -437,37 +327,6 @@ class HubSpotClient:
         return result
 
 
-def _strings(values: dict[str, Any]) -> dict[str, str]:
-    """HubSpot takes every value as a string: bools as true/false, None as "" (clears)."""
-    out: dict[str, str] = {}
-    for key, value in values.items():
-        if value is None:
-            out[key] = ""
-        elif isinstance(value, bool):
-            out[key] = "true" if value else "false"
-        elif isinstance(value, dt.datetime):
-            out[key] = _ms(value)
-        elif isinstance(value, dt.date):
-            out[key] = value.isoformat()
-        elif isinstance(value, list | tuple | set):
-            out[key] = ";".join(str(v) for v in value)
-        else:
-            out[key] = str(value)
-    return out
-
-
-def _errors(response: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "category": e.get("category"),
-            "message": e.get("message"),
-            "context": dict(e.get("context") or {}),
-            "status": e.get("status"),
-        }
-        for e in response.get("errors") or []
-    ]
-
-
 def _next_after(page: dict[str, Any]) -> str | None:
     return ((page.get("paging") or {}).get("next") or {}).get("after") or None
 
@@ -475,62 +334,3 @@ def _next_after(page: dict[str, Any]) -> str | None:
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-# -- factory ------------------------------------------------------------------------------
-
-_cache: dict[tuple[str, str], HubSpotClient] = {}
-_cache_lock = threading.Lock()
-
-
-def get_hubspot_client(*, fresh: bool = False) -> HubSpotClient:
-    """The configured HubSpot client: the sandbox when ``settings.SANDBOX`` and the connection's
-    environment is the built-in emulator, the real API otherwise (the connection's base URL and
-    token, falling back to the ``HUBSPOT_*`` settings). Cached per URL and token."""
-    from django.conf import settings
-
-    from integration.models import HubSpotConnection, SalesforceConnection
-
-    connection = HubSpotConnection.load()
-    refresh: Callable[[], str] | None = None
-    if settings.SANDBOX and connection.environment == SalesforceConnection.Environment.SANDBOX_EMULATOR:
-        base_url, token = settings.SANDBOX_HUBSPOT_URL, SANDBOX_TOKEN
-    else:
-        base_url = connection.base_url or settings.HUBSPOT_BASE_URL
-        token = connection.access_token or settings.HUBSPOT_ACCESS_TOKEN
-        if not token:
-            raise AuthError("No HubSpot access token is configured (connection page or HUBSPOT_ACCESS_TOKEN).")
-        if connection.auth_method == HubSpotConnection.AuthMethod.OAUTH and connection.refresh_token:
-            refresh = _oauth_refresher(base_url, connection.pk)
-    key = (base_url, token)
-    with _cache_lock:
-        if fresh or key not in _cache:
-            _cache[key] = HubSpotClient(base_url=base_url, access_token=token, refresh=refresh)
-        return _cache[key]
-
-
-def _oauth_refresher(base_url: str, connection_pk: int) -> Callable[[], str]:
-    """Refreshes the connection's OAuth token through HubSpot's token endpoint and stores it."""
-
-    def refresh() -> str:
-        from hubspot.oauth.exceptions import ApiException as OAuthApiException
-
-        from integration.models import HubSpotConnection
-
-        connection = HubSpotConnection.objects.get(pk=connection_pk)
-        tokens_api = HubSpot(host=base_url.rstrip("/")).oauth.tokens_api
-        try:
-            token = tokens_api.create(
-                grant_type="refresh_token",
-                client_id=connection.client_id,
-                client_secret=connection.client_secret,
-                refresh_token=connection.refresh_token,
-            )
-        except OAuthApiException as exc:
-            raise AuthError(f"HubSpot refused to refresh the token: {exc.body!r}", status=exc.status or 0) from exc
-        connection.access_token = token.access_token
-        connection.refresh_token = token.refresh_token or connection.refresh_token
-        connection.save(update_fields=["access_token", "refresh_token", "updated_at"])
-        return token.access_token
-
-    return refresh
