@@ -4,10 +4,7 @@ syncs at 100 %; a manual resync still runs, with a warning."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.db.models import Sum
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sync.engine.errors import RunStopped
@@ -17,8 +14,8 @@ RETRY_SHARE = 0.75
 
 
 def calls_last_24h() -> int:
-    since = timezone.now() - timedelta(hours=24)
-    return SyncRun.objects.filter(started_at__gte=since).aggregate(n=Sum("salesforce_api_calls"))["n"] or 0
+    """Salesforce calls the sync spent in the last 24 hours (the query the health page uses too)."""
+    return SyncRun.objects.api_calls_last_24h().salesforce
 
 
 @dataclass

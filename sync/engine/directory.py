@@ -15,10 +15,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from integration.clients.salesforce import EmailMatch
+from lists.models import SalesforceObject
 
 EMAILS_PER_QUERY = 300
 RECORDS_PER_PAGE = 2000
-OBJECTS = ("Lead", "Contact")
+OBJECTS = tuple(SalesforceObject.values)
 
 
 class SalesforceDirectory:

@@ -7,6 +7,9 @@ in chunks, else create as the configured object); write with sObject Collections
 or, when more than ``BULK_THRESHOLD`` are queued, Bulk API 2.0 jobs of up to ``SYNC_BULK_BATCH``
 records; store Salesforce ids as each call returns; log one SyncRecord per decision.
 
+This module claims, gates and decides; the calls, their results and the log are written by
+``PushWrites`` (``push_writes.py``), which ``Pusher`` extends.
+
 Memory follows the claimed slice (``batch_size`` contacts), never the queue: for Bulk jobs, each
 slice's records wait on disk (``spool.py``) until the job is sent, and its CSV and results are
 streamed (``BulkUpload``).
@@ -14,29 +17,27 @@ streamed (``BulkUpload``).
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Min
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from integration.clients.base import AuthError, ClientError, RateLimited
-from integration.clients.salesforce import BulkUpload
+from integration.clients.base import ClientError
+from integration.clients.salesforce import SalesforceClient
 from integration.models import SyncSettings
-from lists.models import Contact
+from lists.models import Contact, SalesforceObject
 from sync.engine import queue
 from sync.engine.budget import ApiBudget
 from sync.engine.directory import SalesforceDirectory
-from sync.engine.errors import GONE_CODES, RunStopped, category_for, is_transient
 from sync.engine.gate import Gate
+from sync.engine.outgoing import Outgoing, PushCounters
 from sync.engine.payload import (
     MappingRule,
     already_in_salesforce,
@@ -45,54 +46,23 @@ from sync.engine.payload import (
     outbound_payload,
     salesforce_fields,
 )
+from sync.engine.push_writes import PushWrites
 from sync.engine.spool import Spool
-from sync.models import Category, PendingSync, Reason, SyncedState, SyncRecord, SyncRun
+from sync.models import PendingSync, Reason, SyncedState, SyncRecord, SyncRun
 
-logger = logging.getLogger(__name__)
-
-COLLECTION_SIZE = 200
 DEFER_SECONDS = 1
 BULK_THRESHOLD = 2000
 BULK_BATCH = 50_000
-MAX_ATTEMPTS = 6
 # Claims of contacts waiting in a spool are renewed this often (the lease is 75 minutes).
 RENEW_EVERY = timedelta(minutes=10)
 
 
-@dataclass
-class Outgoing:
-    entry: PendingSync
-    contact: Contact
-    salesforce_object: str
-    salesforce_id: str = ""
-    payload: dict = field(default_factory=dict)
-    before: dict | None = None
-    state: SyncedState | None = None
-
-    @property
-    def creating(self) -> bool:
-        return not self.salesforce_id
-
-
-@dataclass
-class PushCounters:
-    considered: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    failed: int = 0
-
-    def add(self, action: str) -> None:
-        setattr(self, action, getattr(self, action) + 1)
-
-
-class Pusher:
+class Pusher(PushWrites):
     def __init__(
         self,
         *,
         run: SyncRun,
-        client,
+        client: SalesforceClient,
         worker: str | None = None,
         batch_size: int = 2000,
         bulk_threshold: int = BULK_THRESHOLD,
@@ -116,7 +86,7 @@ class Pusher:
         self.settings = SyncSettings.load()
         self.mappings: list[MappingRule] = load_mappings()
         self.directory = SalesforceDirectory(
-            client, {obj: salesforce_fields(self.mappings, obj) for obj in ("Lead", "Contact")}
+            client, {obj: salesforce_fields(self.mappings, obj) for obj in SalesforceObject.values}
         )
         # Big queues go by Bulk API: records wait in spools, one per object and operation.
         self.streaming = False
@@ -275,36 +245,6 @@ class Pusher:
 
     # -- decisions -------------------------------------------------------------------------
 
-    def _skip_record(self, entry: PendingSync, reason: str, gate: Gate) -> SyncRecord:
-        labels = dict(SyncRecord.SkipReason.choices)
-        message = str(labels.get(reason, reason))
-        if reason == SyncRecord.SkipReason.NOT_MEMBER and gate.list_name:
-            message = _("Not a member of the inclusion list “%(name)s” when it was to be sent.") % {
-                "name": gate.list_name
-            }
-        self.counters.add("skipped")
-        return self._record(entry, SyncRecord.Action.SKIPPED, skip_reason=reason, message=message)
-
-    def _record(self, entry: PendingSync, action: str, **fields) -> SyncRecord:
-        contact = entry.contact
-        return SyncRecord(
-            run=self.run,
-            contact=contact,
-            hubspot_id=contact.hubspot_id,
-            email=contact.email[:254],
-            name=str(contact)[:255],
-            direction=SyncRecord.Direction.TO_SALESFORCE,
-            action=action,
-            reasons=list(entry.reasons),
-            attempt=entry.attempts + 1,
-            **fields,
-        )
-
-    def _save(self, records: list[SyncRecord], done: list[PendingSync]) -> None:
-        with transaction.atomic():
-            SyncRecord.objects.bulk_create(records, batch_size=500)
-            queue.complete(done)
-
     def _send(self, entries: list[PendingSync], now: datetime) -> int:
         """Decide, then write or spool each contact; returns how many were spooled."""
         states = {s.contact_id: s for s in SyncedState.objects.filter(contact_id__in=[e.contact_id for e in entries])}
@@ -403,265 +343,3 @@ class Pusher:
             self._link([i for i in items if i.contact.salesforce_id != i.salesforce_id])
             SyncRecord.objects.bulk_create(records)
             queue.complete([i.entry for i in items])
-
-    # -- writes ------------------------------------------------------------------------------
-
-    def flush(self, *, big_only: bool = False) -> None:
-        """Send the spools: by Bulk API when one holds more than ``bulk_threshold`` records, else
-        by sObject Collections. ``big_only``: keep the small ones growing for a later job (a
-        few hundred updates sent now would cost a collection call per 200), unless none is big."""
-        spools = self.spools
-        if big_only and any(len(s) > self.bulk_threshold for s in spools.values()):
-            spools = {key: s for key, s in spools.items() if len(s) > self.bulk_threshold}
-        self.spools = {key: s for key, s in self.spools.items() if key not in spools}
-        try:
-            for spool in spools.values():
-                if len(spool) > self.bulk_threshold:
-                    self._write_bulk(spool)
-                    continue
-                for chunk in spool.chunks(COLLECTION_SIZE):
-                    self._write(spool.salesforce_object, spool.operation, chunk)
-                    if self.on_progress:
-                        self.on_progress(len(chunk))
-        finally:
-            for spool in spools.values():
-                spool.close()
-
-    def _still_members(self, chunk: list[Outgoing]) -> list[Outgoing]:
-        """The gate again, right before the call: a contact that left the list since its batch
-        started is not sent (and its skip is logged)."""
-        gate = Gate.current()
-        members = gate.members([i.contact.pk for i in chunk])
-        left = [i for i in chunk if i.contact.pk not in members]
-        if not left:
-            return chunk
-        reason = gate.closed_reason or SyncRecord.SkipReason.NOT_MEMBER
-        self._save([self._skip_record(i.entry, reason, gate) for i in left], [i.entry for i in left])
-        return [i for i in chunk if i.contact.pk in members]
-
-    def _write(self, salesforce_object: str, operation: str, items: list[Outgoing]) -> None:
-        for start in range(0, len(items), COLLECTION_SIZE):
-            chunk = self._still_members(items[start : start + COLLECTION_SIZE])
-            if not chunk:
-                continue
-            self._check_budget(len(chunk))
-            # Still working on this batch: renew the claims, so that a long batch never outlives
-            # its lease and gets taken by another worker.
-            queue.renew(worker=self.worker)
-            try:
-                results = self._call(salesforce_object, operation, chunk)
-            except ClientError as exc:
-                self._call_failed([i.entry for i in chunk], exc)
-                self._stop_if_refused(exc)
-                continue
-            self._apply_results(chunk, results)
-
-    @staticmethod
-    def _stop_if_refused(exc: ClientError) -> None:
-        """Salesforce refused the login even after logging in again: nothing more can be sent."""
-        if isinstance(exc, AuthError):
-            raise RunStopped(str(exc), category=Category.CONNECTION) from exc
-
-    def _write_bulk(self, spool: Spool) -> None:
-        """One Bulk API job for a spool: its CSV written slice by slice (members only), then its
-        results applied slice by slice. Only a key and a result per record stay in memory."""
-        external_field = self.settings.external_id_field
-        key_column = {"update": ["Id"], "upsert": [external_field]}.get(spool.operation, [])
-        columns = list(dict.fromkeys([*key_column, *spool.payload_fields]))
-        sent = bytearray(len(spool))  # 1 for the records in the job, in spool order
-        operation = "insert" if spool.operation == "create" else spool.operation  # Bulk API's names
-        with BulkUpload(operation, columns, external_field if operation == "upsert" else None) as upload:
-            position = 0
-            for chunk in spool.chunks(self.batch_size, states=False):
-                members = {i.contact.pk for i in self._still_members(chunk)}
-                for item in chunk:
-                    if item.contact.pk in members:
-                        upload.add(self._row(spool.operation, item))
-                        sent[position] = 1
-                    position += 1
-            if not len(upload):
-                return
-            self._check_budget(len(upload))
-            queue.renew(worker=self.worker)
-            self._renewed_at = timezone.now()
-            try:
-                results = self.client.bulk_run(spool.salesforce_object, upload)
-            except ClientError as exc:
-                for chunk in self._sent_chunks(spool, sent):
-                    self._call_failed([i.entry for i, _r in chunk], exc)
-                    if self.on_progress:
-                        self.on_progress(len(chunk))
-                self._stop_if_refused(exc)
-                return
-        for chunk in self._sent_chunks(spool, sent, results):
-            self._apply_results([i for i, _r in chunk], [r for _i, r in chunk])
-            if self.on_progress:
-                self.on_progress(len(chunk))
-
-    def _sent_chunks(self, spool: Spool, sent: bytearray, results=None) -> Iterable[list[tuple[Outgoing, object]]]:
-        """The spooled records that went into the job (with their results), a slice at a time."""
-        position = result = 0
-        for chunk in spool.chunks(self.batch_size, states=results is not None):
-            pairs = []
-            for item in chunk:
-                if sent[position]:
-                    pairs.append((item, results[result] if results is not None else None))
-                    result += 1
-                position += 1
-            if pairs:
-                yield pairs
-
-    def _row(self, operation: str, item: Outgoing) -> dict:
-        if operation == "update":
-            return {"Id": item.salesforce_id, **item.payload}
-        if operation == "upsert":
-            return {self.settings.external_id_field: item.contact.hubspot_id, **item.payload}
-        return item.payload
-
-    def _call(self, salesforce_object: str, operation: str, chunk: list[Outgoing]):
-        records = [self._row(operation, i) for i in chunk]
-        if operation == "create":
-            return self.client.collections_create(salesforce_object, records)
-        if operation == "update":
-            return self.client.collections_update(salesforce_object, records)
-        return self.client.collections_upsert(salesforce_object, self.settings.external_id_field, records)
-
-    def _apply_results(self, chunk: list[Outgoing], results) -> None:
-        now = timezone.now()
-        records: list[SyncRecord] = []
-        done: list[PendingSync] = []
-        retry: list[PendingSync] = []
-        gone: list[Outgoing] = []
-        linked: list[Outgoing] = []
-        for item, result in zip(chunk, results, strict=True):
-            if result.success:
-                # Collections create returns no "created" flag; upserts say whether they created.
-                created = item.creating and result.created is not False
-                action = SyncRecord.Action.CREATED if created else SyncRecord.Action.UPDATED
-                item.salesforce_id = result.id or item.salesforce_id
-                linked.append(item)
-                self.counters.add("created" if action == SyncRecord.Action.CREATED else "updated")
-                records.append(
-                    self._record(
-                        item.entry,
-                        action,
-                        salesforce_object=item.salesforce_object,
-                        salesforce_id=item.salesforce_id,
-                        fields=sorted(item.payload),
-                        payload_before=item.before,
-                        payload_after=item.payload,
-                    )
-                )
-                done.append(item.entry)
-                continue
-            errors = list(result.errors or [])
-            code = errors[0].status_code if errors else "UNKNOWN"
-            message = "; ".join(e.message for e in errors) or _("Salesforce refused the record.")
-            fields = sorted({f for e in errors for f in (e.fields or [])})
-            if code in GONE_CODES and not item.creating:
-                gone.append(item)
-                continue
-            will_retry = is_transient(code) and item.entry.attempts + 1 < MAX_ATTEMPTS
-            self.counters.add("failed")
-            records.append(
-                self._record(
-                    item.entry,
-                    SyncRecord.Action.FAILED,
-                    salesforce_object=item.salesforce_object,
-                    salesforce_id=item.salesforce_id,
-                    error_code=code,
-                    # A locked row says nothing about the data: not an error category to triage.
-                    category=Category.OTHER if code == "UNABLE_TO_LOCK_ROW" else category_for(code),
-                    message=_("%(message)s (will retry)") % {"message": message} if will_retry else message,
-                    fields=fields,
-                    payload_before=item.before,
-                    payload_after=item.payload,
-                )
-            )
-            if will_retry:
-                retry.append(item.entry)
-                continue
-            # A data error is not retried until the contact changes (which queues it again).
-            done.append(item.entry)
-        with transaction.atomic():
-            self._link(linked, sent_at=now)
-            SyncRecord.objects.bulk_create(records, batch_size=500)
-            queue.complete(done)
-            if gone:
-                Contact.objects.filter(pk__in=[i.contact.pk for i in gone]).update(
-                    salesforce_id="", salesforce_object=""
-                )
-                for item in gone:
-                    item.contact.salesforce_id = ""
-                queue.release([i.entry for i in gone])
-        if retry:
-            queue.retry_later(retry, error="transient Salesforce error")
-
-    def _link(self, items: list[Outgoing], sent_at: datetime | None = None) -> None:
-        """Remember Salesforce ids (and, after a write, what was sent)."""
-        if not items:
-            return
-        rows = []
-        for item in items:
-            item.contact.salesforce_id = item.salesforce_id
-            item.contact.salesforce_object = item.salesforce_object
-            rows.append((item.salesforce_id, item.salesforce_object, item.contact.pk))
-        # One prepared UPDATE run for every row: Django's bulk_update builds a CASE per row,
-        # which costs seconds for a Bulk job's worth of contacts.
-        table = connection.ops.quote_name(Contact._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.executemany(f"UPDATE {table} SET salesforce_id = %s, salesforce_object = %s WHERE id = %s", rows)
-        if sent_at is None:
-            return
-        states = []
-        for item in items:
-            state = item.state or SyncedState(contact=item.contact)
-            state.payload_hash = fingerprint(item.salesforce_object, item.payload)
-            state.last_payload = item.payload
-            state.last_sent_at = sent_at
-            merged = dict(state.salesforce_values or {})
-            merged.update(item.payload)
-            state.salesforce_values = merged
-            states.append(state)
-        SyncedState.objects.bulk_create(
-            states,
-            update_conflicts=True,
-            unique_fields=["contact"],
-            update_fields=["payload_hash", "last_payload", "last_sent_at", "salesforce_values"],
-            batch_size=500,
-        )
-
-    def _call_failed(self, entries: list[PendingSync], exc: ClientError) -> None:
-        code = getattr(exc, "code", "") or type(exc).__name__
-        if isinstance(exc, AuthError):
-            category = Category.CONNECTION
-        elif isinstance(exc, RateLimited) or code == "REQUEST_LIMIT_EXCEEDED":
-            category = Category.API_LIMIT
-        elif exc.retryable:
-            category = Category.CONNECTION
-        else:
-            category = Category.OTHER
-        records = []
-        retry, give_up = [], []
-        for entry in entries:
-            self.counters.add("failed")
-            final = entry.attempts + 1 >= MAX_ATTEMPTS
-            (give_up if final else retry).append(entry)
-            message = str(exc)
-            message = (
-                _("%(message)s (gave up after %(n)d attempts)") % {"message": message, "n": entry.attempts + 1}
-                if final
-                else _("%(message)s (will retry)") % {"message": message}
-            )
-            records.append(
-                self._record(entry, SyncRecord.Action.FAILED, error_code=code[:80], category=category, message=message)
-            )
-        with transaction.atomic():
-            SyncRecord.objects.bulk_create(records, batch_size=500)
-            queue.complete(give_up)
-        queue.retry_later(retry, error=str(exc))
-
-    def _check_budget(self, records: int) -> None:
-        if self.budget is not None:
-            calls = 1 if records <= COLLECTION_SIZE else 4  # a Bulk 2.0 job: create, upload, close, poll
-            self.budget.check(calls)

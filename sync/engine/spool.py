@@ -12,13 +12,11 @@ from __future__ import annotations
 import pickle
 import tempfile
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lists.models import Contact
+from sync.engine.outgoing import Outgoing
 from sync.models import PendingSync, SyncedState
-
-if TYPE_CHECKING:
-    from sync.engine.push import Outgoing
 
 
 class Spool:
@@ -76,8 +74,6 @@ class Spool:
 
 
 def _rebuilt(rows: list[tuple], with_states: bool) -> list[Outgoing]:
-    from sync.engine.push import Outgoing
-
     states = (
         {s.contact_id: s for s in SyncedState.objects.filter(contact_id__in=[r[0][1] for r in rows])}
         if with_states

@@ -1,4 +1,4 @@
-"""Issue 9, faults and data: the gated sync against both emulators over real HTTP, with the
+"""Faults and data: the gated sync against both emulators over real HTTP, with the
 emulators' fault injection (``POST /_sandbox/faults``) making calls fail, stall or vanish.
 
 After recovery every member with a valid email is in Salesforce exactly once, every non-member
@@ -180,7 +180,7 @@ def test_a_fifth_of_salesforce_calls_failing_loses_and_duplicates_nobody(sandbox
         {"kind": "unable_to_lock_row", "rate": 0.072, "seed": 13, "path": SF_API},
     )
     # Small collections: more calls, so the faults land on creates, lookups and pulls alike.
-    monkeypatch.setattr("sync.engine.push.COLLECTION_SIZE", 10)
+    monkeypatch.setattr("sync.engine.push_writes.COLLECTION_SIZE", 10)
     runs = drain()
     calls = sum(run.salesforce_api_calls for run in runs)
     assert 0.1 < sum(fired(sandbox, sandbox.salesforce_url)) / calls < 0.4
@@ -206,7 +206,7 @@ def test_sessions_expiring_mid_run_log_in_again(sandbox, monkeypatch):
 
     monkeypatch.setattr(SalesforceClient, "login", counting_login)
     log = RetryLog(monkeypatch)
-    monkeypatch.setattr("sync.engine.push.COLLECTION_SIZE", 10)
+    monkeypatch.setattr("sync.engine.push_writes.COLLECTION_SIZE", 10)
     set_faults(sandbox, sandbox.salesforce_url, {"kind": "expired_session", "rate": 0.25, "seed": 5, "path": SF_API})
     drain()
     expired = fired(sandbox, sandbox.salesforce_url)[0]
@@ -462,7 +462,7 @@ def test_push_pending_under_faults_also_drains(sandbox, monkeypatch):
         {"kind": "server_error", "rate": 0.1, "seed": 21, "path": SF_API},
         {"kind": "unable_to_lock_row", "rate": 0.1, "seed": 22, "path": SF_API},
     )
-    monkeypatch.setattr("sync.engine.push.COLLECTION_SIZE", 20)
+    monkeypatch.setattr("sync.engine.push_writes.COLLECTION_SIZE", 20)
     run = list_resync(contact_list=contact_list, run_async=False)
     for _ in range(12):
         run = push_pending(run=run)

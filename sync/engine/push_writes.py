@@ -1,0 +1,343 @@
+"""The writing half of the push: sObject Collections calls and Bulk API jobs, their results
+applied (Salesforce ids linked, what was sent remembered, failures retried or given up), and the
+per-record log both halves write.
+
+``Pusher`` (``push.py``) claims, gates and decides, then hands its records here, a chunk at a
+time (or a spool at a time for Bulk jobs). ``PushWrites`` is the base it extends rather than an
+object it calls: both halves share the run's counters, spools and claims, and stay one object
+that callers (and tests) see as ``Pusher``. It has no ``__init__``: it works on the attributes
+``Pusher.__init__`` sets, declared below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from integration.clients.base import AuthError, ClientError, RateLimited
+from integration.clients.salesforce import BulkUpload, SalesforceClient
+from integration.models import SyncSettings
+from lists.models import Contact
+from sync.engine import queue
+from sync.engine.budget import ApiBudget
+from sync.engine.errors import GONE_CODES, RunStopped, category_for, is_transient
+from sync.engine.gate import Gate
+from sync.engine.outgoing import Outgoing, PushCounters
+from sync.engine.payload import fingerprint
+from sync.engine.spool import Spool
+from sync.models import Category, PendingSync, SyncedState, SyncRecord, SyncRun
+
+COLLECTION_SIZE = 200
+MAX_ATTEMPTS = 6
+
+
+class PushWrites:
+    run: SyncRun
+    client: SalesforceClient
+    worker: str
+    batch_size: int
+    bulk_threshold: int
+    on_progress: Callable[[int], None] | None
+    budget: ApiBudget | None
+    counters: PushCounters
+    settings: SyncSettings
+    spools: dict[tuple[str, str], Spool]
+    _renewed_at: datetime
+
+    # -- the log -----------------------------------------------------------------------------
+
+    def _skip_record(self, entry: PendingSync, reason: str, gate: Gate) -> SyncRecord:
+        labels = dict(SyncRecord.SkipReason.choices)
+        message = str(labels.get(reason, reason))
+        if reason == SyncRecord.SkipReason.NOT_MEMBER and gate.list_name:
+            message = _("Not a member of the inclusion list “%(name)s” when it was to be sent.") % {
+                "name": gate.list_name
+            }
+        self.counters.add("skipped")
+        return self._record(entry, SyncRecord.Action.SKIPPED, skip_reason=reason, message=message)
+
+    def _record(self, entry: PendingSync, action: str, **fields) -> SyncRecord:
+        contact = entry.contact
+        return SyncRecord(
+            run=self.run,
+            contact=contact,
+            hubspot_id=contact.hubspot_id,
+            email=contact.email[:254],
+            name=str(contact)[:255],
+            direction=SyncRecord.Direction.TO_SALESFORCE,
+            action=action,
+            reasons=list(entry.reasons),
+            attempt=entry.attempts + 1,
+            **fields,
+        )
+
+    def _save(self, records: list[SyncRecord], done: list[PendingSync]) -> None:
+        with transaction.atomic():
+            SyncRecord.objects.bulk_create(records, batch_size=500)
+            queue.complete(done)
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def flush(self, *, big_only: bool = False) -> None:
+        """Send the spools: by Bulk API when one holds more than ``bulk_threshold`` records, else
+        by sObject Collections. ``big_only``: keep the small ones growing for a later job (a
+        few hundred updates sent now would cost a collection call per 200), unless none is big."""
+        spools = self.spools
+        if big_only and any(len(s) > self.bulk_threshold for s in spools.values()):
+            spools = {key: s for key, s in spools.items() if len(s) > self.bulk_threshold}
+        self.spools = {key: s for key, s in self.spools.items() if key not in spools}
+        try:
+            for spool in spools.values():
+                if len(spool) > self.bulk_threshold:
+                    self._write_bulk(spool)
+                    continue
+                for chunk in spool.chunks(COLLECTION_SIZE):
+                    self._write(spool.salesforce_object, spool.operation, chunk)
+                    if self.on_progress:
+                        self.on_progress(len(chunk))
+        finally:
+            for spool in spools.values():
+                spool.close()
+
+    def _still_members(self, chunk: list[Outgoing]) -> list[Outgoing]:
+        """The gate again, right before the call: a contact that left the list since its batch
+        started is not sent (and its skip is logged)."""
+        gate = Gate.current()
+        members = gate.members([i.contact.pk for i in chunk])
+        left = [i for i in chunk if i.contact.pk not in members]
+        if not left:
+            return chunk
+        reason = gate.closed_reason or SyncRecord.SkipReason.NOT_MEMBER
+        self._save([self._skip_record(i.entry, reason, gate) for i in left], [i.entry for i in left])
+        return [i for i in chunk if i.contact.pk in members]
+
+    def _write(self, salesforce_object: str, operation: str, items: list[Outgoing]) -> None:
+        for start in range(0, len(items), COLLECTION_SIZE):
+            chunk = self._still_members(items[start : start + COLLECTION_SIZE])
+            if not chunk:
+                continue
+            self._check_budget(len(chunk))
+            # Still working on this batch: renew the claims, so that a long batch never outlives
+            # its lease and gets taken by another worker.
+            queue.renew(worker=self.worker)
+            try:
+                results = self._call(salesforce_object, operation, chunk)
+            except ClientError as exc:
+                self._call_failed([i.entry for i in chunk], exc)
+                self._stop_if_refused(exc)
+                continue
+            self._apply_results(chunk, results)
+
+    @staticmethod
+    def _stop_if_refused(exc: ClientError) -> None:
+        """Salesforce refused the login even after logging in again: nothing more can be sent."""
+        if isinstance(exc, AuthError):
+            raise RunStopped(str(exc), category=Category.CONNECTION) from exc
+
+    def _write_bulk(self, spool: Spool) -> None:
+        """One Bulk API job for a spool: its CSV written slice by slice (members only), then its
+        results applied slice by slice. Only a key and a result per record stay in memory."""
+        external_field = self.settings.external_id_field
+        key_column = {"update": ["Id"], "upsert": [external_field]}.get(spool.operation, [])
+        columns = list(dict.fromkeys([*key_column, *spool.payload_fields]))
+        sent = bytearray(len(spool))  # 1 for the records in the job, in spool order
+        operation = "insert" if spool.operation == "create" else spool.operation  # Bulk API's names
+        with BulkUpload(operation, columns, external_field if operation == "upsert" else None) as upload:
+            position = 0
+            for chunk in spool.chunks(self.batch_size, states=False):
+                members = {i.contact.pk for i in self._still_members(chunk)}
+                for item in chunk:
+                    if item.contact.pk in members:
+                        upload.add(self._row(spool.operation, item))
+                        sent[position] = 1
+                    position += 1
+            if not len(upload):
+                return
+            self._check_budget(len(upload))
+            queue.renew(worker=self.worker)
+            self._renewed_at = timezone.now()
+            try:
+                results = self.client.bulk_run(spool.salesforce_object, upload)
+            except ClientError as exc:
+                for chunk in self._sent_chunks(spool, sent):
+                    self._call_failed([i.entry for i, _r in chunk], exc)
+                    if self.on_progress:
+                        self.on_progress(len(chunk))
+                self._stop_if_refused(exc)
+                return
+        for chunk in self._sent_chunks(spool, sent, results):
+            self._apply_results([i for i, _r in chunk], [r for _i, r in chunk])
+            if self.on_progress:
+                self.on_progress(len(chunk))
+
+    def _sent_chunks(self, spool: Spool, sent: bytearray, results=None) -> Iterable[list[tuple[Outgoing, object]]]:
+        """The spooled records that went into the job (with their results), a slice at a time."""
+        position = result = 0
+        for chunk in spool.chunks(self.batch_size, states=results is not None):
+            pairs = []
+            for item in chunk:
+                if sent[position]:
+                    pairs.append((item, results[result] if results is not None else None))
+                    result += 1
+                position += 1
+            if pairs:
+                yield pairs
+
+    def _row(self, operation: str, item: Outgoing) -> dict:
+        if operation == "update":
+            return {"Id": item.salesforce_id, **item.payload}
+        if operation == "upsert":
+            return {self.settings.external_id_field: item.contact.hubspot_id, **item.payload}
+        return item.payload
+
+    def _call(self, salesforce_object: str, operation: str, chunk: list[Outgoing]):
+        records = [self._row(operation, i) for i in chunk]
+        if operation == "create":
+            return self.client.collections_create(salesforce_object, records)
+        if operation == "update":
+            return self.client.collections_update(salesforce_object, records)
+        return self.client.collections_upsert(salesforce_object, self.settings.external_id_field, records)
+
+    def _apply_results(self, chunk: list[Outgoing], results) -> None:
+        now = timezone.now()
+        records: list[SyncRecord] = []
+        done: list[PendingSync] = []
+        retry: list[PendingSync] = []
+        gone: list[Outgoing] = []
+        linked: list[Outgoing] = []
+        for item, result in zip(chunk, results, strict=True):
+            if result.success:
+                # Collections create returns no "created" flag; upserts say whether they created.
+                created = item.creating and result.created is not False
+                action = SyncRecord.Action.CREATED if created else SyncRecord.Action.UPDATED
+                item.salesforce_id = result.id or item.salesforce_id
+                linked.append(item)
+                self.counters.add("created" if action == SyncRecord.Action.CREATED else "updated")
+                records.append(
+                    self._record(
+                        item.entry,
+                        action,
+                        salesforce_object=item.salesforce_object,
+                        salesforce_id=item.salesforce_id,
+                        fields=sorted(item.payload),
+                        payload_before=item.before,
+                        payload_after=item.payload,
+                    )
+                )
+                done.append(item.entry)
+                continue
+            errors = list(result.errors or [])
+            code = errors[0].status_code if errors else "UNKNOWN"
+            message = "; ".join(e.message for e in errors) or _("Salesforce refused the record.")
+            fields = sorted({f for e in errors for f in (e.fields or [])})
+            if code in GONE_CODES and not item.creating:
+                gone.append(item)
+                continue
+            will_retry = is_transient(code) and item.entry.attempts + 1 < MAX_ATTEMPTS
+            self.counters.add("failed")
+            records.append(
+                self._record(
+                    item.entry,
+                    SyncRecord.Action.FAILED,
+                    salesforce_object=item.salesforce_object,
+                    salesforce_id=item.salesforce_id,
+                    error_code=code,
+                    # A locked row says nothing about the data: not an error category to triage.
+                    category=Category.OTHER if code == "UNABLE_TO_LOCK_ROW" else category_for(code),
+                    message=_("%(message)s (will retry)") % {"message": message} if will_retry else message,
+                    fields=fields,
+                    payload_before=item.before,
+                    payload_after=item.payload,
+                )
+            )
+            if will_retry:
+                retry.append(item.entry)
+                continue
+            # A data error is not retried until the contact changes (which queues it again).
+            done.append(item.entry)
+        with transaction.atomic():
+            self._link(linked, sent_at=now)
+            SyncRecord.objects.bulk_create(records, batch_size=500)
+            queue.complete(done)
+            if gone:
+                Contact.objects.filter(pk__in=[i.contact.pk for i in gone]).update(
+                    salesforce_id="", salesforce_object=""
+                )
+                for item in gone:
+                    item.contact.salesforce_id = ""
+                queue.release([i.entry for i in gone])
+        if retry:
+            queue.retry_later(retry, error="transient Salesforce error")
+
+    def _link(self, items: list[Outgoing], sent_at: datetime | None = None) -> None:
+        """Remember Salesforce ids (and, after a write, what was sent)."""
+        if not items:
+            return
+        rows = []
+        for item in items:
+            item.contact.salesforce_id = item.salesforce_id
+            item.contact.salesforce_object = item.salesforce_object
+            rows.append((item.salesforce_id, item.salesforce_object, item.contact.pk))
+        # One prepared UPDATE run for every row: Django's bulk_update builds a CASE per row,
+        # which costs seconds for a Bulk job's worth of contacts.
+        table = connection.ops.quote_name(Contact._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.executemany(f"UPDATE {table} SET salesforce_id = %s, salesforce_object = %s WHERE id = %s", rows)
+        if sent_at is None:
+            return
+        states = []
+        for item in items:
+            state = item.state or SyncedState(contact=item.contact)
+            state.payload_hash = fingerprint(item.salesforce_object, item.payload)
+            state.last_payload = item.payload
+            state.last_sent_at = sent_at
+            merged = dict(state.salesforce_values or {})
+            merged.update(item.payload)
+            state.salesforce_values = merged
+            states.append(state)
+        SyncedState.objects.bulk_create(
+            states,
+            update_conflicts=True,
+            unique_fields=["contact"],
+            update_fields=["payload_hash", "last_payload", "last_sent_at", "salesforce_values"],
+            batch_size=500,
+        )
+
+    def _call_failed(self, entries: list[PendingSync], exc: ClientError) -> None:
+        code = getattr(exc, "code", "") or type(exc).__name__
+        if isinstance(exc, AuthError):
+            category = Category.CONNECTION
+        elif isinstance(exc, RateLimited) or code == "REQUEST_LIMIT_EXCEEDED":
+            category = Category.API_LIMIT
+        elif exc.retryable:
+            category = Category.CONNECTION
+        else:
+            category = Category.OTHER
+        records = []
+        retry, give_up = [], []
+        for entry in entries:
+            self.counters.add("failed")
+            final = entry.attempts + 1 >= MAX_ATTEMPTS
+            (give_up if final else retry).append(entry)
+            message = str(exc)
+            message = (
+                _("%(message)s (gave up after %(n)d attempts)") % {"message": message, "n": entry.attempts + 1}
+                if final
+                else _("%(message)s (will retry)") % {"message": message}
+            )
+            records.append(
+                self._record(entry, SyncRecord.Action.FAILED, error_code=code[:80], category=category, message=message)
+            )
+        with transaction.atomic():
+            SyncRecord.objects.bulk_create(records, batch_size=500)
+            queue.complete(give_up)
+        queue.retry_later(retry, error=str(exc))
+
+    def _check_budget(self, records: int) -> None:
+        if self.budget is not None:
+            calls = 1 if records <= COLLECTION_SIZE else 4  # a Bulk 2.0 job: create, upload, close, poll
+            self.budget.check(calls)
