@@ -280,11 +280,12 @@ def main(argv: list[str] | None = None) -> int:
 
         from django.utils import timezone
 
-        from lists.criteria import check_filter_branch, to_q
+        from lists.criteria import to_q
         from lists.models import Contact
+        from lists.selectors import criteria_check
 
         engine_qs = Contact.objects.filter(archived=False).filter(
-            to_q(check_filter_branch(bench_criteria()), now=timezone.now())
+            to_q(criteria_check(filter_branch=bench_criteria()), now=timezone.now())
         )
         started = time.perf_counter()
         engine_count = engine_qs.count()

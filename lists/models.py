@@ -8,6 +8,21 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from lists.criteria import check_filter_branch, load_list_graph, load_schema
+from lists.normalize import PropertySpec
+
+
+class ContactPropertyQuerySet(models.QuerySet):
+    def schema(self) -> dict[str, PropertySpec]:
+        """The property schema the criteria are validated against: the non-archived properties."""
+        return load_schema(self.filter(archived=False).only("name", "type", "field_type", "options", "label"))
+
+
+class ContactListQuerySet(models.QuerySet):
+    def list_graph(self) -> dict[int, set[int]]:
+        """Every list id -> the list ids its stored criteria reference (the criteria's cycle check)."""
+        return load_list_graph(self.values_list("pk", "filter_branch"))
+
 
 class ContactProperty(models.Model):
     """One HubSpot contact property: the schema the criteria are validated against."""
@@ -33,6 +48,8 @@ class ContactProperty(models.Model):
     archived = models.BooleanField(_("archived"), default=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    objects = ContactPropertyQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("contact property")
         verbose_name_plural = _("contact properties")
@@ -46,6 +63,14 @@ class ContactProperty(models.Model):
         return self.type == self.Type.ENUMERATION and self.field_type == "checkbox"
 
 
+class SalesforceObject(models.TextChoices):
+    """The two Salesforce objects a contact syncs with: the one choice of Lead or Contact, used by
+    the contact's link, the setting for new records and the field mappings."""
+
+    LEAD = "Lead", _("Lead")
+    CONTACT = "Contact", _("Contact")
+
+
 class Contact(models.Model):
     """A HubSpot contact as last pulled.
 
@@ -55,9 +80,7 @@ class Contact(models.Model):
     absent from ``properties``.
     """
 
-    class SalesforceObject(models.TextChoices):
-        LEAD = "Lead", _("Lead")
-        CONTACT = "Contact", _("Contact")
+    SalesforceObject = SalesforceObject
 
     hubspot_id = models.CharField(_("HubSpot ID"), max_length=64, unique=True)
     email = models.CharField(_("email"), max_length=254, blank=True, default="")
@@ -131,6 +154,8 @@ class ContactList(models.Model):
     updated_at = models.DateTimeField(_("last change"), auto_now=True)
     members = models.ManyToManyField(Contact, through="ListMembership", related_name="lists")
 
+    objects = ContactListQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("list")
         verbose_name_plural = _("lists")
@@ -158,9 +183,12 @@ class ContactList(models.Model):
             return
         if self.filter_branch is None:
             raise ValidationError({"filter_branch": _("An active list needs criteria.")})
-        from lists.criteria import check_filter_branch
-
-        check_filter_branch(self.filter_branch, list_id=self.pk)
+        check_filter_branch(
+            self.filter_branch,
+            schema=ContactProperty.objects.schema(),
+            list_ids=ContactList.objects.list_graph(),
+            list_id=self.pk,
+        )
 
 
 class ListMembership(models.Model):

@@ -1,4 +1,5 @@
-"""Reads on lists: memberships, dependency order between lists, the editor's live preview."""
+"""Reads on lists: memberships, dependency order between lists, criteria checked against the
+stored properties and lists, the editor's live preview."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from lists.models import Contact, ContactList, ListMembership
-
-Status = ContactList.ProcessingStatus
-
+from lists.criteria import AndBranch, OrBranch, check_filter_branch, iter_filters, referenced_ids_of_json, to_q
+from lists.criteria.nodes import where
+from lists.models import Contact, ContactList, ContactProperty, ListMembership
 
 # --------------------------------------------------------------------------------------------
 # Memberships
@@ -38,17 +38,6 @@ def active_lists_with_counts() -> QuerySet[ContactList]:
     return ContactList.objects.filter(processing_type=ContactList.ProcessingType.DYNAMIC).order_by("name", "pk")
 
 
-def list_gates_in(*, contact_list: ContactList | None, contact: Contact | int) -> bool:
-    """Whether ``contact`` counts as a member *now*: a list still processing or failed gates nobody in."""
-    if contact_list is None:
-        return False
-    status = ContactList.objects.filter(pk=contact_list.pk).values_list("processing_status", flat=True).first()
-    if status != Status.COMPLETE:
-        return False
-    contact_id = contact if isinstance(contact, int) else contact.pk
-    return ListMembership.objects.filter(contact_list_id=contact_list.pk, contact_id=contact_id).exists()
-
-
 # --------------------------------------------------------------------------------------------
 # Dependencies between lists (IN_LIST filters)
 
@@ -68,20 +57,9 @@ def _json_filters(filter_branch: Any) -> Iterator[dict]:
                 yield item
 
 
-def referenced_ids_of(filter_branch: Any) -> set[int]:
-    """Ids of the lists a definition refers to with IN_LIST / NOT_IN_LIST filters.
-
-    Read from the JSON itself so that a definition the engine now refuses (a property deleted
-    since) still shows its dependencies.
-    """
-    ids: set[int] = set()
-    for item in _json_filters(filter_branch):
-        if item.get("filterType") == "IN_LIST":
-            try:
-                ids.add(int(item.get("listId")))
-            except (TypeError, ValueError):
-                continue
-    return ids
+# The ids of the lists a definition refers to (IN_LIST / NOT_IN_LIST), read from the JSON itself so
+# that a definition the engine now refuses (a property deleted since) still shows its dependencies.
+referenced_ids_of = referenced_ids_of_json
 
 
 def _active_lists() -> list[ContactList]:
@@ -145,6 +123,24 @@ def lists_using_rolling_dates() -> list[ContactList]:
 
 
 # --------------------------------------------------------------------------------------------
+# Criteria against the stored properties and lists
+
+
+def criteria_check(*, filter_branch: object, list_id: int | None = None) -> OrBranch:
+    """Parse and validate criteria against the stored property schema and lists (``list_id``:
+    the list they are for, to refuse cycles); raise ``ValidationError`` with the engine's messages.
+
+    Returns the branch annotated with the schema facts that make its SQL faster.
+    """
+    return check_filter_branch(
+        filter_branch,
+        schema=ContactProperty.objects.schema(),
+        list_ids=ContactList.objects.list_graph(),
+        list_id=list_id,
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # Live preview
 
 
@@ -196,17 +192,15 @@ def list_preview(
     second query that walks the primary key and stops after ``limit`` matches. ``exact=None``
     counts exactly on small databases and estimates from a sample on big ones (``estimated``).
     """
-    from lists.criteria import check_filter_branch, to_q
-    from lists.criteria.nodes import AndBranch, OrBranch, iter_filters, where
-
     now = now or timezone.now()
-    branch = check_filter_branch(filter_branch, list_id=list_id)
-    q = to_q(branch, now=now)
+    branch = criteria_check(filter_branch=filter_branch, list_id=list_id)
+    memberships = ListMembership.objects.all()
+    q = to_q(branch, now=now, memberships=memberships)
     filters = list(iter_filters(branch))
     aggregates: dict[str, Any] = {"total": Count("pk", filter=q)}
     for i, item in enumerate(filters):
         alone = OrBranch(branches=(AndBranch(filters=(item,)),))
-        aggregates[f"f{i}"] = Count("pk", filter=to_q(alone, now=now))
+        aggregates[f"f{i}"] = Count("pk", filter=to_q(alone, now=now, memberships=memberships))
     contacts = Contact.objects.filter(archived=False)
 
     scale = 1.0
@@ -249,9 +243,9 @@ __all__ = [
     "FilterCount",
     "Preview",
     "active_lists_with_counts",
+    "criteria_check",
     "list_dependency_order",
     "list_dependents",
-    "list_gates_in",
     "list_members",
     "list_preview",
     "lists_for_contact",

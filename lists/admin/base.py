@@ -1,8 +1,8 @@
-"""The one read-only admin base every app's logs and mirrors share.
+"""What every app's admin shares: the one read-only base, and admin URL names built from ``opts``.
 
-Data the engine writes (sync records, runs, audit rows) or mirrors from HubSpot (contacts,
+Data the engine writes (run logs, per-record logs, audit rows) or mirrors from HubSpot (contacts,
 properties, memberships) is looked at in the admin, never edited there: no add, no change, no
-delete. ``lists`` is the lowest layer, so ``integration`` and ``sync`` import it from here.
+delete. ``lists`` is the lowest layer, so the apps built on it import these from here.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models.options import Options
 from django.http import HttpRequest
 
 
@@ -27,3 +28,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.deletable and super().has_delete_permission(request, obj)
+
+
+def admin_url_name(opts: Options, action: str) -> str:
+    """The admin's URL name of a model's page (``changelist``, ``change``, ``add`` or a custom
+    one such as ``export``), built from ``_meta`` as Django's admin does, never hard-coded."""
+    return f"admin:{opts.app_label}_{opts.model_name}_{action}"

@@ -1,9 +1,11 @@
 """HubSpot filterBranch criteria: parse, validate, compile to SQL, evaluate, explain.
 
-Pure where it can be: ``parse``, ``validate``, ``matches`` and ``explain`` need no database;
-``to_q`` builds a query over ``lists.Contact``; ``check_filter_branch`` reads the property schema
-and the lists from the database (``ContactList.clean()`` calls it). The stored forms the engine
-reads are described in ``lists.normalize``; the evaluation rules in ``lists.criteria.evaluate``.
+Pure: the engine imports no model and reads no table by itself. What it needs of the database
+is passed in: the property schema and the graph of lists to ``validate``/``check_filter_branch``
+(``ContactProperty.objects.schema()``, ``ContactList.objects.list_graph()``; the stored ones
+together: ``lists.selectors.criteria_check``), the memberships IN_LIST filters read to ``to_q``,
+a contact's lists to ``matches``/``explain``. The stored forms the engine reads are described in
+``lists.normalize``; the evaluation rules in ``lists.criteria.evaluate``.
 """
 
 from .evaluate import FilterExplanation, epoch_ms, explain, matches

@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from django.db.models import BooleanField, F, Func, Q
+from django.db.models import BooleanField, F, Func, Q, QuerySet
 from django.utils import timezone
 
 from lists.normalize import FOLDED_KEY, NUMBERS_KEY
@@ -333,31 +333,37 @@ class PropertyPredicate(Func):
         raise CriteriaError(f"Criteria cannot be compiled for the {connection.vendor} database")
 
 
-def _in_list_q(item: InListFilter) -> Q:
-    from lists.models import ListMembership
-
-    members = ListMembership.objects.filter(contact_list_id=item.list_id).values("contact_id")
+def _in_list_q(item: InListFilter, memberships: QuerySet | None) -> Q:
+    if memberships is None:
+        raise TypeError("to_q() needs memberships= (the ListMembership rows) to compile IN_LIST filters")
+    members = memberships.filter(contact_list_id=item.list_id).values("contact_id")
     q = Q(pk__in=members)
     return q if item.operator == IN_LIST else ~q
 
 
-def _branch_q(branch: AndBranch | OrBranch, now_ms: int) -> Q:
+def _branch_q(branch: AndBranch | OrBranch, now_ms: int, memberships: QuerySet | None) -> Q:
     if isinstance(branch, OrBranch):
         result = Q(pk__in=[])  # an OR of nothing is false
         for i, sub in enumerate(branch.branches):
-            result = _branch_q(sub, now_ms) if i == 0 else result | _branch_q(sub, now_ms)
+            sub_q = _branch_q(sub, now_ms, memberships)
+            result = sub_q if i == 0 else result | sub_q
         return result
     result = Q()  # an AND of nothing is true
     for item in branch.filters:
         if isinstance(item, InListFilter):
-            result &= _in_list_q(item)
+            result &= _in_list_q(item, memberships)
         else:
             result &= Q(PropertyPredicate(item, now_ms))
     for sub in branch.branches:
-        result &= _branch_q(sub, now_ms)
+        result &= _branch_q(sub, now_ms, memberships)
     return result
 
 
-def to_q(branch: OrBranch, *, now: datetime | None = None) -> Q:
-    """The criteria as a ``Q`` for ``Contact.objects.filter()`` (SQLite and PostgreSQL)."""
-    return _branch_q(branch, epoch_ms(now or timezone.now()))
+def to_q(branch: OrBranch, *, now: datetime | None = None, memberships: QuerySet | None = None) -> Q:
+    """The criteria as a ``Q`` for ``Contact.objects.filter()`` (SQLite and PostgreSQL).
+
+    ``memberships``: the ``ListMembership`` rows IN_LIST filters read (``contact_list_id``,
+    ``contact_id``), passed in so that the engine imports no model; criteria without IN_LIST
+    filters need none.
+    """
+    return _branch_q(branch, epoch_ms(now or timezone.now()), memberships)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from lists.normalize import PropertySpec, fold
+from lists.normalize import PropertySpec, fold, schema_from_properties
 
 from .nodes import (
     ENUMERATION,
@@ -162,24 +163,16 @@ def _check_list_filter(item: InListFilter, list_ids: ListGraph, list_id: int | N
     return []
 
 
-def load_schema() -> dict[str, PropertySpec]:
-    """The non-archived ContactProperty rows as PropertySpec."""
-    from lists.models import ContactProperty
-
-    return {
-        p.name: PropertySpec.from_property(p)
-        for p in ContactProperty.objects.filter(archived=False).only("name", "type", "field_type", "options", "label")
-    }
+def load_schema(properties: Iterable[Any]) -> dict[str, PropertySpec]:
+    """The schema the criteria are validated against, from the property rows the caller read
+    (``ContactProperty.objects.schema()`` reads the non-archived ones)."""
+    return schema_from_properties(properties)
 
 
-def load_list_graph() -> dict[int, set[int]]:
-    """Every list id -> the list ids its stored criteria reference (unparsable criteria: none)."""
-    from lists.models import ContactList
-
-    graph: dict[int, set[int]] = {}
-    for pk, data in ContactList.objects.values_list("pk", "filter_branch"):
-        graph[pk] = referenced_ids_of_json(data)
-    return graph
+def load_list_graph(rows: Iterable[tuple[int, object]]) -> dict[int, set[int]]:
+    """Every list id -> the list ids its stored criteria reference (unparsable criteria: none),
+    from ``(id, filter_branch)`` pairs (``ContactList.objects.list_graph()`` reads them)."""
+    return {pk: referenced_ids_of_json(data) for pk, data in rows}
 
 
 def referenced_ids_of_json(data: object) -> set[int]:
@@ -201,17 +194,18 @@ def referenced_ids_of_json(data: object) -> set[int]:
     return found
 
 
-def check_filter_branch(data: object, *, list_id: int | None = None) -> OrBranch:
-    """Parse and validate against the database's schema and lists; raise ``ValidationError``.
+def check_filter_branch(
+    data: object, *, schema: Mapping[str, Any], list_ids: ListGraph, list_id: int | None = None
+) -> OrBranch:
+    """Parse and validate (see :func:`validate` for ``schema``, ``list_ids`` and ``list_id``);
+    raise ``ValidationError`` on ``filter_branch`` with the engine's messages.
 
     Returns the branch annotated with the schema facts that make its SQL faster (``annotate``).
+    ``lists.selectors.criteria_check`` passes the stored properties and lists.
     """
-    from django.core.exceptions import ValidationError
-
     try:
         branch = parse(data)
-        schema = load_schema()
-        validate(branch, schema=schema, list_ids=load_list_graph(), list_id=list_id)
+        validate(branch, schema=schema, list_ids=list_ids, list_id=list_id)
     except CriteriaError as exc:
         raise ValidationError({"filter_branch": exc.messages})
     return annotate(branch, schema)

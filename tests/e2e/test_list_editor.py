@@ -194,14 +194,13 @@ def test_contact_page_explains_a_list_and_static_lists_take_members(live_server,
 
 
 def test_every_property_type_has_inputs_the_engine_accepts(live_server, page, staff_login, screenshot, crm):
-    from lists.criteria import load_schema
     from lists.selectors import list_preview
     from lists.services import list_create
 
     ContactPropertyFactory(name="is_vip", label="VIP", type=ContactProperty.Type.BOOL)
     ContactPropertyFactory(name="signup_date", label="Signup date", type=ContactProperty.Type.DATE)
     ContactPropertyFactory(name="last_seen", label="Last seen", type=ContactProperty.Type.DATETIME)
-    schema = load_schema()
+    schema = ContactProperty.objects.schema()
     for i, (vip, signup) in enumerate([("true", "2024-03-01"), ("false", "2023-12-01"), ("true", "2024-06-30")]):
         ContactFactory(
             email=f"typed{i}@example.com",
@@ -385,3 +384,48 @@ def test_lists_page_follows_a_processing_list(live_server, page, staff_login, sc
     expect(row.locator(".list-pill")).to_have_text("Complete", timeout=10000)
     expect(row.locator(".field-size_label")).to_have_text("2")
     screenshot(page, "lists-page-complete")
+
+
+def offered(select) -> list[tuple[str, str]]:
+    """The (value, text) of each option of a menu, in order."""
+    return [tuple(pair) for pair in select.locator("option").evaluate_all("os => os.map(o => [o.value, o.text])")]
+
+
+def test_the_editor_speaks_french_and_offers_the_engines_operators(
+    live_server, page_factory, staff_login, screenshot, crm
+):
+    from django.utils import translation
+
+    from lists.criteria.catalogue import OPERATOR_CHOICES, operation_types_for
+
+    def menu(property_type: str) -> list[tuple[str, str]]:
+        with translation.override("fr"):
+            return [
+                (f"{kind}:{choice.operator}", str(choice.label))
+                for kind in operation_types_for(property_type)
+                for choice in OPERATOR_CHOICES[kind]
+            ]
+
+    page = page_factory("fr-FR")
+    staff_login(page, "ops", PASSWORD)
+    page.goto(f"{live_server.url}/admin/lists/contactlist/add/")
+    expect(page.locator("#list-add-group")).to_have_text("+ Ajouter un groupe de filtres")
+    expect(page.locator(".lf-empty")).to_contain_text("Aucun critère pour l'instant")
+
+    pick_property(page, page.locator("#list-add-group"), "Number of Employees")
+    group = page.locator('.lf-group[data-group="0"]')
+    expect(group.locator(".lf-group-title")).to_have_text("Groupe 1")
+    size = group.locator(".lf-filter").nth(0)
+    assert offered(size.locator(".lf-op")) == menu("number")
+    size.locator(".lf-op").select_option("NUMBER:IS_GREATER_THAN")
+    size.locator(".lf-value input").fill("100")
+    pick_property(page, group.locator(".lf-add-filter"), "Country/Region")
+    country = group.locator(".lf-filter").nth(1)
+    assert offered(country.locator(".lf-op")) == menu("string")
+    country.locator(".lf-op").select_option("ALL_PROPERTY:IS_KNOWN")
+
+    # Six contacts, four with more than 100 employees, every one with a country.
+    expect(page.locator("#list-preview-count")).to_have_text("4 contacts correspondent")
+    expect(size.locator(".lf-count")).to_have_text("4 correspondent à ce filtre")
+    expect(group.locator(".lf-and")).to_have_text("et")
+    screenshot(page, "fr-editor")

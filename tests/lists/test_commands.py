@@ -50,7 +50,7 @@ def test_failed_list_exits_non_zero_with_the_error(scored_list):
 
 
 def test_shows_progress_on_big_lists(scored_list, monkeypatch):
-    monkeypatch.setattr("lists.services.REFRESH_CHUNK_IDS", 1)
+    monkeypatch.setattr("lists.services.refresh.REFRESH_CHUNK_IDS", 1)
     out = StringIO()
     call_command("list_refresh", str(scored_list.pk), stdout=out)
     assert "Processing “Hot”: 33%" in out.getvalue()

@@ -12,9 +12,10 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lists.criteria import annotate, check_filter_branch, matches, parse, to_q
+from lists.criteria import annotate, matches, parse, to_q
 from lists.models import Contact, ContactList, ListMembership
 from lists.normalize import PropertySpec, normalize_properties, storable_raw
+from lists.selectors import criteria_check
 from tests.lists.factories import (
     ContactFactory,
     ContactListFactory,
@@ -176,7 +177,7 @@ def test_database_equals_python_evaluator(static_lists, data):
     definition = data.draw(criteria(static_lists), label="criteria")
     branch = parse(definition)
     if data.draw(st.booleans(), label="annotated"):
-        # What check_filter_branch returns: enumerations compiled for their known kind.
+        # What criteria_check returns: enumerations compiled for their known kind.
         branch = annotate(branch, SCHEMA)
     with transaction.atomic():
         contacts = Contact.objects.bulk_create(
@@ -190,7 +191,7 @@ def test_database_equals_python_evaluator(static_lists, data):
             memberships[contact.pk] = chosen
             ListMembership.objects.bulk_create(ListMembership(contact=contact, contact_list_id=x) for x in chosen)
 
-        q = to_q(branch, now=NOW)
+        q = to_q(branch, now=NOW, memberships=ListMembership.objects.all())
         in_db = set(Contact.objects.filter(q).values_list("pk", flat=True))
         outside = set(Contact.objects.exclude(q).values_list("pk", flat=True))
         in_python = {
@@ -210,7 +211,7 @@ def stored(**raw: str) -> Contact:
 
 
 def hits(flt: dict, *contacts: Contact) -> list[int]:
-    q = to_q(parse(filter_branch([flt])), now=NOW)
+    q = to_q(parse(filter_branch([flt])), now=NOW, memberships=ListMembership.objects.all())
     ids = set(Contact.objects.filter(q).values_list("pk", flat=True))
     return [i for i, c in enumerate(contacts) if c.pk in ids]
 
@@ -292,13 +293,18 @@ def test_cycles_through_stored_lists_are_refused(properties):
     a = ContactListFactory(name="A")
     b = ContactListFactory(name="B", filter_branch=filter_branch([in_list_filter(a.pk)]))
     c = ContactListFactory(name="C", filter_branch=filter_branch([in_list_filter(b.pk)]))
-    check_filter_branch(filter_branch([in_list_filter(c.pk)]), list_id=None)
+    criteria_check(filter_branch=filter_branch([in_list_filter(c.pk)]), list_id=None)
     with pytest.raises(ValidationError) as info:
-        check_filter_branch(filter_branch([in_list_filter(c.pk)]), list_id=a.pk)
+        criteria_check(filter_branch=filter_branch([in_list_filter(c.pk)]), list_id=a.pk)
     assert "cycle" in info.value.message_dict["filter_branch"][0]
     with pytest.raises(ValidationError) as info:
-        check_filter_branch(filter_branch([in_list_filter(10**9)]), list_id=a.pk)
+        criteria_check(filter_branch=filter_branch([in_list_filter(10**9)]), list_id=a.pk)
     assert "no list" in info.value.message_dict["filter_branch"][0]
+
+
+def test_in_list_filters_need_the_memberships_passed_in():
+    with pytest.raises(TypeError, match="memberships"):
+        to_q(parse(filter_branch([in_list_filter(1)])), now=NOW)
 
 
 def test_rolling_ranges_use_the_given_now():

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import copy
 import json
+from types import SimpleNamespace
 
 import pytest
+from django.core.exceptions import ValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +19,9 @@ from lists.criteria import (
     CriteriaError,
     InListFilter,
     PropertyFilter,
+    check_filter_branch,
+    load_list_graph,
+    load_schema,
     parse,
     referenced_list_ids,
     referenced_properties,
@@ -324,3 +329,22 @@ def test_any_json_gives_criteria_or_a_criteria_error(data):
         check(data)
     except CriteriaError as exc:
         assert all(isinstance(m, str) and m for m in exc.messages)
+
+
+def test_check_filter_branch_reads_nothing_but_what_it_is_given():
+    # No database here: the stored schema and lists are the caller's to pass.
+    branch = check_filter_branch(GOOD, schema=SCHEMA, list_ids=GRAPH, list_id=4)
+    assert referenced_list_ids(branch) == {1}
+    with pytest.raises(ValidationError) as info:
+        check_filter_branch(GOOD, schema=SCHEMA, list_ids=GRAPH, list_id=1)
+    assert "itself" in info.value.message_dict["filter_branch"][0]
+
+
+def test_schema_and_list_graph_are_built_from_the_rows_given():
+    row = SimpleNamespace(name="country", type="string", field_type="", options=[], label="Country")
+    assert load_schema([row]) == {"country": SCHEMA["country"]}
+    assert load_list_graph([(1, None), (2, filter_branch([in_list_filter(1)])), (3, {"bad": [1]})]) == {
+        1: set(),
+        2: {1},
+        3: set(),
+    }

@@ -11,7 +11,9 @@ from django_q.models import Schedule, Task
 
 from lists.models import ContactList, ContactProperty, ListMembership
 from lists.services import list_create, list_update
-from lists.tasks import ROLLING_SCHEDULE_NAME, ensure_schedules, list_refresh_task, lists_refresh_rolling_task
+from lists.tasks import list_refresh_task, lists_refresh_rolling_task
+from sync.schedules import ROLLING_SCHEDULE as ROLLING_SCHEDULE_NAME
+from sync.schedules import ensure_schedules
 from tests.lists.factories import ContactFactory, ContactPropertyFactory, filter_branch, property_filter
 
 pytestmark = pytest.mark.django_db

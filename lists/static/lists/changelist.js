@@ -1,4 +1,6 @@
-/* The lists page: rows still processing follow their list's status until it is computed. */
+/* The lists page: rows still processing follow their list's status until it is computed.
+ * Strings go through Django's JavaScript catalog (gettext, interpolate), loaded before this script.
+ */
 (function () {
   "use strict";
 
@@ -11,7 +13,10 @@
         .then(function (r) { return r.json(); })
         .then(function (data) {
           pill.className = "list-pill list-pill-" + String(data.status).toLowerCase();
-          pill.textContent = data.statusLabel + (data.status === "PROCESSING" && data.progress ? " " + data.progress + "%" : "");
+          pill.textContent = data.status === "PROCESSING" && data.progress
+            // Translators: a list's processing status and how far it is, as in "Processing 40%".
+            ? interpolate(gettext("%(status)s %(progress)s%"), { status: data.statusLabel, progress: data.progress }, true)
+            : data.statusLabel;
           if (data.status === "PROCESSING") {
             delay = Math.min(delay * 1.5, 10000);
             setTimeout(poll, delay);

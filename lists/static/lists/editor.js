@@ -2,42 +2,26 @@
  * rename in place and the processing status. Plain JavaScript, no build: the state *is* the
  * filterBranch JSON kept in the form's textarea, so the page saves exactly what it shows and
  * anything the editor cannot draw (nested branches) is kept untouched.
+ *
+ * The operator menus come from the page's config (the engine's own catalogue, labels included);
+ * every other string goes through Django's JavaScript catalog (gettext, ngettext, interpolate),
+ * loaded before this script.
  */
 (function () {
   "use strict";
 
-  var OPS = {
-    string: [
-      "STRING:IS_EQUAL_TO", "STRING:IS_NOT_EQUAL_TO", "STRING:CONTAINS", "STRING:DOES_NOT_CONTAIN",
-      "STRING:STARTS_WITH", "STRING:ENDS_WITH", "MULTISTRING:IS_EQUAL_TO", "MULTISTRING:IS_NOT_EQUAL_TO",
-      "MULTISTRING:CONTAINS", "MULTISTRING:DOES_NOT_CONTAIN", "ALL_PROPERTY:IS_KNOWN", "ALL_PROPERTY:IS_UNKNOWN"
-    ],
-    number: [
-      "NUMBER:IS_EQUAL_TO", "NUMBER:IS_NOT_EQUAL_TO", "NUMBER:IS_GREATER_THAN", "NUMBER:IS_GREATER_THAN_OR_EQUAL_TO",
-      "NUMBER:IS_LESS_THAN", "NUMBER:IS_LESS_THAN_OR_EQUAL_TO", "NUMBER_RANGED:IS_BETWEEN",
-      "NUMBER_RANGED:IS_NOT_BETWEEN", "ALL_PROPERTY:IS_KNOWN", "ALL_PROPERTY:IS_UNKNOWN"
-    ],
-    bool: ["BOOL:IS_EQUAL_TO", "BOOL:IS_NOT_EQUAL_TO", "ALL_PROPERTY:IS_KNOWN", "ALL_PROPERTY:IS_UNKNOWN"],
-    enumeration: ["ENUMERATION:IS_ANY_OF", "ENUMERATION:IS_NONE_OF", "ALL_PROPERTY:IS_KNOWN", "ALL_PROPERTY:IS_UNKNOWN"],
-    date: [
-      "DATETIME:IS_BEFORE", "DATETIME:IS_AFTER", "ROLLING_DATE_RANGE:IS_LESS_THAN_X_DAYS_AGO",
-      "ROLLING_DATE_RANGE:IS_MORE_THAN_X_DAYS_AGO", "ALL_PROPERTY:IS_KNOWN", "ALL_PROPERTY:IS_UNKNOWN"
-    ]
-  };
-  OPS.datetime = OPS.date;
   var PREVIEW_DELAY_MS = 400;
 
-  var config, L, schemaByName, textarea, state, savedJson, previewSeq = 0, previewTimer = null, previewAbort = null;
+  var config, schemaByName, operatorLabels, textarea, state, savedJson;
+  var previewSeq = 0, previewTimer = null, previewAbort = null;
 
   function ready(fn) {
     if (document.readyState !== "loading") fn();
     else document.addEventListener("DOMContentLoaded", fn);
   }
 
-  function fmt(template, params) {
-    return String(template).replace(/%\((\w+)\)s/g, function (match, key) {
-      return params[key] === undefined ? match : params[key];
-    });
+  function formatCount(count) {
+    return Number(count).toLocaleString();
   }
 
   function h(tag, attrs) {
@@ -87,8 +71,27 @@
     return operation ? operation.operationType + ":" + operation.operator : "";
   }
 
-  function propType(prop) {
-    return prop && OPS[prop.type] ? prop.type : "string";
+  // --- the operator catalogue (config.operators) ---------------------------------------------
+
+  // "KIND:OPERATOR" -> its label, for every operator the engine accepts.
+  function indexOperators() {
+    operatorLabels = {};
+    Object.keys(config.operators.byOperationType).forEach(function (kind) {
+      config.operators.byOperationType[kind].forEach(function (choice) {
+        operatorLabels[kind + ":" + choice.operator] = choice.label;
+      });
+    });
+  }
+
+  // The "KIND:OPERATOR" keys a filter on this property offers, in menu order.
+  function operatorKeys(prop) {
+    var catalogue = config.operators;
+    var kinds = (prop && catalogue.byPropertyType[prop.type]) || catalogue.anyPropertyType;
+    var keys = [];
+    kinds.forEach(function (kind) {
+      catalogue.byOperationType[kind].forEach(function (choice) { keys.push(kind + ":" + choice.operator); });
+    });
+    return keys;
   }
 
   // --- state <-> textarea ----------------------------------------------------------------
@@ -116,7 +119,7 @@
   // --- a new filter -------------------------------------------------------------------------
 
   function newPropertyFilter(prop) {
-    var key = OPS[propType(prop)][0];
+    var key = operatorKeys(prop)[0];
     var filter = { filterType: "PROPERTY", property: prop.name, operation: null };
     filter.operation = operationFor(key, null);
     return filter;
@@ -186,7 +189,8 @@
 
   function openPicker(anchor, onPick) {
     closePicker();
-    var search = h("input", { type: "search", class: "lp-search", placeholder: L.searchProperties, "aria-label": L.searchProperties });
+    var searchLabel = gettext("Search properties");
+    var search = h("input", { type: "search", class: "lp-search", placeholder: searchLabel, "aria-label": searchLabel });
     var results = h("ul", { class: "lp-results", role: "listbox" });
     picker = h("div", { class: "lp-picker", role: "dialog" }, search, results);
 
@@ -200,26 +204,27 @@
       results.textContent = "";
       var first = null;
       var listItem = { kind: "list" };
-      if (!query || L.listMembership.toLowerCase().indexOf(query) >= 0) {
-        results.appendChild(h("li", { class: "lp-heading", text: L.listMembership }));
-        var li = h("li", { class: "lp-option lp-option-list", role: "option", tabindex: "-1", text: L.listMembership, onclick: function () { choose(listItem); } });
+      var listMembership = gettext("List membership");
+      if (!query || listMembership.toLowerCase().indexOf(query) >= 0) {
+        results.appendChild(h("li", { class: "lp-heading", text: listMembership }));
+        var li = h("li", { class: "lp-option lp-option-list", role: "option", tabindex: "-1", text: listMembership, onclick: function () { choose(listItem); } });
         results.appendChild(li);
         first = first || listItem;
       }
       var matches = config.schema.filter(function (prop) {
         return !query || prop.label.toLowerCase().indexOf(query) >= 0 || prop.name.toLowerCase().indexOf(query) >= 0;
       });
-      if (matches.length) results.appendChild(h("li", { class: "lp-heading", text: L.properties }));
+      if (matches.length) results.appendChild(h("li", { class: "lp-heading", text: gettext("Contact properties") }));
       matches.slice(0, 300).forEach(function (prop) {
         var item = { kind: "property", prop: prop };
         first = first || item;
         results.appendChild(
           h("li", { class: "lp-option", role: "option", tabindex: "-1", "data-property": prop.name, onclick: function () { choose(item); } },
             h("span", { class: "lp-label", text: prop.label }),
-            h("span", { class: "lp-meta", text: prop.name + " · " + (L.types[prop.type] || prop.type) }))
+            h("span", { class: "lp-meta", text: prop.name + " · " + (config.typeLabels[prop.type] || prop.type) }))
         );
       });
-      if (!first) results.appendChild(h("li", { class: "lp-empty", text: L.noMatch }));
+      if (!first) results.appendChild(h("li", { class: "lp-empty", text: gettext("No property matches.") }));
       picker.firstMatch = first;
     }
 
@@ -262,7 +267,7 @@
     var wrap = h("span", { class: "lf-value" });
 
     function numberInput(field, label) {
-      var input = h("input", { type: "number", step: "any", class: "vIntegerField", "aria-label": label || L.value, value: op[field] === "" || op[field] === undefined ? "" : String(op[field]) });
+      var input = h("input", { type: "number", step: "any", class: "vIntegerField", "aria-label": label || gettext("Value"), value: op[field] === "" || op[field] === undefined ? "" : String(op[field]) });
       input.addEventListener("input", function () {
         var parsed = input.value === "" ? "" : Number(input.value);
         op[field] = input.value !== "" && isFinite(parsed) ? parsed : input.value;
@@ -272,11 +277,12 @@
     }
 
     if (type === "STRING") {
-      var text = h("input", { type: "text", class: "vTextField", "aria-label": L.value, value: op.value || "" });
+      var text = h("input", { type: "text", class: "vTextField", "aria-label": gettext("Value"), value: op.value || "" });
       text.addEventListener("input", function () { op.value = text.value; onInput(); });
       wrap.appendChild(text);
     } else if (type === "MULTISTRING") {
-      var area = h("textarea", { rows: "3", class: "lf-values", placeholder: L.valuesPerLine, "aria-label": L.valuesPerLine });
+      var perLine = gettext("One value per line");
+      var area = h("textarea", { rows: "3", class: "lf-values", placeholder: perLine, "aria-label": perLine });
       area.value = (op.values || []).join("\n");
       area.addEventListener("input", function () {
         op.values = area.value.split("\n").map(function (v) { return v.trim(); }).filter(Boolean);
@@ -286,19 +292,19 @@
     } else if (type === "NUMBER") {
       wrap.appendChild(numberInput("value"));
     } else if (type === "NUMBER_RANGED") {
-      wrap.appendChild(numberInput("lowerBound", L.lowerBound));
-      wrap.appendChild(h("span", { class: "lf-between", text: " " + L.and_between + " " }));
-      wrap.appendChild(numberInput("upperBound", L.upperBound));
+      wrap.appendChild(numberInput("lowerBound", gettext("From")));
+      wrap.appendChild(h("span", { class: "lf-between", text: " " + gettext("and") + " " }));
+      wrap.appendChild(numberInput("upperBound", gettext("To")));
     } else if (type === "BOOL") {
-      var select = h("select", { "aria-label": L.value },
-        h("option", { value: "true", text: L.yes, selected: op.value === true }),
-        h("option", { value: "false", text: L.no, selected: op.value === false }));
+      var select = h("select", { "aria-label": gettext("Value") },
+        h("option", { value: "true", text: gettext("Yes"), selected: op.value === true }),
+        h("option", { value: "false", text: gettext("No"), selected: op.value === false }));
       select.addEventListener("change", function () { op.value = select.value === "true"; onInput(); });
       wrap.appendChild(select);
     } else if (type === "ENUMERATION") {
       var options = (prop && prop.options) || [];
       var chosen = (op.values || []).map(function (v) { return String(v).toLowerCase(); });
-      var box = h("span", { class: "lf-options", role: "group", "aria-label": L.value });
+      var box = h("span", { class: "lf-options", role: "group", "aria-label": gettext("Value") });
       var known = {};
       options.forEach(function (option) {
         known[String(option.value).toLowerCase()] = true;
@@ -325,7 +331,7 @@
       wrap.appendChild(box);
     } else if (type === "DATETIME") {
       var withTime = prop && prop.type === "datetime";
-      var picked = h("input", { type: withTime ? "datetime-local" : "date", "aria-label": L.value, class: "lf-date" });
+      var picked = h("input", { type: withTime ? "datetime-local" : "date", "aria-label": gettext("Value"), class: "lf-date" });
       if (typeof op.timestamp === "number") {
         picked.value = new Date(op.timestamp).toISOString().slice(0, withTime ? 16 : 10);
       }
@@ -336,10 +342,10 @@
         onInput();
       });
       wrap.appendChild(picked);
-      if (withTime) wrap.appendChild(h("span", { class: "lf-unit", text: " " + L.utc }));
+      if (withTime) wrap.appendChild(h("span", { class: "lf-unit", text: " " + gettext("UTC") }));
     } else if (type === "ROLLING_DATE_RANGE") {
       wrap.appendChild(numberInput("numberOfDays"));
-      wrap.appendChild(h("span", { class: "lf-unit", text: " " + L.daysAgo }));
+      wrap.appendChild(h("span", { class: "lf-unit", text: " " + gettext("days ago") }));
     }
     return wrap;
   }
@@ -347,7 +353,7 @@
   function renderPropertyFilter(filter, row, meta, onStructure, onInput) {
     var prop = schemaByName[filter.property];
     var propButton = h("button", { type: "button", class: "lf-prop", title: filter.property },
-      prop ? prop.label : fmt(L.unknownProperty, { name: filter.property || "?" }));
+      prop ? prop.label : interpolate(gettext("Unknown property “%(name)s”"), { name: filter.property || "?" }, true));
     propButton.addEventListener("click", function () {
       openPicker(propButton, function (item) {
         var replacement = filterFromPick(item);
@@ -358,12 +364,12 @@
     });
     row.appendChild(propButton);
 
-    var keys = OPS[propType(prop)].slice();
+    var keys = operatorKeys(prop);
     var current = opKey(filter.operation);
     if (current && keys.indexOf(current) < 0) keys.unshift(current);
-    var select = h("select", { class: "lf-op", "aria-label": L.operator });
+    var select = h("select", { class: "lf-op", "aria-label": gettext("Operator") });
     keys.forEach(function (key) {
-      select.appendChild(h("option", { value: key, text: L.ops[key] || key, selected: key === current }));
+      select.appendChild(h("option", { value: key, text: operatorLabels[key] || key, selected: key === current }));
     });
     select.addEventListener("change", function () {
       filter.operation = operationFor(select.value, filter.operation);
@@ -376,24 +382,25 @@
     if (op.operationType && op.operationType !== "ALL_PROPERTY") {
       var include = h("input", { type: "checkbox", checked: op.includeObjectsWithNoValueSet === true });
       include.addEventListener("change", function () { op.includeObjectsWithNoValueSet = include.checked; onInput(); });
-      meta.appendChild(h("label", { class: "lf-novalue" }, include, " " + L.includeNoValue));
+      meta.appendChild(h("label", { class: "lf-novalue" }, include, " " + gettext("Include contacts with no value")));
     }
   }
 
   function renderListFilter(filter, row, meta, onStructure, onInput) {
-    row.appendChild(h("span", { class: "lf-prop lf-prop-static", text: L.listMembership }));
-    var operator = h("select", { class: "lf-op", "aria-label": L.operator },
-      h("option", { value: "IN_LIST", text: L.isMemberOf, selected: filter.operator !== "NOT_IN_LIST" }),
-      h("option", { value: "NOT_IN_LIST", text: L.isNotMemberOf, selected: filter.operator === "NOT_IN_LIST" }));
+    row.appendChild(h("span", { class: "lf-prop lf-prop-static", text: gettext("List membership") }));
+    var operator = h("select", { class: "lf-op", "aria-label": gettext("Operator") });
+    config.operators.list.forEach(function (choice) {
+      operator.appendChild(h("option", { value: choice.operator, text: choice.label, selected: choice.operator === filter.operator }));
+    });
     operator.addEventListener("change", function () { filter.operator = operator.value; onInput(); });
     row.appendChild(operator);
-    var listSelect = h("select", { class: "lf-list", "aria-label": L.chooseList });
+    var listSelect = h("select", { class: "lf-list", "aria-label": gettext("Choose a list") });
     var currentId = filter.listId === undefined || filter.listId === null ? "" : String(filter.listId);
     var found = false;
-    if (!config.lists.length) listSelect.appendChild(h("option", { value: "", text: L.noOtherLists }));
+    if (!config.lists.length) listSelect.appendChild(h("option", { value: "", text: gettext("There are no other lists yet.") }));
     config.lists.forEach(function (lst) {
       if (lst.id === currentId) found = true;
-      var label = lst.active ? lst.name : lst.name + " (" + L.static + ")";
+      var label = lst.active ? lst.name : lst.name + " (" + gettext("Static") + ")";
       listSelect.appendChild(h("option", { value: lst.id, text: label, selected: lst.id === currentId }));
     });
     if (currentId && !found) listSelect.appendChild(h("option", { value: currentId, text: "#" + currentId, selected: true }));
@@ -406,23 +413,26 @@
     var container = document.getElementById("list-editor-groups");
     container.textContent = "";
     if (!state.filterBranches.length) {
-      container.appendChild(h("p", { class: "lf-empty", text: L.noGroups }));
+      container.appendChild(h("p", { class: "lf-empty", text: gettext("No criteria yet: add a filter group to choose who is in this list.") }));
     }
-    if (state.filters.length) container.appendChild(h("p", { class: "lf-note", text: L.rootFiltersKept }));
+    if (state.filters.length) {
+      container.appendChild(h("p", { class: "lf-note", text: gettext("The criteria also hold top-level filters, kept as they are (edit them as JSON).") }));
+    }
     state.filterBranches.forEach(function (group, gi) {
-      if (gi > 0) container.appendChild(h("div", { class: "lf-or", text: L.or }));
+      if (gi > 0) container.appendChild(h("div", { class: "lf-or", text: gettext("or") }));
       var box = h("fieldset", { class: "lf-group", "data-group": String(gi) });
-      var removeGroup = h("button", { type: "button", class: "lf-remove lf-remove-group", title: L.removeGroup, "aria-label": L.removeGroup, text: "×" });
+      var removeGroupLabel = gettext("Remove this group");
+      var removeGroup = h("button", { type: "button", class: "lf-remove lf-remove-group", title: removeGroupLabel, "aria-label": removeGroupLabel, text: "×" });
       removeGroup.addEventListener("click", function () {
         state.filterBranches.splice(gi, 1);
         changed(true);
       });
-      box.appendChild(h("legend", { class: "lf-group-title" }, fmt(L.group, { n: gi + 1 })));
+      box.appendChild(h("legend", { class: "lf-group-title" }, interpolate(gettext("Group %(n)s"), { n: gi + 1 }, true)));
       box.appendChild(removeGroup);
       box.appendChild(h("div", { class: "lf-error lf-group-error", "data-group-error": String(gi) }));
       var filters = Array.isArray(group.filters) ? group.filters : (group.filters = []);
       filters.forEach(function (filter, fi) {
-        if (fi > 0) box.appendChild(h("div", { class: "lf-and", text: L.and }));
+        if (fi > 0) box.appendChild(h("div", { class: "lf-and", text: gettext("and") }));
         var row = h("div", { class: "lf-filter", "data-group": String(gi), "data-filter": String(fi) });
         var line = h("div", { class: "lf-line" });
         var meta = h("div", { class: "lf-meta" });
@@ -432,7 +442,8 @@
         if (filter && filter.filterType === "IN_LIST") renderListFilter(filter, line, meta, onStructure, onInput);
         else if (filter && filter.filterType === "PROPERTY") renderPropertyFilter(filter, line, meta, onStructure, onInput);
         else line.appendChild(h("code", { class: "lf-raw", text: JSON.stringify(filter) }));
-        var remove = h("button", { type: "button", class: "lf-remove", title: L.removeFilter, "aria-label": L.removeFilter, text: "×" });
+        var removeLabel = gettext("Remove this filter");
+        var remove = h("button", { type: "button", class: "lf-remove", title: removeLabel, "aria-label": removeLabel, text: "×" });
         remove.addEventListener("click", function () {
           filters.splice(fi, 1);
           // A group with nothing left in it would be refused: it goes with its last filter.
@@ -445,8 +456,10 @@
         row.appendChild(h("div", { class: "lf-error", "data-error": "" }));
         box.appendChild(row);
       });
-      if ((group.filterBranches || []).length) box.appendChild(h("p", { class: "lf-note", text: L.nestedKept }));
-      var add = h("button", { type: "button", class: "button lf-add-filter", text: L.addFilter });
+      if ((group.filterBranches || []).length) {
+        box.appendChild(h("p", { class: "lf-note", text: gettext("This group also holds nested branches, kept as they are (edit them as JSON).") }));
+      }
+      var add = h("button", { type: "button", class: "button lf-add-filter", text: gettext("+ Add filter") });
       add.addEventListener("click", function () {
         openPicker(add, function (item) {
           filters.push(filterFromPick(item));
@@ -502,11 +515,11 @@
       clearDecorations();
       body.classList.remove("is-loading");
       body.textContent = "";
-      body.appendChild(h("p", { class: "lp-muted", text: L.previewEmpty }));
+      body.appendChild(h("p", { class: "lp-muted", text: gettext("Add filters to see who would be in this list.") }));
       return;
     }
     var status = body.querySelector(".lp-status");
-    if (status) status.textContent = L.previewLoading;
+    if (status) status.textContent = gettext("Counting…");
     // Only the newest criteria matter: a request still running for older ones is dropped.
     if (previewAbort) previewAbort.abort();
     previewAbort = typeof AbortController === "function" ? new AbortController() : null;
@@ -517,35 +530,37 @@
         clearDecorations();
         body.textContent = "";
         var data = result.data || {};
-        if (snapshot !== savedJson) body.appendChild(h("p", { class: "lp-unsaved", text: L.unsaved }));
+        if (snapshot !== savedJson) {
+          body.appendChild(h("p", { class: "lp-unsaved", text: gettext("Unsaved changes: the preview shows the criteria as edited, the list keeps its saved definition until you save.") }));
+        }
         if (!data.ok) {
           // The messages themselves sit next to their filters (or above the groups).
-          body.appendChild(h("p", { class: "lp-error", text: L.previewErrors }));
-          showErrors(data.errors || [{ message: L.previewFailed }]);
+          body.appendChild(h("p", { class: "lp-error", text: gettext("Fix the criteria marked in red to see a preview.") }));
+          showErrors(data.errors || [{ message: gettext("The preview could not be computed.") }]);
           return;
         }
-        var count = data.total === 1 ? L.previewCountOne : fmt(L.previewCount, { count: Number(data.total).toLocaleString() });
+        var count = interpolate(ngettext("%(count)s contact matches", "%(count)s contacts match", data.total), { count: formatCount(data.total) }, true);
         body.appendChild(h("p", { class: "lp-count", id: "list-preview-count", "data-total": String(data.total), text: count }));
         if (data.contacts && data.contacts.length) {
-          body.appendChild(h("h3", { text: L.previewFirst }));
+          body.appendChild(h("h3", { text: gettext("First contacts") }));
           var people = h("ul", { class: "lp-contacts" });
           data.contacts.forEach(function (c) {
             people.appendChild(h("li", null, h("a", { href: c.url, target: "_blank", rel: "noopener", text: c.name }), c.email && c.email !== c.name ? h("div", { class: "lp-muted lp-email", text: c.email }) : null));
           });
           body.appendChild(people);
         } else {
-          body.appendChild(h("p", { class: "lp-muted", text: L.previewNone }));
+          body.appendChild(h("p", { class: "lp-muted", text: gettext("No contact matches these criteria.") }));
         }
         (data.perFilter || []).forEach(function (entry) {
           var cell = document.querySelector('.lf-filter[data-group="' + entry.group + '"][data-filter="' + entry.filter + '"] [data-count]');
-          if (cell) cell.textContent = fmt(L.perFilter, { count: Number(entry.count).toLocaleString() });
+          if (cell) cell.textContent = interpolate(ngettext("%(count)s matches this filter", "%(count)s match this filter", entry.count), { count: formatCount(entry.count) }, true);
         });
       })
       .catch(function () {
         if (seq !== previewSeq) return;
         body.classList.remove("is-loading");
         body.textContent = "";
-        body.appendChild(h("p", { class: "lp-error", text: L.previewFailed }));
+        body.appendChild(h("p", { class: "lp-error", text: gettext("The preview could not be computed.") }));
       });
   }
 
@@ -565,7 +580,7 @@
     button.addEventListener("click", function () {
       if (title.querySelector("input")) return;
       var previous = nameInput.value;
-      var input = h("input", { type: "text", class: "list-title-input", value: previous, maxlength: "255", "aria-label": L.rename });
+      var input = h("input", { type: "text", class: "list-title-input", value: previous, maxlength: "255", "aria-label": gettext("Rename") });
       title.textContent = "";
       title.appendChild(input);
       input.focus();
@@ -590,18 +605,18 @@
             if (crumbs && crumbs.lastChild && crumbs.lastChild.nodeType === Node.TEXT_NODE) {
               crumbs.lastChild.textContent = " \u203a " + result.data.name + "\n";
             }
-            note.textContent = L.renamed;
+            note.textContent = gettext("Renamed.");
             setTimeout(function () { note.textContent = ""; }, 3000);
           } else {
             title.textContent = previous;
             nameInput.value = previous;
             var errors = (result.data && result.data.errors) || [];
-            note.textContent = errors.length ? errors[0].message : L.renameFailed;
+            note.textContent = errors.length ? errors[0].message : gettext("The list could not be renamed.");
           }
         }, function () {
           title.textContent = previous;
           nameInput.value = previous;
-          note.textContent = L.renameFailed;
+          note.textContent = gettext("The list could not be renamed.");
         });
       }
       input.addEventListener("keydown", function (event) {
@@ -625,10 +640,17 @@
       var error = document.getElementById("list-status-error");
       box.setAttribute("data-status", data.status);
       pill.className = "list-pill list-pill-" + String(data.status).toLowerCase();
-      pill.textContent = data.statusLabel + (data.status === "PROCESSING" && data.progress ? " " + data.progress + "%" : "");
-      if (data.status === "COMPLETE") size.textContent = data.size === 1 ? L.membersOne : fmt(L.members, { count: Number(data.size).toLocaleString() });
-      else if (data.status === "PROCESSING") size.textContent = L.processingNote;
-      else size.textContent = "";
+      pill.textContent = data.status === "PROCESSING" && data.progress
+        // Translators: a list's processing status and how far it is, as in "Processing 40%".
+        ? interpolate(gettext("%(status)s %(progress)s%"), { status: data.statusLabel, progress: data.progress }, true)
+        : data.statusLabel;
+      if (data.status === "COMPLETE") {
+        size.textContent = interpolate(ngettext("%(count)s contact", "%(count)s contacts", data.size), { count: formatCount(data.size) }, true);
+      } else if (data.status === "PROCESSING") {
+        size.textContent = gettext("The list may take some time to process.");
+      } else {
+        size.textContent = "";
+      }
       error.textContent = data.status === "FAILED" ? data.error : "";
     }
     function poll() {
@@ -653,7 +675,7 @@
     textarea = document.getElementById("id_filter_branch");
     if (!editor || !configNode || !textarea) return;
     config = JSON.parse(configNode.textContent);
-    L = config.labels;
+    indexOperators();
     schemaByName = {};
     config.schema.forEach(function (prop) { schemaByName[prop.name] = prop; });
 
@@ -668,7 +690,7 @@
     var showJson = !parsed;
     function applyJsonVisibility() {
       if (jsonRow) jsonRow.hidden = !showJson;
-      jsonToggle.textContent = showJson ? L.hideJson : L.editJson;
+      jsonToggle.textContent = showJson ? gettext("Hide JSON") : gettext("Edit as JSON");
     }
     jsonToggle.addEventListener("click", function () { showJson = !showJson; applyJsonVisibility(); });
     applyJsonVisibility();
@@ -685,12 +707,11 @@
         render();
         schedulePreview();
       } else if (jsonRow && !hint) {
-        textarea.insertAdjacentElement("afterend", h("p", { class: "errornote lf-json-hint", text: L.badJson }));
+        textarea.insertAdjacentElement("afterend", h("p", { class: "errornote lf-json-hint", text: gettext("This is not valid JSON; the editor keeps the last valid criteria.") }));
       }
     });
 
     var addGroup = document.getElementById("list-add-group");
-    addGroup.textContent = L.addGroup;
     addGroup.addEventListener("click", function () {
       openPicker(addGroup, function (item) {
         state.filterBranches.push({ filterBranchType: "AND", filters: [filterFromPick(item)], filterBranches: [] });
