@@ -55,6 +55,7 @@ test: install-dev chromium services
 test-sqlite: install-dev
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: install-dev
@@ -64,7 +65,7 @@ bench: install-dev
 	$(BIN)/python -m bench
 
 lint: install-dev
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 ## Regenerate the French catalog after changing strings (needs gettext).
 messages: install-dev

@@ -1,10 +1,9 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
 
 from integration.models import FieldMapping, HubSpotConnection, SalesforceConnection, SettingChange, SyncSettings
-from integration.services import sync_settings_update
-from integration.services_connection import connection_update, field_mapping_delete, field_mapping_save
+from integration.services import connection_update, field_mapping_delete, field_mapping_save, sync_settings_update
+from lists.admin.base import ReadOnlyAdmin
 
 
 class SingletonAdmin(admin.ModelAdmin):
@@ -92,23 +91,11 @@ class FieldMappingAdmin(admin.ModelAdmin):
 
 
 @admin.register(SettingChange)
-class SettingChangeAdmin(admin.ModelAdmin):
+class SettingChangeAdmin(ReadOnlyAdmin):
+    """The audit log: written by the services in the same transaction as each change."""
+
     list_display = ["at", "actor", "setting", "old_value", "new_value"]
     list_filter = ["setting", ("at", admin.DateFieldListFilter)]
     search_fields = ["setting", "old_value", "new_value", "actor__username"]
     list_select_related = ["actor"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-admin.site.site_header = _("HubSpot → Salesforce inclusion-list sync")
-admin.site.site_title = _("Inclusion-list sync")
-admin.site.index_title = _("Administration")

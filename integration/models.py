@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from integration.crypto import EncryptedTextField
-from lists.models import ContactList
+from lists.models import ContactList, SalesforceObject
 
 
 class ConnectionStatus(models.TextChoices):
@@ -31,7 +31,16 @@ class SingletonModel(models.Model):
         return obj
 
 
-class SalesforceConnection(SingletonModel):
+class WorkingStatusMixin:
+    @property
+    def working_status(self) -> str:
+        """The status this connection has when it works: the built-in sandbox, or connected."""
+        if self.environment == SalesforceConnection.Environment.SANDBOX_EMULATOR:
+            return ConnectionStatus.SANDBOX
+        return ConnectionStatus.CONNECTED
+
+
+class SalesforceConnection(WorkingStatusMixin, SingletonModel):
     class Environment(models.TextChoices):
         SANDBOX_EMULATOR = "emulator", _("Built-in sandbox (demo)")
         PRODUCTION = "production", _("Production org")
@@ -77,7 +86,7 @@ class SalesforceConnection(SingletonModel):
         return f"Salesforce ({self.get_status_display()})"
 
 
-class HubSpotConnection(SingletonModel):
+class HubSpotConnection(WorkingStatusMixin, SingletonModel):
     class AuthMethod(models.TextChoices):
         PRIVATE_APP = "private_app", _("Private app token")
         OAUTH = "oauth", _("OAuth")
@@ -114,9 +123,7 @@ class HubSpotConnection(SingletonModel):
 
 
 class SyncSettings(SingletonModel):
-    class SalesforceObject(models.TextChoices):
-        LEAD = "Lead", _("Lead")
-        CONTACT = "Contact", _("Contact")
+    SalesforceObject = SalesforceObject
 
     class DedupeKey(models.TextChoices):
         EMAIL = "email", _("Email")
@@ -182,8 +189,9 @@ class SyncSettings(SingletonModel):
 
 class FieldMapping(models.Model):
     class Object(models.TextChoices):
-        LEAD = "Lead", _("Lead")
-        CONTACT = "Contact", _("Contact")
+        # SalesforceObject's two choices, plus both of them.
+        LEAD = SalesforceObject.LEAD.value, SalesforceObject.LEAD.label
+        CONTACT = SalesforceObject.CONTACT.value, SalesforceObject.CONTACT.label
         BOTH = "both", _("Lead and Contact")
 
     class Rule(models.TextChoices):

@@ -1,4 +1,5 @@
-"""Reads for the connected app's pages: inclusion-list figures, switch impact, API usage, field types.
+"""Reads about the connected app: the inclusion list's candidates and switch impact, the settings row,
+Salesforce field types for the mappings.
 
 Every count here is computed in the database (one aggregate query each), never by loading
 memberships into Python: an inclusion list can hold hundreds of thousands of contacts.
@@ -11,11 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.core.cache import cache
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from integration.models import ConnectionStatus, HubSpotConnection, SalesforceConnection, SyncSettings
-from lists.models import Contact, ContactList, ContactProperty, ListMembership
+from integration.clients.salesforce import get_salesforce_client
+from integration.models import ConnectionStatus, SalesforceConnection, SyncSettings
+from lists.models import ContactList, ContactProperty, ListMembership
 
 logger = logging.getLogger(__name__)
 
@@ -30,33 +33,6 @@ NEW_LIST_WINDOW = timedelta(hours=2)
 def inclusion_list_choices() -> QuerySet[ContactList]:
     """The lists the "Limit syncs" dropdown offers: active lists only, by name."""
     return ContactList.objects.filter(processing_type=ContactList.ProcessingType.DYNAMIC).order_by("name", "pk")
-
-
-@dataclass(frozen=True)
-class InclusionStats:
-    members: int
-    never_synced: int
-
-
-def inclusion_list_stats(*, contact_list: ContactList) -> InclusionStats:
-    """How many members the list has and how many of them were never sent to Salesforce.
-
-    "Never synced" means the app never sent the contact (no ``SyncedState.last_sent_at``) and it
-    is not linked to a Salesforce record either (no ``salesforce_id``, e.g. from a record
-    created on the Salesforce side).
-    """
-    from sync.models import SyncedState  # sync depends on integration, not the other way round
-
-    sent = SyncedState.objects.filter(contact_id=OuterRef("contact_id"), last_sent_at__isnull=False)
-    row = (
-        ListMembership.objects.filter(contact_list=contact_list)
-        .annotate(sent=Exists(sent))
-        .aggregate(
-            members=Count("pk"),
-            never_synced=Count("pk", filter=Q(sent=False, contact__salesforce_id="")),
-        )
-    )
-    return InclusionStats(members=row["members"] or 0, never_synced=row["never_synced"] or 0)
 
 
 @dataclass(frozen=True)
@@ -138,55 +114,7 @@ def recently_created_list(*, user: Any, since: datetime | None, list_id: int | N
 
 
 # --------------------------------------------------------------------------------------------
-# API usage and connections
-
-
-def salesforce_api_calls_last_24h(*, now: datetime | None = None) -> int:
-    """Salesforce API calls the sync spent over the last 24 hours (sum over its runs)."""
-    from sync.models import SyncRun
-
-    since = (now or timezone.now()) - timedelta(hours=24)
-    total = SyncRun.objects.filter(started_at__gte=since).aggregate(total=Sum("salesforce_api_calls"))["total"]
-    return total or 0
-
-
-@dataclass(frozen=True)
-class ConnectedApp:
-    key: str
-    name: str
-    status: str
-    status_label: str
-    status_reason: str
-    environment_label: str
-    url: str
-
-
-def connected_apps() -> list[ConnectedApp]:
-    """The apps shown on "Connected apps", with their status for the badge."""
-    from django.urls import reverse
-
-    salesforce = SalesforceConnection.load()
-    hubspot = HubSpotConnection.load()
-    return [
-        ConnectedApp(
-            key="salesforce",
-            name="Salesforce",
-            status=salesforce.status,
-            status_label=salesforce.get_status_display(),
-            status_reason=salesforce.status_reason,
-            environment_label=salesforce.get_environment_display(),
-            url=reverse("integration:salesforce_settings"),
-        ),
-        ConnectedApp(
-            key="hubspot",
-            name="HubSpot",
-            status=hubspot.status,
-            status_label=hubspot.get_status_display(),
-            status_reason=hubspot.status_reason,
-            environment_label=hubspot.get_environment_display(),
-            url=reverse("integration:salesforce_settings") + "?tab=connection#hubspot",
-        ),
-    ]
+# The settings row
 
 
 def sync_settings() -> SyncSettings:
@@ -264,7 +192,7 @@ COMPATIBLE_TYPES: dict[str, set[str]] = {
 }
 
 # Salesforce types that are not data a contact sync writes.
-_NOT_MAPPABLE = {"id", "reference", "address", "location", "base64"}
+NOT_MAPPABLE = {"id", "reference", "address", "location", "base64"}
 
 
 def salesforce_field_types(*, salesforce_object: str, use_describe: bool = True) -> tuple[dict[str, str], bool]:
@@ -289,16 +217,12 @@ DESCRIBE_CACHE_SECONDS = 600
 
 def _describe_fields(salesforce_object: str) -> dict[str, str]:
     # Each describe spends an API call of the org's daily allowance: cached for a while.
-    from django.core.cache import cache
-
     connection = SalesforceConnection.load()
     key = f"integration:describe:{connection.instance_url}:{connection.api_version}:{salesforce_object}"
     cached = cache.get(key)
     if cached is not None:
         return cached
     try:
-        from integration.clients.salesforce import get_salesforce_client
-
         client = get_salesforce_client()
         # A page waits on this: one quick try, no retries with backoff.
         client.max_retries = 0
@@ -311,17 +235,8 @@ def _describe_fields(salesforce_object: str) -> dict[str, str]:
     types = {
         f["name"]: f.get("type", "string")
         for f in fields
-        if isinstance(f, dict) and f.get("name") and f.get("type") not in _NOT_MAPPABLE
+        if isinstance(f, dict) and f.get("name") and f.get("type") not in NOT_MAPPABLE
     }
     if types:
         cache.set(key, types, DESCRIBE_CACHE_SECONDS)
     return types
-
-
-def hubspot_property_types() -> dict[str, str]:
-    """``{property name: type}`` of the mirrored HubSpot schema (archived properties left out)."""
-    return dict(ContactProperty.objects.filter(archived=False).values_list("name", "type"))
-
-
-def contacts_total() -> int:
-    return Contact.objects.filter(archived=False).count()

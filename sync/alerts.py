@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from sync.models import AlertState
+from sync.selectors import api_usage, current_failures, suspensions
 
 DEFAULT_THRESHOLD = 25
 OK = AlertState.OK
@@ -57,8 +58,6 @@ def _link(name: str) -> str:
 
 def observe(*, now: dt.datetime | None = None) -> list[Observation]:
     """The current state of each alert, with the email that announces it."""
-    from sync.selectors import api_usage, current_failures, suspensions
-
     health = _link("sync:health")
     found = suspensions(usage=api_usage(now=now))
     if found:
@@ -126,8 +125,3 @@ def alerts_check(*, now: dt.datetime | None = None) -> list[str]:
                 sent.append(obs.key)
             row.save()
     return sent
-
-
-def task_alerts_check() -> list[str]:
-    """django-q2 entry point (scheduled by ``sync.retention.schedules_ensure``)."""
-    return alerts_check()

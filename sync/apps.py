@@ -3,9 +3,14 @@ from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
-def _schedules(sender, **kwargs) -> None:
+def _after_migrate(sender, using="default", **kwargs) -> None:
+    # Imported here: these modules import models, which the app registry loads after this file.
+    from sync.defaults import groups_ensure
     from sync.schedules import ensure_schedules
 
+    # The permission groups, and every periodic job (the sync cycle, the sweep, the alerts, the
+    # daily refresh of rolling-date lists) on every install.
+    groups_ensure(using=using)
     ensure_schedules()
 
 
@@ -15,5 +20,4 @@ class SyncConfig(AppConfig):
     verbose_name = _("Sync")
 
     def ready(self) -> None:
-        # After migrate (tables exist): the periodic sync is there on every install.
-        post_migrate.connect(_schedules, sender=self, dispatch_uid="sync-ensure-schedules")
+        post_migrate.connect(_after_migrate, sender=self, dispatch_uid="sync-after-migrate")

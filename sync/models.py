@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Sum
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from lists.models import Contact, ContactList
@@ -65,6 +70,23 @@ class PendingSync(models.Model):
         return f"{self.contact} ({', '.join(self.reasons)})"
 
 
+@dataclass(frozen=True)
+class ApiCalls:
+    salesforce: int
+    hubspot: int
+
+
+class SyncRunQuerySet(models.QuerySet):
+    def api_calls_last_24h(self, *, now: datetime | None = None) -> ApiCalls:
+        """API calls spent by the runs that started in the 24 hours before ``now``: the one query
+        behind the budget that pauses automatic syncs, the health page and the settings page."""
+        since = (now or timezone.now()) - timedelta(hours=24)
+        row = self.filter(started_at__gte=since).aggregate(
+            salesforce=Sum("salesforce_api_calls"), hubspot=Sum("hubspot_api_calls")
+        )
+        return ApiCalls(salesforce=row["salesforce"] or 0, hubspot=row["hubspot"] or 0)
+
+
 class SyncRun(models.Model):
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule", _("Schedule")
@@ -121,6 +143,12 @@ class SyncRun(models.Model):
     open_bulk_jobs = models.JSONField(_("open Bulk API jobs"), default=list, blank=True)
     # Workers pushing for this run right now (a resync may be shared by several).
     workers_active = models.PositiveSmallIntegerField(_("workers pushing"), default=0)
+
+    objects = SyncRunQuerySet.as_manager()
+
+    # What happened to the records a run considered (recounted from its SyncRecords at the end).
+    PUSH_COUNTERS = ("considered", "created", "updated", "unchanged", "skipped", "failed")
+    PULL_COUNTERS = ("created_in_hubspot", "updated_in_hubspot")
 
     class Meta:
         verbose_name = _("sync run")

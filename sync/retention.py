@@ -1,4 +1,4 @@
-"""Retention of the per-record sync log, and the schedules of the ops jobs.
+"""Retention of the per-record sync log (scheduled daily by ``sync.schedules``).
 
 Records older than ``SYNC_RECORD_RETENTION_DAYS`` (default 30) are deleted in small batches,
 so the sweep never holds a long lock on a busy table. Runs and their counters are kept: the
@@ -40,32 +40,3 @@ def records_sweep(*, now: dt.datetime | None = None, days: int | None = None, ba
             return deleted
         count, _detail = SyncRecord.objects.filter(pk__in=ids).delete()
         deleted += count
-
-
-def task_records_sweep() -> int:
-    """django-q2 entry point."""
-    return records_sweep()
-
-
-SCHEDULES = {
-    # name: (function, schedule type, minutes)
-    "sync: sweep old sync records": ("sync.retention.task_records_sweep", "D", None),
-    "sync: email alerts": ("sync.alerts.task_alerts_check", "I", 5),
-}
-
-
-def schedules_ensure() -> list:
-    """Create or update the django-q2 schedules of the retention sweep and the alerts check.
-
-    Idempotent: run it after every migrate or deploy.
-    """
-    from django_q.models import Schedule
-
-    out = []
-    for name, (func, schedule_type, minutes) in SCHEDULES.items():
-        defaults = {"func": func, "schedule_type": schedule_type, "repeats": -1}
-        if minutes:
-            defaults["minutes"] = minutes
-        schedule, _created = Schedule.objects.update_or_create(name=name, defaults=defaults)
-        out.append(schedule)
-    return out

@@ -1,21 +1,29 @@
-"""django-q2 entry points: thin, take ids, call one service."""
+"""django-q2 entry points of the sync: thin, they take ids and call one service. Their schedules
+are declared in ``sync.schedules``."""
 
 from __future__ import annotations
 
+from sync.alerts import alerts_check
 from sync.models import SyncRun
+from sync.retention import records_sweep
+from sync.schedules import sync_schedule_follow_settings
+from sync.services import push_pending, sync_cycle
 
 
 def sync_cycle_task(trigger: str = SyncRun.Trigger.SCHEDULE) -> int:
-    from sync.schedules import sync_schedule_follow_settings
-    from sync.services import sync_cycle
-
     sync_schedule_follow_settings()
     return sync_cycle(trigger=trigger).pk
 
 
 def push_task(run_id: int) -> dict:
-    from sync.services import push_pending
-
     stats: dict = {}
     run = push_pending(run=SyncRun.objects.get(pk=run_id), stats=stats)
     return {"run": run.pk, **stats}
+
+
+def records_sweep_task() -> int:
+    return records_sweep()
+
+
+def alerts_check_task() -> list[str]:
+    return alerts_check()

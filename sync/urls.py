@@ -8,7 +8,7 @@ from sync import views
 app_name = "sync"
 urlpatterns = [
     path("health/", admin.site.admin_view(views.health), name="health"),
-    path("health/progress.json", admin.site.admin_view(views.health_progress), name="health_progress"),
+    path("runs/progress/", admin.site.admin_view(views.run_progress), name="run_progress"),
     path(
         "contacts/<int:contact_id>/timeline/",
         admin.site.admin_view(views.contact_timeline),

@@ -1,4 +1,4 @@
-"""The ops pages: Sync health, its live run progress, and a contact's sync timeline.
+"""The ops pages: Sync health, a contact's sync timeline, and the run progress every page polls.
 
 Wrapped in ``admin.site.admin_view`` by ``sync/urls.py`` (login, staff, CSRF, no caching); each
 view also requires the permission to view the sync log.
@@ -10,17 +10,19 @@ from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from lists.admin.base import admin_url_name
 from lists.models import Contact
 from sync import selectors
+from sync.admin.links import salesforce_instance_url, salesforce_url
 from sync.charts import activity_chart, api_chart
-from sync.models import SyncRecord
+from sync.models import SyncRecord, SyncRun
 
 VIEW_PERMISSION = "sync.view_syncrecord"
 
@@ -30,8 +32,11 @@ def _require(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
+LOG = admin_url_name(SyncRecord._meta, "changelist")
+
+
 def _log_url(**params: str) -> str:
-    return reverse("admin:sync_syncrecord_changelist") + "?" + urlencode(params)
+    return reverse(LOG) + "?" + urlencode(params)
 
 
 def health(request: HttpRequest) -> HttpResponse:
@@ -63,32 +68,37 @@ def health(request: HttpRequest) -> HttpResponse:
         "current_progress": selectors.run_progress(current, now=now) if current else None,
         "runs": runs,
         "suspensions": selectors.suspensions(usage=usage),
-        "progress_url": reverse("sync:health_progress"),
-        "log_url": reverse("admin:sync_syncrecord_changelist"),
+        "progress_url": reverse("sync:run_progress"),
+        "log_url": reverse(LOG),
+        "runs_url": reverse(admin_url_name(SyncRun._meta, "changelist")),
         "errors_url": _log_url(current="yes"),
-        "export_url": reverse("admin:sync_syncrecord_export") + "?current=yes",
+        "export_url": reverse(admin_url_name(SyncRecord._meta, "export")) + "?current=yes",
         "can_export": request.user.has_perm(VIEW_PERMISSION),
     }
     return TemplateResponse(request, "admin/sync/health.html", context)
 
 
-def health_progress(request: HttpRequest) -> JsonResponse:
-    """The running run (or null) and the latest run, polled by the health page."""
-    _require(request)
-    now = timezone.now()
-    current = selectors.current_run()
-    latest = selectors.recent_runs(limit=1)
-    return JsonResponse(
-        {
-            "current": selectors.run_progress(current, now=now) if current else None,
-            "latest": selectors.run_progress(latest[0], now=now) if latest else None,
-        }
-    )
+# Who may follow a run's progress: whoever sees the log or the runs, or may start a resync.
+RUN_PERMISSIONS = ("sync.view_syncrecord", "sync.view_syncrun", "sync.trigger_sync")
+
+
+def run_progress(request: HttpRequest) -> JsonResponse:
+    """``{"run": ...}``: the progress of run ``?run=<id>``, or else of the run going on now, or
+    else of the latest run (``null`` when there is none). The one endpoint every progress bar
+    polls (``sync/static/sync/run_progress.js``): the health page and a resync on the settings page."""
+    if not any(request.user.has_perm(perm) for perm in RUN_PERMISSIONS):
+        raise PermissionDenied
+    raw = request.GET.get("run", "")
+    if raw:
+        if not raw.isdigit():
+            raise Http404
+        run = get_object_or_404(SyncRun, pk=int(raw))
+    else:
+        run = selectors.current_run() or next(iter(selectors.recent_runs(limit=1)), None)
+    return JsonResponse({"run": selectors.run_progress(run) if run else None})
 
 
 def _salesforce_url(contact: Contact) -> str:
-    from sync.admin import salesforce_instance_url, salesforce_url
-
     instance = salesforce_instance_url()
     if not (instance and contact.salesforce_id and contact.salesforce_object):
         return ""
@@ -99,20 +109,18 @@ def contact_timeline(request: HttpRequest, contact_id: int) -> HttpResponse:
     _require(request)
     contact = get_object_or_404(Contact, pk=contact_id)
     events = selectors.contact_timeline(contact=contact)
-    try:
-        contact_admin_url = reverse("admin:lists_contact_change", args=[contact.pk])
-    except Exception:
-        contact_admin_url = ""
+    contact_admin_url = reverse(admin_url_name(Contact._meta, "change"), args=[contact.pk])
     context = {
         **admin.site.each_context(request),
         "title": _("Sync timeline of %(contact)s") % {"contact": contact},
         "contact": contact,
         "events": events,
         "contact_admin_url": contact_admin_url,
-        "log_url": reverse("admin:sync_syncrecord_changelist") + "?" + urlencode({"q": contact.hubspot_id}),
+        "log_url": _log_url(q=contact.hubspot_id),
         "explanations": selectors.inclusion_explanations(contact),
         "inclusion": selectors.inclusion_status(contact),
         "salesforce_url": _salesforce_url(contact),
         "Action": SyncRecord.Action,
+        "record_opts": SyncRecord._meta,
     }
     return TemplateResponse(request, "admin/sync/contact_timeline.html", context)

@@ -19,6 +19,10 @@ from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from django_q.tasks import async_task
+
+from integration.models import HubSpotConnection
+from sync.services import webhook_events_handle
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +32,6 @@ DEBOUNCE_SECONDS = 2
 
 
 def webhook_secret() -> str:
-    from integration.models import HubSpotConnection
-
     return HubSpotConnection.load().client_secret or settings.HUBSPOT_CLIENT_SECRET
 
 
@@ -73,11 +75,7 @@ def hubspot_webhook(request: HttpRequest) -> JsonResponse:
         return _refuse(400, "Body is not JSON.")
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
         return _refuse(400, "Body must be a JSON array of events.")
-    from sync.services import webhook_events_handle
-
     handled = webhook_events_handle(events=events)
     if cache.add("hubspot-webhook-cycle", 1, timeout=DEBOUNCE_SECONDS):
-        from django_q.tasks import async_task
-
         async_task("sync.tasks.sync_cycle_task", "webhook", task_name="webhook-sync-cycle")
     return JsonResponse({"status": "ok", "events": len(events), "handled": handled})

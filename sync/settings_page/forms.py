@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from integration.models import FieldMapping, HubSpotConnection, SalesforceConnection, SyncSettings
-from integration.selectors import _NOT_MAPPABLE, COMPATIBLE_TYPES
-from lists.models import ContactList, ContactProperty
+from integration.selectors import COMPATIBLE_TYPES, NOT_MAPPABLE
+from lists.models import ContactList, ContactProperty, SalesforceObject
 
 
 class SecretInput(forms.PasswordInput):
@@ -150,7 +150,7 @@ def mapping_type_problem(
         if not from_describe and salesforce_field.endswith("__c"):
             return None
         return str(_("%(object)s has no field “%(field)s”.")) % {"object": salesforce_object, "field": salesforce_field}
-    if sf_type in _NOT_MAPPABLE:
+    if sf_type in NOT_MAPPABLE:
         return str(_("%(object)s.%(field)s is a %(type)s field; it cannot be mapped.")) % {
             "object": salesforce_object,
             "field": salesforce_field,
@@ -201,7 +201,7 @@ class FieldMappingForm(forms.ModelForm):
         prop, obj, sf_field = data.get("hubspot_property"), data.get("salesforce_object"), data.get("salesforce_field")
         if not (prop and obj and sf_field):
             return data
-        objects = ["Lead", "Contact"] if obj == FieldMapping.Object.BOTH else [obj]
+        objects = SalesforceObject.values if obj == FieldMapping.Object.BOTH else [obj]
         problems = []
         for name in objects:
             types, from_describe = self.field_types.get(name, ({}, False))

@@ -1,46 +1,38 @@
-"""Admin pages of the connected app: "Connected apps" and the Salesforce settings page.
+"""URLs of the connected app's pages: "Connected apps" and the Salesforce settings page.
 
 Included at ``admin/integration/`` before the admin's own URLs, so ``admin/integration/``
 itself (the app's index, where the admin's "Connected apps" heading links) is the
-connected-apps page; every other path falls through to the generated admin.
+connected-apps page; every other path falls through to the generated admin. The namespace is
+``integration``, after the URLs (the public contract), not after the package serving them.
 """
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import URLPattern, path
 
-from integration import views
+from sync.settings_page import connections, limit_syncs, mappings, page
 
 app_name = "integration"
 
 
-def _admin(view):
-    # Staff login, CSRF and never-cache, exactly as the admin's own pages.
-    return admin.site.admin_view(view)
+def _page(route: str, view) -> URLPattern:
+    # Staff login, CSRF and never-cache, exactly as the admin's own pages; named after the view.
+    return path(route, admin.site.admin_view(view), name=view.__name__)
 
 
 urlpatterns = [
-    path("", _admin(views.connected_apps), name="connected_apps"),
-    path("salesforce/settings/", _admin(views.salesforce_settings), name="salesforce_settings"),
-    path("salesforce/settings/inclusion-list/", _admin(views.inclusion_list_save), name="inclusion_list_save"),
-    path("salesforce/settings/impact/", _admin(views.switch_impact), name="switch_impact"),
-    path("salesforce/settings/impacts/", _admin(views.switch_impacts), name="switch_impacts"),
-    path("salesforce/settings/resync/", _admin(views.resync), name="resync"),
-    path("salesforce/settings/runs/<int:pk>/progress/", _admin(views.run_progress), name="run_progress"),
-    path("salesforce/settings/sync/<str:side>/", _admin(views.sync_settings_save), name="sync_settings_save"),
-    path(
-        "salesforce/settings/connection/", _admin(views.salesforce_connection_save), name="salesforce_connection_save"
-    ),
-    path(
-        "salesforce/settings/connection/action/",
-        _admin(views.salesforce_connection_action),
-        name="salesforce_connection_action",
-    ),
-    path("salesforce/oauth/callback/", _admin(views.salesforce_oauth_callback), name="salesforce_oauth_callback"),
-    path("hubspot/settings/connection/", _admin(views.hubspot_connection_save), name="hubspot_connection_save"),
-    path(
-        "hubspot/settings/connection/action/", _admin(views.hubspot_connection_action), name="hubspot_connection_action"
-    ),
-    path("hubspot/oauth/callback/", _admin(views.hubspot_oauth_callback), name="hubspot_oauth_callback"),
-    path("salesforce/settings/mappings/", _admin(views.mapping_add), name="mapping_add"),
-    path("salesforce/settings/mappings/<int:pk>/", _admin(views.mapping_change), name="mapping_change"),
+    _page("", page.connected_apps),
+    _page("salesforce/settings/", page.salesforce_settings),
+    _page("salesforce/settings/inclusion-list/", limit_syncs.inclusion_list_save),
+    _page("salesforce/settings/impact/", limit_syncs.switch_impact),
+    _page("salesforce/settings/impacts/", limit_syncs.switch_impacts),
+    _page("salesforce/settings/resync/", limit_syncs.resync),
+    _page("salesforce/settings/sync/<str:side>/", limit_syncs.sync_settings_save),
+    _page("salesforce/settings/connection/", connections.salesforce_connection_save),
+    _page("salesforce/settings/connection/action/", connections.salesforce_connection_action),
+    _page("salesforce/oauth/callback/", connections.salesforce_oauth_callback),
+    _page("hubspot/settings/connection/", connections.hubspot_connection_save),
+    _page("hubspot/settings/connection/action/", connections.hubspot_connection_action),
+    _page("hubspot/oauth/callback/", connections.hubspot_oauth_callback),
+    _page("salesforce/settings/mappings/", mappings.mapping_add),
+    _page("salesforce/settings/mappings/<int:pk>/", mappings.mapping_change),
 ]

@@ -13,7 +13,7 @@ import logging
 import pytest
 from django.urls import URLPattern, reverse
 
-from integration import urls as integration_urls
+from integration.log_filters import SecretRedactingFilter
 from integration.models import (
     FieldMapping,
     HubSpotConnection,
@@ -21,9 +21,10 @@ from integration.models import (
     SettingChange,
     SyncSettings,
 )
-from integration.services_connection import SecretRedactingFilter, redact
+from integration.services import redact
 from sandbox.testing import running_app
 from sync.models import SyncRun
+from sync.settings_page import urls as integration_urls
 from tests.lists.factories import ContactListFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integration.models import SettingChange, SyncSettings
-from integration.selectors import inclusion_list_stats, inclusion_switch_impacts, switch_impact
+from integration.selectors import inclusion_switch_impacts, switch_impact
 from lists.models import ContactList
 from sync.models import SyncedState, SyncRun
+from sync.selectors import inclusion_list_stats
 from tests.lists.factories import ContactFactory, ContactListFactory, ListMembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -261,13 +262,13 @@ def test_resync_runs_list_resync_and_shows_its_progress(admin_client):
     assert SettingChange.objects.filter(setting="manual_resync").exists()
     assert response["Location"] == f"{SETTINGS_URL}?tab=sync&run={run.pk}#resync"
     page = admin_client.get(response["Location"]).content.decode()
-    assert f'data-url="/admin/integration/salesforce/settings/runs/{run.pk}/progress/"' in page
+    assert f'data-url="/admin/sync/runs/progress/?run={run.pk}"' in page
 
     SyncRun.objects.filter(pk=run.pk).update(progress_done=2)
-    data = admin_client.get(reverse("integration:run_progress", args=[run.pk])).json()
+    data = admin_client.get(reverse("sync:run_progress"), {"run": run.pk}).json()["run"]
     assert (data["done"], data["total"], data["percent"], data["finished"]) == (2, 3, 67, False)
     SyncRun.objects.filter(pk=run.pk).update(progress_done=3, status=SyncRun.Status.SUCCEEDED)
-    assert admin_client.get(reverse("integration:run_progress", args=[run.pk])).json()["finished"] is True
+    assert admin_client.get(reverse("sync:run_progress"), {"run": run.pk}).json()["run"]["finished"] is True
 
 
 def test_resync_without_inclusion_list_says_so(admin_client):

@@ -219,7 +219,7 @@ def test_export_neutralises_spreadsheet_formulas(admin_client):
 
 
 def test_export_reads_in_chunks(admin_client, monkeypatch):
-    import sync.admin as ops_admin
+    import sync.admin.export as ops_admin
 
     SyncRecordFactory.create_batch(7, failed=True)
     monkeypatch.setattr(ops_admin, "EXPORT_CHUNK", 3)

@@ -1,4 +1,4 @@
-"""The gated sync against both sandbox emulators over real HTTP (issue 5's "Show")."""
+"""The gated sync against both sandbox emulators over real HTTP, as an admin would see it."""
 
 from __future__ import annotations
 
@@ -185,7 +185,7 @@ def test_no_inclusion_list_sends_nobody(sandbox):
 
 
 def test_a_property_deleted_in_hubspot_fails_the_list_and_gates_nobody_in(sandbox):
-    """Issue 9: the list turns FAILED naming the property; the inclusion list then sends nobody."""
+    """The list turns FAILED naming the property; the inclusion list then sends nobody."""
     import requests
 
     sandbox.seed(100)

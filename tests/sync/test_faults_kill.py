@@ -1,9 +1,9 @@
-"""Issue 9: the worker killed (``kill -9``) at a random point of a resync, in several runs; each
+"""The worker killed (``kill -9``) at a random point of a resync, in several runs; each
 time a restarted cycle ends with every member in Salesforce exactly once and nobody else.
 
 The smaller sibling of ``test_worker_killed.py`` (one kill in a 20,000-contact push): 1,500
-contacts, killed a random 0.2–3 s (seeded) after the resync opened its run, ten seeds (the
-issue's 10 runs; about 55 s in all, hence ``slow``, still in the default run). Salesforce answers
+contacts, killed a random 0.2–3 s (seeded) after the resync opened its run, ten seeds
+(about 55 s in all, hence ``slow``, still in the default run). Salesforce answers
 each API call after 250 ms (a latency fault), so the push (email look-ups, then creates 200 at a
 time) spans the kill window whatever the machine's speed: kills land in the look-ups and between
 creates. The app database, migrated, pulled and with its inclusion list chosen, is prepared once and

@@ -124,15 +124,15 @@ def test_api_usage_counts_the_last_24_hours_against_the_allocation():
 def test_live_progress_endpoint_reports_the_running_run(admin_client):
     SyncRunFactory(at=ago(hours=1))
     run = SyncRunFactory(running=True, progress_total=200, progress_done=50, created=10, phase="push")
-    data = admin_client.get(reverse("sync:health_progress")).json()
-    assert data["current"]["id"] == run.pk
-    assert (data["current"]["percent"], data["current"]["phase"], data["current"]["created"]) == (25, "push", 10)
+    data = admin_client.get(reverse("sync:run_progress")).json()
+    assert data["run"]["id"] == run.pk and not data["run"]["finished"]
+    assert (data["run"]["percent"], data["run"]["phase"], data["run"]["created"]) == (25, "push", 10)
     html = admin_client.get(HEALTH).content.decode()
     assert 'data-running="1"' in html and "width: 25%" in html
 
     SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.SUCCEEDED, finished_at=timezone.now())
-    data = admin_client.get(reverse("sync:health_progress")).json()
-    assert data["current"] is None and data["latest"]["id"] == run.pk
+    data = admin_client.get(reverse("sync:run_progress")).json()
+    assert data["run"]["id"] == run.pk and data["run"]["finished"]
 
 
 @pytest.mark.parametrize(
@@ -167,7 +167,7 @@ def test_health_needs_the_permission_to_view_the_log(client, django_user_model):
     user = django_user_model.objects.create_user("viewer", password="pw-123456789", is_staff=True)
     client.force_login(user)
     assert client.get(HEALTH).status_code == 403
-    assert client.get(reverse("sync:health_progress")).status_code == 403
+    assert client.get(reverse("sync:run_progress")).status_code == 403
     user.user_permissions.add(Permission.objects.get(codename="view_syncrecord"))
     assert client.get(HEALTH).status_code == 200
 

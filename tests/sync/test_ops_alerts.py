@@ -12,7 +12,8 @@ from django_q.models import Schedule
 from integration.models import ConnectionStatus, SalesforceConnection
 from sync.alerts import AlertState, alerts_check, recipients
 from sync.models import SyncRecord, SyncRun
-from sync.retention import records_sweep, schedules_ensure
+from sync.retention import records_sweep
+from sync.schedules import ensure_schedules
 from tests.sync.factories import SyncRecordFactory, SyncRunFactory
 
 pytestmark = pytest.mark.django_db
@@ -135,9 +136,9 @@ def test_sweep_with_zero_days_keeps_everything(settings):
 
 
 def test_schedules_are_created_once():
-    first = schedules_ensure()
-    again = schedules_ensure()
+    first = ensure_schedules()
+    again = ensure_schedules()
     assert [s.pk for s in first] == [s.pk for s in again]
     funcs = set(Schedule.objects.values_list("func", flat=True))
-    assert {"sync.retention.task_records_sweep", "sync.alerts.task_alerts_check"} <= funcs
-    assert Schedule.objects.filter(func="sync.retention.task_records_sweep").count() == 1
+    assert {"sync.tasks.records_sweep_task", "sync.tasks.alerts_check_task"} <= funcs
+    assert Schedule.objects.filter(func="sync.tasks.records_sweep_task").count() == 1

@@ -41,7 +41,7 @@ def signed_post(client, body: bytes, *, secret: str = SECRET, timestamp: int | N
 
 def test_valid_signature_is_accepted(client, monkeypatch):
     calls = []
-    monkeypatch.setattr("django_q.tasks.async_task", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr("sync.webhooks.async_task", lambda *a, **k: calls.append(a))
     body = json.dumps([{"subscriptionType": "contact.propertyChange", "objectId": 1}]).encode()
     response = signed_post(client, body)
     assert response.status_code == 200, response.content
@@ -85,7 +85,7 @@ def test_get_is_not_allowed(client):
 
 
 def test_deletion_and_merge_events_archive_the_contacts(client, monkeypatch):
-    monkeypatch.setattr("django_q.tasks.async_task", lambda *a, **k: None)
+    monkeypatch.setattr("sync.webhooks.async_task", lambda *a, **k: None)
     deleted, merged_away, primary = ContactFactory(), ContactFactory(), ContactFactory()
     body = json.dumps(
         [

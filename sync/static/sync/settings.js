@@ -1,5 +1,5 @@
 // The connected app's settings page: "Limit syncs" saves as soon as a list is picked, and a
-// running resync shows its progress. Without JavaScript the page still works (a Save button
+// running resync shows its progress (run_progress.js). Without JavaScript the page still works (a Save button
 // appears in <noscript>, the progress shows its state at load).
 (function () {
   "use strict";
@@ -16,30 +16,12 @@
     });
   }
 
-  function pollProgress() {
-    var box = document.getElementById("resync-progress");
-    if (!box || box.dataset.finished === "1" || !box.dataset.url) return;
-    var bar = box.querySelector("progress");
-    var text = box.querySelector(".ia-progress-text");
-    var status = box.querySelector(".ia-progress-status");
-    var button = document.getElementById("resync-button");
-    function tick() {
-      fetch(box.dataset.url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-        .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
-        .then(function (run) {
-          bar.value = run.percent;
-          text.textContent = run.text;
-          status.textContent = run.statusLabel;
-          if (run.finished) {
-            box.dataset.finished = "1";
-            if (button) button.disabled = false;
-          } else {
-            window.setTimeout(tick, 1000);
-          }
-        })
-        .catch(function () { window.setTimeout(tick, 5000); });
-    }
-    tick();
+  // The resync's progress is followed by run_progress.js; when the run ends, Resync is offered again.
+  function resyncButton() {
+    document.addEventListener("run-progress:finished", function (event) {
+      var button = document.getElementById("resync-button");
+      if (button && event.target.id === "resync-progress") button.disabled = false;
+    });
   }
 
   function impactPreview() {
@@ -66,7 +48,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     autosubmit();
-    pollProgress();
+    resyncButton();
     impactPreview();
   });
 })();

@@ -1,4 +1,4 @@
-"""Writes to the connected app's settings. Every change is audited in the same transaction."""
+"""The sync settings and the inclusion list. Every change is audited in the same transaction."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from integration.models import SettingChange, SyncSettings
+from integration.services.audit import changes_apply
 from lists.models import ContactList
 
 
@@ -24,13 +25,7 @@ def _display(value: Any) -> str:
 def sync_settings_update(*, sync_settings: SyncSettings, actor=None, **changes: Any) -> list[SettingChange]:
     """Apply ``changes`` (field name -> value) to the settings row, validate, audit each change."""
     locked = SyncSettings.objects.select_for_update().get(pk=sync_settings.pk)
-    audit: list[SettingChange] = []
-    for field, value in changes.items():
-        old = getattr(locked, field)
-        if old == value:
-            continue
-        setattr(locked, field, value)
-        audit.append(SettingChange(actor=actor, setting=field, old_value=_display(old), new_value=_display(value)))
+    audit = changes_apply(locked, changes, actor=actor, display=_display)
     if not audit:
         return []
     locked.full_clean()

@@ -1,0 +1,300 @@
+"""Writes on the connections: their settings (secrets write-only), tests, connect, disconnect,
+and the built-in sandbox.
+
+Secrets (tokens, refresh tokens, private keys, client secrets, passwords) are stored encrypted by
+``EncryptedTextField``; here they are only ever written, sent to the service, or compared. They
+never appear in an audit row, a status reason or a log line: ``redact()`` scrubs the known values
+out of any text that came back from a remote service, and ``SecretRedactingFilter`` scrubs
+anything shaped like a credential from log records.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from integration.clients.base import RateLimited
+from integration.clients.hubspot import get_hubspot_client
+from integration.clients.salesforce import get_salesforce_client
+from integration.log_filters import MASK, SecretRedactingFilter, _redact_patterns
+from integration.models import ConnectionStatus, HubSpotConnection, SalesforceConnection, SettingChange
+from integration.services.audit import changes_apply
+
+logger = logging.getLogger(__name__)
+
+SALESFORCE_SECRETS = ("client_secret", "private_key", "password", "access_token", "refresh_token")
+HUBSPOT_SECRETS = ("access_token", "refresh_token", "client_secret")
+
+
+# --------------------------------------------------------------------------------------------
+# Redaction
+
+
+def redact(text: str, values: list[str] | tuple[str, ...] = ()) -> str:
+    """``text`` with every known secret value and anything credential-shaped replaced by a mask."""
+    if not text:
+        return ""
+    for value in sorted((v for v in values if v and len(v) >= 4), key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return _redact_patterns(text)
+
+
+logger.addFilter(SecretRedactingFilter())
+
+
+def _secret_values(connection: SalesforceConnection | HubSpotConnection) -> list[str]:
+    names = SALESFORCE_SECRETS if isinstance(connection, SalesforceConnection) else HUBSPOT_SECRETS
+    return [getattr(connection, name) for name in names if getattr(connection, name)]
+
+
+# --------------------------------------------------------------------------------------------
+# Settings of a connection (audited; secrets write-only)
+
+
+def connection_update(
+    *,
+    connection: SalesforceConnection | HubSpotConnection,
+    actor: Any = None,
+    changes: dict[str, Any],
+    secrets: dict[str, str] | None = None,
+) -> list[SettingChange]:
+    """Save the connection's settings. A secret is replaced only when a new value is given
+    (an empty field keeps the stored one); the audit says a secret changed, never its value."""
+    prefix = _prefix(connection)
+    with transaction.atomic():
+        locked = type(connection).objects.select_for_update().get(pk=connection.pk)
+        audit = changes_apply(locked, changes, actor=actor, prefix=f"{prefix}.")
+        for name, value in (secrets or {}).items():
+            if not value or value == getattr(locked, name):
+                continue
+            setattr(locked, name, value)
+            audit.append(
+                SettingChange(
+                    actor=actor,
+                    setting=f"{prefix}.{name}",
+                    old_value=_("(set)") if getattr(connection, name) else "",
+                    new_value=_("(changed)"),
+                )
+            )
+        if not audit:
+            return []
+        locked.full_clean()
+        locked.save()
+        SettingChange.objects.bulk_create(audit)
+    connection.refresh_from_db()
+    return audit
+
+
+def _prefix(connection: SalesforceConnection | HubSpotConnection) -> str:
+    return "salesforce" if isinstance(connection, SalesforceConnection) else "hubspot"
+
+
+def _set_status(
+    connection: SalesforceConnection | HubSpotConnection, status: str, reason: str = "", *, actor: Any = None
+) -> None:
+    reason = redact(reason, _secret_values(connection))[:2000]
+    old = connection.status
+    connection.status = status
+    connection.status_reason = reason
+    connection.status_changed_at = timezone.now()
+    fields = ["status", "status_reason", "status_changed_at", "updated_at"]
+    live = (ConnectionStatus.CONNECTED, ConnectionStatus.SANDBOX)
+    if (
+        isinstance(connection, SalesforceConnection)
+        and status in live
+        and (old not in live or connection.connected_at is None)
+    ):
+        connection.connected_at = timezone.now()
+        fields.append("connected_at")
+    connection.save(update_fields=fields)
+    if old != status:
+        SettingChange.objects.create(
+            actor=actor,
+            setting=f"{_prefix(connection)}.status",
+            old_value=old,
+            new_value=status,
+            detail={"reason": reason},
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Testing a connection
+
+
+@dataclass
+class ConnectionTestResult:
+    ok: bool
+    message: str
+    api_max: int | None = None
+    api_remaining: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def api_used(self) -> int | None:
+        if self.api_max is None or self.api_remaining is None:
+            return None
+        return self.api_max - self.api_remaining
+
+
+def _failure_status(exc: Exception) -> str:
+    # An org over its daily API limit answers REQUEST_LIMIT_EXCEEDED: the integration is
+    # suspended until the limit resets, which is not the same as a broken connection.
+    if isinstance(exc, RateLimited):
+        return ConnectionStatus.SUSPENDED
+    return ConnectionStatus.ERROR
+
+
+def salesforce_connection_test(*, connection: SalesforceConnection, actor: Any = None) -> ConnectionTestResult:
+    """Call ``/limits`` with the stored credentials; record and return the outcome."""
+    try:
+        client = get_salesforce_client()
+        limits = client.limits()
+    except Exception as exc:  # noqa: BLE001 - every failure is reported on the page
+        return _test_failed(connection, exc, actor=actor)
+    connection.refresh_from_db()
+    daily = (limits or {}).get("DailyApiRequests") or {}
+    api_max, api_remaining = _int_or_none(daily.get("Max")), _int_or_none(daily.get("Remaining"))
+    usage = getattr(client, "api_usage", None)
+    if (api_max is None or api_remaining is None) and usage:
+        # No DailyApiRequests in /limits: the Sforce-Limit-Info header of the call says the same.
+        api_max, api_remaining = usage[1], usage[1] - usage[0]
+    result = ConnectionTestResult(
+        ok=True, message=_("Connected: Salesforce answered."), api_max=api_max, api_remaining=api_remaining
+    )
+    _set_status(connection, connection.working_status, "", actor=actor)
+    return result
+
+
+def _test_failed(
+    connection: SalesforceConnection | HubSpotConnection, exc: Exception, *, actor: Any
+) -> ConnectionTestResult:
+    """Record a failed test on the connection; the message shown has every secret redacted."""
+    # The client may have stored a new token meanwhile: redact with what is stored now.
+    connection.refresh_from_db()
+    message = redact(str(getattr(exc, "message", "") or exc) or type(exc).__name__, _secret_values(connection))
+    _set_status(connection, _failure_status(exc), message, actor=actor)
+    logger.warning("%s connection test failed: %s", _prefix(connection), message)
+    return ConnectionTestResult(ok=False, message=message)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+_REQUIRED = {
+    SalesforceConnection.AuthMethod.JWT: ("client_id", "username", "private_key"),
+    SalesforceConnection.AuthMethod.CLIENT_CREDENTIALS: ("client_id", "client_secret"),
+    SalesforceConnection.AuthMethod.PASSWORD: ("client_id", "client_secret", "username", "password"),
+    SalesforceConnection.AuthMethod.TOKEN: ("access_token",),
+}
+
+
+def salesforce_connect(*, connection: SalesforceConnection, actor: Any = None) -> ConnectionTestResult:
+    """Log in afresh with the configured method (JWT bearer, client credentials, refresh token
+    of the web-server flow, password) and test the connection.
+
+    The stored access token is dropped first so the client has to obtain a new one from the
+    credentials: a success proves the credentials, not just an old session.
+    """
+    Method = SalesforceConnection.AuthMethod
+    if connection.environment != SalesforceConnection.Environment.SANDBOX_EMULATOR:
+        missing = [
+            str(SalesforceConnection._meta.get_field(name).verbose_name)
+            for name in _REQUIRED.get(connection.auth_method, ())
+            if not getattr(connection, name)
+        ]
+        if missing:
+            return ConnectionTestResult(
+                ok=False,
+                message=_("%(method)s needs: %(fields)s.")
+                % {"method": connection.get_auth_method_display(), "fields": ", ".join(missing)},
+            )
+        if connection.auth_method == Method.OAUTH_WEB and not connection.refresh_token:
+            return ConnectionTestResult(
+                ok=False, message=_("Use “Log in to Salesforce” to approve the connected app first.")
+            )
+        if connection.auth_method != Method.TOKEN and connection.access_token:
+            connection.access_token = ""
+            connection.save(update_fields=["access_token", "updated_at"])
+    return salesforce_connection_test(connection=connection, actor=actor)
+
+
+def _forget_tokens(connection: SalesforceConnection | HubSpotConnection, *, prefix: str, actor: Any) -> None:
+    """Forget a connection's tokens (its own settings stay, to reconnect later), audited."""
+    with transaction.atomic():
+        had = [name for name in ("access_token", "refresh_token") if getattr(connection, name)]
+        connection.access_token = ""
+        connection.refresh_token = ""
+        connection.save(update_fields=["access_token", "refresh_token", "updated_at"])
+        for name in had:
+            SettingChange.objects.create(
+                actor=actor, setting=f"{prefix}.{name}", old_value=_("(set)"), new_value=_("(cleared)")
+            )
+        _set_status(connection, ConnectionStatus.DISCONNECTED, _("Disconnected by an administrator."), actor=actor)
+
+
+def salesforce_disconnect(*, connection: SalesforceConnection, actor: Any = None) -> None:
+    """Forget the tokens (the connected app's own settings stay, to reconnect later)."""
+    _forget_tokens(connection, prefix="salesforce", actor=actor)
+
+
+def salesforce_use_sandbox(*, connection: SalesforceConnection, actor: Any = None) -> ConnectionTestResult:
+    """Point the connection at the built-in Salesforce emulator (token ``sandbox``) and test it."""
+    connection_update(
+        connection=connection,
+        actor=actor,
+        changes={
+            "environment": SalesforceConnection.Environment.SANDBOX_EMULATOR,
+            "instance_url": settings.SANDBOX_SALESFORCE_URL,
+            "auth_method": SalesforceConnection.AuthMethod.TOKEN,
+        },
+        secrets={"access_token": "sandbox"},
+    )
+    return salesforce_connection_test(connection=connection, actor=actor)
+
+
+# --------------------------------------------------------------------------------------------
+# HubSpot
+
+
+def hubspot_connection_test(*, connection: HubSpotConnection, actor: Any = None) -> ConnectionTestResult:
+    """Read the contact property schema with the stored token; record and return the outcome."""
+    try:
+        client = get_hubspot_client(fresh=True)
+        properties = client.get_properties()
+    except Exception as exc:  # noqa: BLE001 - every failure is reported on the page
+        return _test_failed(connection, exc, actor=actor)
+    count = len(properties or [])
+    _set_status(connection, connection.working_status, "", actor=actor)
+    return ConnectionTestResult(
+        ok=True,
+        message=_("Connected: HubSpot answered with %(count)s contact properties.") % {"count": count},
+        details={"properties": count},
+    )
+
+
+def hubspot_disconnect(*, connection: HubSpotConnection, actor: Any = None) -> None:
+    _forget_tokens(connection, prefix="hubspot", actor=actor)
+
+
+def hubspot_use_sandbox(*, connection: HubSpotConnection, actor: Any = None) -> ConnectionTestResult:
+    connection_update(
+        connection=connection,
+        actor=actor,
+        changes={
+            "environment": SalesforceConnection.Environment.SANDBOX_EMULATOR,
+            "base_url": settings.SANDBOX_HUBSPOT_URL,
+            "auth_method": HubSpotConnection.AuthMethod.PRIVATE_APP,
+        },
+        secrets={"access_token": "sandbox"},
+    )
+    return hubspot_connection_test(connection=connection, actor=actor)

@@ -1,0 +1,202 @@
+"""The Connection tab's actions: save a connection's settings (secrets write-only), test,
+connect (with the OAuth web-server flow when chosen), disconnect, use the built-in sandbox.
+
+Salesforce and HubSpot go through the same views; a ``Service`` says what differs (model,
+form, services to call, messages)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from integration import services as conn
+from integration.models import HubSpotConnection, SalesforceConnection
+from sync.settings_page.common import LAST_TEST_KEY, back, error_messages, form_errors, require
+from sync.settings_page.forms import HubSpotConnectionForm, SalesforceConnectionForm
+
+OAUTH_STATE_KEY = "integration_oauth_state"
+
+
+@dataclass(frozen=True)
+class Service:
+    key: str  # "salesforce" or "hubspot": the tab's anchor, the session's marker, the URL names
+    model: type[SalesforceConnection] | type[HubSpotConnection]
+    form_class: type[ModelForm]
+    prefix: str
+    oauth_method: str  # the auth method that goes through the browser (OAuth web-server flow)
+    saved: Any
+    disconnected: Any
+    test: Callable[..., conn.ConnectionTestResult]
+    connect: Callable[..., conn.ConnectionTestResult]
+    disconnect: Callable[..., None]
+    use_sandbox: Callable[..., conn.ConnectionTestResult]
+    authorize_url: Callable[..., str]
+    oauth_callback: Callable[..., None]
+
+    @property
+    def permission(self) -> str:
+        return f"integration.change_{self.model._meta.model_name}"
+
+
+SALESFORCE = Service(
+    key="salesforce",
+    model=SalesforceConnection,
+    form_class=SalesforceConnectionForm,
+    prefix="sf",
+    oauth_method=SalesforceConnection.AuthMethod.OAUTH_WEB,
+    saved=gettext_lazy("Salesforce connection settings saved."),
+    disconnected=gettext_lazy("Salesforce disconnected: the tokens were deleted."),
+    test=conn.salesforce_connection_test,
+    # Logs in afresh with the configured credentials (JWT, client credentials, ...), then tests.
+    connect=conn.salesforce_connect,
+    disconnect=conn.salesforce_disconnect,
+    use_sandbox=conn.salesforce_use_sandbox,
+    authorize_url=conn.salesforce_authorize_url,
+    oauth_callback=conn.salesforce_oauth_callback,
+)
+HUBSPOT = Service(
+    key="hubspot",
+    model=HubSpotConnection,
+    form_class=HubSpotConnectionForm,
+    prefix="hs",
+    oauth_method=HubSpotConnection.AuthMethod.OAUTH,
+    saved=gettext_lazy("HubSpot connection settings saved."),
+    disconnected=gettext_lazy("HubSpot disconnected: the tokens were deleted."),
+    test=conn.hubspot_connection_test,
+    # A private-app token has nothing to log in with: connecting is testing it.
+    connect=conn.hubspot_connection_test,
+    disconnect=conn.hubspot_disconnect,
+    use_sandbox=conn.hubspot_use_sandbox,
+    authorize_url=conn.hubspot_authorize_url,
+    oauth_callback=conn.hubspot_oauth_callback,
+)
+
+
+def _remember_test(request: HttpRequest, service: Service, result: conn.ConnectionTestResult) -> None:
+    request.session[LAST_TEST_KEY] = {
+        "which": service.key,
+        "ok": result.ok,
+        "message": result.message,
+        "api_max": result.api_max,
+        "api_remaining": result.api_remaining,
+        "api_used": result.api_used,
+    }
+    (messages.success if result.ok else messages.error)(request, result.message)
+
+
+def _save(request: HttpRequest, service: Service) -> HttpResponse:
+    """Save a connection's settings and new secrets through the audited service."""
+    require(request, service.permission)
+    connection = service.model.load()
+    form = service.form_class(request.POST, instance=service.model.load(), prefix=service.prefix)
+    if not form.is_valid():
+        form_errors(request, form)
+        return back("connection", service.key)
+    try:
+        conn.connection_update(
+            connection=connection, actor=request.user, changes=form.setting_changes(), secrets=form.new_secrets()
+        )
+    except ValidationError as exc:
+        error_messages(request, exc)
+        return back("connection", service.key)
+    messages.success(request, service.saved)
+    return back("connection", service.key)
+
+
+def _action(request: HttpRequest, service: Service) -> HttpResponse:
+    require(request, service.permission)
+    connection = service.model.load()
+    action = request.POST.get("action")
+    if action == "connect" and connection.auth_method == service.oauth_method:
+        return _oauth_start(request, service, connection)
+    if action in ("test", "connect", "sandbox"):
+        call = {"test": service.test, "connect": service.connect, "sandbox": service.use_sandbox}[action]
+        _remember_test(request, service, call(connection=connection, actor=request.user))
+    elif action == "disconnect":
+        service.disconnect(connection=connection, actor=request.user)
+        messages.success(request, service.disconnected)
+    else:
+        messages.error(request, _("Unknown action."))
+    return back("connection", service.key)
+
+
+def _callback_url(request: HttpRequest, service: Service) -> str:
+    return request.build_absolute_uri(reverse(f"integration:{service.key}_oauth_callback"))
+
+
+def _oauth_start(request: HttpRequest, service: Service, connection: Any) -> HttpResponse:
+    state = conn.new_oauth_state()
+    request.session[OAUTH_STATE_KEY] = {"which": service.key, "state": state}
+    try:
+        url = service.authorize_url(connection=connection, redirect_uri=_callback_url(request, service), state=state)
+    except ValidationError as exc:
+        error_messages(request, exc)
+        return back("connection", service.key)
+    return HttpResponseRedirect(url)
+
+
+def _oauth_callback(request: HttpRequest, service: Service) -> HttpResponse:
+    require(request, service.permission)
+    expected = request.session.pop(OAUTH_STATE_KEY, None) or {}
+    if request.GET.get("error"):
+        messages.error(
+            request,
+            _("The authorization was refused: %(error)s")
+            % {"error": conn.redact(request.GET.get("error_description") or request.GET["error"])},
+        )
+        return back("connection", service.key)
+    state, code = request.GET.get("state", ""), request.GET.get("code", "")
+    if not code or expected.get("which") != service.key or not state or state != expected.get("state"):
+        messages.error(request, _("This authorization does not match the one started here; start again."))
+        return back("connection", service.key)
+    connection = service.model.load()
+    try:
+        service.oauth_callback(
+            connection=connection, code=code, redirect_uri=_callback_url(request, service), actor=request.user
+        )
+        result = service.test(connection=connection, actor=request.user)
+    except conn.ConnectError as exc:
+        messages.error(request, str(exc))
+        return back("connection", service.key)
+    _remember_test(request, service, result)
+    return back("connection", service.key)
+
+
+@require_POST
+def salesforce_connection_save(request: HttpRequest) -> HttpResponse:
+    return _save(request, SALESFORCE)
+
+
+@require_POST
+def salesforce_connection_action(request: HttpRequest) -> HttpResponse:
+    return _action(request, SALESFORCE)
+
+
+@require_GET
+def salesforce_oauth_callback(request: HttpRequest) -> HttpResponse:
+    return _oauth_callback(request, SALESFORCE)
+
+
+@require_POST
+def hubspot_connection_save(request: HttpRequest) -> HttpResponse:
+    return _save(request, HUBSPOT)
+
+
+@require_POST
+def hubspot_connection_action(request: HttpRequest) -> HttpResponse:
+    return _action(request, HUBSPOT)
+
+
+@require_GET
+def hubspot_oauth_callback(request: HttpRequest) -> HttpResponse:
+    return _oauth_callback(request, HUBSPOT)

@@ -1,0 +1,232 @@
+"""The two pages: "Connected apps", and the settings page with the context of each tab."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET
+
+from integration import selectors
+from integration.models import HubSpotConnection, SalesforceConnection
+from lists.admin.base import admin_url_name
+from lists.models import ContactList
+from sync.models import SyncRun
+from sync.selectors import api_calls_last_24h, inclusion_list_stats
+from sync.settings_page.common import (
+    LAST_TEST_KEY,
+    SIDES,
+    TABS,
+    TEMPLATE,
+    fmt,
+    page_context,
+    require,
+    settings_url,
+)
+from sync.settings_page.forms import (
+    HubSpotConnectionForm,
+    HubSpotSideSettingsForm,
+    SalesforceConnectionForm,
+    SalesforceSideSettingsForm,
+)
+from sync.settings_page.mappings import mappings_context
+
+
+@dataclass(frozen=True)
+class ConnectedApp:
+    key: str
+    name: str
+    status: str
+    status_label: str
+    status_reason: str
+    environment_label: str
+    url: str
+
+
+def _connected_apps() -> list[ConnectedApp]:
+    """The apps shown on "Connected apps", with their status for the badge."""
+    page = reverse("integration:salesforce_settings")
+    return [
+        ConnectedApp(
+            key=key,
+            name=name,
+            status=connection.status,
+            status_label=connection.get_status_display(),
+            status_reason=connection.status_reason,
+            environment_label=connection.get_environment_display(),
+            url=url,
+        )
+        for key, name, connection, url in (
+            ("salesforce", "Salesforce", SalesforceConnection.load(), page),
+            ("hubspot", "HubSpot", HubSpotConnection.load(), page + "?tab=connection#hubspot"),
+        )
+    ]
+
+
+@require_GET
+def connected_apps(request: HttpRequest) -> TemplateResponse:
+    """The "Connected apps" entry: each app with its status, then the app's usual admin models."""
+    if not (
+        request.user.has_perm("integration.view_salesforceconnection")
+        or request.user.has_perm("integration.view_syncsettings")
+    ):
+        raise PermissionDenied
+    return TemplateResponse(
+        request,
+        "sync/settings/connected_apps.html",
+        {
+            **admin.site.each_context(request),
+            "title": _("Connected apps"),
+            "apps": _connected_apps(),
+            "app_list": admin.site.get_app_list(request, app_label="integration"),
+        },
+    )
+
+
+@require_GET
+def salesforce_settings(request: HttpRequest) -> TemplateResponse:
+    require(request, "integration.view_syncsettings")
+    tab = request.GET.get("tab") if request.GET.get("tab") in TABS else "sync"
+    side = request.GET.get("side") if request.GET.get("side") in SIDES else "hubspot"
+    context = page_context(request, tab=tab, side=side)
+    if tab == "sync":
+        context.update(_sync_tab_context(request, side))
+    elif tab == "connection":
+        context.update(_connection_tab_context(request, context["salesforce"], context["hubspot"]))
+    else:
+        context.update(mappings_context(request))
+    return TemplateResponse(request, TEMPLATE, context)
+
+
+# --------------------------------------------------------------------------------------------
+# The Sync settings tab
+
+
+def _sync_tab_context(request: HttpRequest, side: str) -> dict[str, Any]:
+    sync_settings = selectors.sync_settings()
+    current = sync_settings.inclusion_list
+    choices = list(selectors.inclusion_list_choices())
+    context: dict[str, Any] = {
+        "sync_settings": sync_settings,
+        "api_used_24h": fmt(api_calls_last_24h()),
+        "api_allocation": fmt(sync_settings.daily_api_allocation),
+    }
+    if side == "salesforce":
+        context["side_form"] = SalesforceSideSettingsForm(instance=sync_settings)
+        return context
+    context["side_form"] = HubSpotSideSettingsForm(instance=sync_settings)
+
+    new_list = None
+    if request.GET.get("created", "").isdigit() or request.GET.get("new_since", "").isdigit():
+        since_raw = request.GET.get("new_since", "")
+        since = datetime.fromtimestamp(int(since_raw), tz=UTC) if since_raw.isdigit() else None
+        created = request.GET.get("created", "")
+        new_list = selectors.recently_created_list(
+            user=request.user, since=since, list_id=int(created) if created.isdigit() else None
+        )
+        if new_list is not None and current is not None and new_list.pk == current.pk:
+            new_list = None
+
+    # The preview reads every active list's memberships: computed on demand (the <details> asks
+    # the JSON endpoint when opened; without JavaScript, ?impact=1), not on every visit.
+    show_impact = request.GET.get("impact") == "1"
+    impacts = selectors.inclusion_switch_impacts(current=current) if show_impact else {}
+    options = []
+    for contact_list in choices:
+        impact = impacts.get(contact_list.pk)
+        options.append(
+            {
+                "list": contact_list,
+                "label": _option_label(contact_list),
+                "selected": current is not None and contact_list.pk == current.pk,
+                "is_new": new_list is not None and contact_list.pk == new_list.pk,
+                "would_start": fmt(impact.would_start) if impact else "",
+                "would_stop": fmt(impact.would_stop) if impact else "",
+            }
+        )
+    run = _resync_run(request, current)
+    context.update(
+        current=current,
+        options=options,
+        show_impact=show_impact,
+        none_impact_stop=fmt(impacts[None].would_stop) if show_impact else "",
+        impacts_url=reverse("integration:switch_impacts"),
+        impact_url=settings_url("sync", "switch-impact", impact=1),
+        new_list=new_list,
+        stats=_stats_display(current),
+        create_url=reverse(admin_url_name(ContactList._meta, "add"))
+        + "?"
+        + urlencode({"next": settings_url("sync", "limit-syncs", new_since=int(time.time()))}),
+        can_resync=request.user.has_perm("sync.trigger_sync"),
+        run=run,
+        run_progress_url=reverse("sync:run_progress") + f"?run={run.pk}" if run else "",
+    )
+    return context
+
+
+def _stats_display(current: ContactList | None) -> dict[str, str] | None:
+    if current is None:
+        return None
+    stats = inclusion_list_stats(contact_list=current)
+    return {"members": fmt(stats.members), "never_synced": fmt(stats.never_synced)}
+
+
+def _option_label(contact_list: ContactList) -> str:
+    status = contact_list.get_processing_status_display()
+    if contact_list.processing_status == ContactList.ProcessingStatus.COMPLETE:
+        size = ngettext("%(count)s contact", "%(count)s contacts", contact_list.size) % {
+            "count": number_format(contact_list.size, force_grouping=True)
+        }
+        return f"{contact_list.name} ({status} · {size})"
+    return f"{contact_list.name} ({status})"
+
+
+def _resync_run(request: HttpRequest, current: ContactList | None) -> SyncRun | None:
+    run_id = request.GET.get("run", "")
+    if run_id.isdigit():
+        return SyncRun.objects.filter(pk=int(run_id)).first()
+    if current is None:
+        return None
+    # A resync started earlier (or by someone else) is still shown while it runs.
+    return (
+        SyncRun.objects.filter(trigger=SyncRun.Trigger.LIST_RESYNC, contact_list=current, status=SyncRun.Status.RUNNING)
+        .order_by("-started_at")
+        .first()
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The Connection tab
+
+
+def _connection_tab_context(
+    request: HttpRequest, salesforce: SalesforceConnection, hubspot: HubSpotConnection
+) -> dict[str, Any]:
+    return {
+        "salesforce_form": SalesforceConnectionForm(instance=salesforce, prefix="sf"),
+        "hubspot_form": HubSpotConnectionForm(instance=hubspot, prefix="hs"),
+        "can_change_salesforce": request.user.has_perm("integration.change_salesforceconnection"),
+        "can_change_hubspot": request.user.has_perm("integration.change_hubspotconnection"),
+        "salesforce_callback": request.build_absolute_uri(reverse("integration:salesforce_oauth_callback")),
+        "hubspot_callback": request.build_absolute_uri(reverse("integration:hubspot_oauth_callback")),
+        "api_used_24h": fmt(api_calls_last_24h()),
+        "last_test": _last_test_display(request.session.pop(LAST_TEST_KEY, None)),
+    }
+
+
+def _last_test_display(last_test: dict[str, Any] | None) -> dict[str, Any] | None:
+    if last_test:
+        for key in ("api_max", "api_remaining", "api_used"):
+            last_test[f"{key}_display"] = fmt(last_test.get(key))
+    return last_test
