@@ -247,18 +247,30 @@ def salesforce_disconnect(*, connection: SalesforceConnection, actor: Any = None
     _forget_tokens(connection, prefix="salesforce", actor=actor)
 
 
-def salesforce_use_sandbox(*, connection: SalesforceConnection, actor: Any = None) -> ConnectionTestResult:
-    """Point the connection at the built-in Salesforce emulator (token ``sandbox``) and test it."""
+# How each connection authenticates with a bare token.
+_TOKEN_METHOD = {
+    SalesforceConnection: SalesforceConnection.AuthMethod.TOKEN,
+    HubSpotConnection: HubSpotConnection.AuthMethod.PRIVATE_APP,
+}
+
+
+def _point_at_sandbox(connection: SalesforceConnection | HubSpotConnection, *, actor: Any, **url: str) -> None:
+    """Point the connection at the built-in emulator: its URL, token authentication, token ``sandbox``."""
     connection_update(
         connection=connection,
         actor=actor,
         changes={
             "environment": SalesforceConnection.Environment.SANDBOX_EMULATOR,
-            "instance_url": settings.SANDBOX_SALESFORCE_URL,
-            "auth_method": SalesforceConnection.AuthMethod.TOKEN,
+            **url,
+            "auth_method": _TOKEN_METHOD[type(connection)],
         },
         secrets={"access_token": "sandbox"},
     )
+
+
+def salesforce_use_sandbox(*, connection: SalesforceConnection, actor: Any = None) -> ConnectionTestResult:
+    """Point the connection at the built-in Salesforce emulator (token ``sandbox``) and test it."""
+    _point_at_sandbox(connection, actor=actor, instance_url=settings.SANDBOX_SALESFORCE_URL)
     return salesforce_connection_test(connection=connection, actor=actor)
 
 
@@ -287,14 +299,6 @@ def hubspot_disconnect(*, connection: HubSpotConnection, actor: Any = None) -> N
 
 
 def hubspot_use_sandbox(*, connection: HubSpotConnection, actor: Any = None) -> ConnectionTestResult:
-    connection_update(
-        connection=connection,
-        actor=actor,
-        changes={
-            "environment": SalesforceConnection.Environment.SANDBOX_EMULATOR,
-            "base_url": settings.SANDBOX_HUBSPOT_URL,
-            "auth_method": HubSpotConnection.AuthMethod.PRIVATE_APP,
-        },
-        secrets={"access_token": "sandbox"},
-    )
+    """Point the connection at the built-in HubSpot emulator (token ``sandbox``) and test it."""
+    _point_at_sandbox(connection, actor=actor, base_url=settings.SANDBOX_HUBSPOT_URL)
     return hubspot_connection_test(connection=connection, actor=actor)

@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 
 Status = ContactList.ProcessingStatus
 
+# Contacts given by a queryset, or as rows or ids.
+Contacts = QuerySet[Contact] | Iterable[Contact | int]
+Now = datetime | None
+
 
 def _require_static(contact_list: ContactList) -> None:
     if contact_list.processing_type != ContactList.ProcessingType.MANUAL:
@@ -40,36 +44,17 @@ def _id_sources(contacts: QuerySet[Contact] | Iterable[Contact | int]) -> Iterab
         yield _compile(Contact.objects.filter(pk__in=ids[start : start + 5000]).order_by().values_list("pk"))
 
 
-def static_members_add(
-    *,
-    contact_list: ContactList,
-    contacts: QuerySet[Contact] | Iterable[Contact | int],
-    actor: Any = None,
-    now: datetime | None = None,
-) -> int:
+def static_members_add(*, contact_list: ContactList, contacts: Contacts, actor: Any = None, now: Now = None) -> int:
     """Add contacts to a static list; returns how many were not members yet."""
     return _static_change(contact_list=contact_list, contacts=contacts, actor=actor, now=now, add=True)
 
 
-def static_members_remove(
-    *,
-    contact_list: ContactList,
-    contacts: QuerySet[Contact] | Iterable[Contact | int],
-    actor: Any = None,
-    now: datetime | None = None,
-) -> int:
+def static_members_remove(*, contact_list: ContactList, contacts: Contacts, actor: Any = None, now: Now = None) -> int:
     """Remove contacts from a static list; returns how many were members."""
     return _static_change(contact_list=contact_list, contacts=contacts, actor=actor, now=now, add=False)
 
 
-def _static_change(
-    *,
-    contact_list: ContactList,
-    contacts: QuerySet[Contact] | Iterable[Contact | int],
-    actor: Any,
-    now: datetime | None,
-    add: bool,
-) -> int:
+def _static_change(*, contact_list: ContactList, contacts: Contacts, actor: Any, now: Now, add: bool) -> int:
     _require_static(contact_list)
     now = now or timezone.now()
     count = 0

@@ -44,16 +44,8 @@ class SalesforceDirectory:
         select = ", ".join(["Id", "Email", "LastModifiedDate", *fields])
         index: dict[str, list[EmailMatch]] = defaultdict(list)
         for record in self.client.query(f"SELECT {select} FROM {object_name} WHERE {self._condition(object_name)}"):
-            email = str(record.get("Email") or "")
-            index[email.lower()].append(
-                EmailMatch(
-                    object=object_name,
-                    id=record["Id"],
-                    email=email,
-                    last_modified=record.get("LastModifiedDate"),
-                    fields={k: v for k, v in record.items() if k in fields},
-                )
-            )
+            match = EmailMatch.from_record(object_name, record, fields)
+            index[match.email.lower()].append(match)
         return index
 
     def find(self, emails: Iterable[str]) -> dict[str, list[EmailMatch]]:

@@ -329,14 +329,9 @@ class Pusher(PushWrites):
     def _unchanged(self, items: list[Outgoing]) -> None:
         records = []
         for item in items:
-            self.counters.add("unchanged")
             records.append(
-                self._record(
-                    item.entry,
-                    SyncRecord.Action.UNCHANGED,
-                    salesforce_object=item.salesforce_object,
-                    salesforce_id=item.salesforce_id,
-                    message=_("Salesforce already has these values; no call made."),
+                self._outcome(
+                    item, SyncRecord.Action.UNCHANGED, message=_("Salesforce already has these values; no call made.")
                 )
             )
         with transaction.atomic():

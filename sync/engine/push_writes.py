@@ -75,6 +75,17 @@ class PushWrites:
             **fields,
         )
 
+    def _outcome(self, item: Outgoing, action: str, **fields) -> SyncRecord:
+        """Count ``action`` and log what happened to ``item``'s Salesforce record."""
+        self.counters.add(str(action))
+        return self._record(
+            item.entry,
+            action,
+            salesforce_object=item.salesforce_object,
+            salesforce_id=item.salesforce_id,
+            **fields,
+        )
+
     def _save(self, records: list[SyncRecord], done: list[PendingSync]) -> None:
         with transaction.atomic():
             SyncRecord.objects.bulk_create(records, batch_size=500)
@@ -216,13 +227,10 @@ class PushWrites:
                 action = SyncRecord.Action.CREATED if created else SyncRecord.Action.UPDATED
                 item.salesforce_id = result.id or item.salesforce_id
                 linked.append(item)
-                self.counters.add("created" if action == SyncRecord.Action.CREATED else "updated")
                 records.append(
-                    self._record(
-                        item.entry,
+                    self._outcome(
+                        item,
                         action,
-                        salesforce_object=item.salesforce_object,
-                        salesforce_id=item.salesforce_id,
                         fields=sorted(item.payload),
                         payload_before=item.before,
                         payload_after=item.payload,
@@ -238,13 +246,10 @@ class PushWrites:
                 gone.append(item)
                 continue
             will_retry = is_transient(code) and item.entry.attempts + 1 < MAX_ATTEMPTS
-            self.counters.add("failed")
             records.append(
-                self._record(
-                    item.entry,
+                self._outcome(
+                    item,
                     SyncRecord.Action.FAILED,
-                    salesforce_object=item.salesforce_object,
-                    salesforce_id=item.salesforce_id,
                     error_code=code,
                     # A locked row says nothing about the data: not an error category to triage.
                     category=Category.OTHER if code == "UNABLE_TO_LOCK_ROW" else category_for(code),

@@ -79,16 +79,7 @@ def _push(run: SyncRun, clients: RunClients, publisher: Publisher, *, manual: bo
     publisher.publish(phase="push")
 
     def progress(n: int) -> None:
-        c = pusher.counters
-        publisher.publish(
-            done=n,
-            considered=c.considered,
-            created=c.created,
-            updated=c.updated,
-            unchanged=c.unchanged,
-            skipped=c.skipped,
-            failed=c.failed,
-        )
+        publisher.publish(done=n, **{name: getattr(pusher.counters, name) for name in SyncRun.PUSH_COUNTERS})
 
     def track_bulk_job(job_id: str, opened: bool) -> None:
         with transaction.atomic():

@@ -172,31 +172,19 @@ def _oauth_callback(request: HttpRequest, service: Service) -> HttpResponse:
     return back("connection", service.key)
 
 
-@require_POST
-def salesforce_connection_save(request: HttpRequest) -> HttpResponse:
-    return _save(request, SALESFORCE)
+def _for(service: Service, view: Callable[[HttpRequest, Service], HttpResponse], name: str, method: Callable):
+    """``view`` for one service, named ``<service>_<name>`` (the URL's name too)."""
+
+    def bound(request: HttpRequest) -> HttpResponse:
+        return view(request, service)
+
+    bound.__name__ = bound.__qualname__ = f"{service.key}_{name}"
+    return method(bound)
 
 
-@require_POST
-def salesforce_connection_action(request: HttpRequest) -> HttpResponse:
-    return _action(request, SALESFORCE)
-
-
-@require_GET
-def salesforce_oauth_callback(request: HttpRequest) -> HttpResponse:
-    return _oauth_callback(request, SALESFORCE)
-
-
-@require_POST
-def hubspot_connection_save(request: HttpRequest) -> HttpResponse:
-    return _save(request, HUBSPOT)
-
-
-@require_POST
-def hubspot_connection_action(request: HttpRequest) -> HttpResponse:
-    return _action(request, HUBSPOT)
-
-
-@require_GET
-def hubspot_oauth_callback(request: HttpRequest) -> HttpResponse:
-    return _oauth_callback(request, HUBSPOT)
+salesforce_connection_save = _for(SALESFORCE, _save, "connection_save", require_POST)
+salesforce_connection_action = _for(SALESFORCE, _action, "connection_action", require_POST)
+salesforce_oauth_callback = _for(SALESFORCE, _oauth_callback, "oauth_callback", require_GET)
+hubspot_connection_save = _for(HUBSPOT, _save, "connection_save", require_POST)
+hubspot_connection_action = _for(HUBSPOT, _action, "connection_action", require_POST)
+hubspot_oauth_callback = _for(HUBSPOT, _oauth_callback, "oauth_callback", require_GET)

@@ -54,3 +54,16 @@ def membership_fills_reading_it(ctx: CaptureQueriesContext) -> list[bool]:
     into = f"INSERT INTO {membership}"
     fills = [q["sql"].split(into, 1)[1].split("RETURNING")[0] for q in ctx.captured_queries if into in q["sql"]]
     return [membership in sql for sql in fills]
+
+
+def after_each_call(monkeypatch, owner: object, name: str, then) -> None:
+    """``owner.name`` runs as before, then ``then()``: something happens right after each call
+    (another process's commit, a person's edit), replayed deterministically."""
+    real = getattr(owner, name)
+
+    def wrapped(*args, **kwargs):
+        result = real(*args, **kwargs)
+        then()
+        return result
+
+    monkeypatch.setattr(owner, name, wrapped)

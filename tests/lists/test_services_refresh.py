@@ -29,6 +29,7 @@ from tests.lists.services_helpers import (
     T1,
     T2,
     active,
+    after_each_call,
     contact,
     country_is,
     employees_over,
@@ -127,13 +128,11 @@ def test_refresh_reports_progress_chunk_by_chunk(schema, enqueued, monkeypatch):
 def test_stale_refresh_is_not_published(schema, enqueued, monkeypatch):
     contact("France")
     cl = active(country_is("France"))
-    real = services_refresh._evaluate_in_chunks
 
-    def edited_meanwhile(*args, **kwargs):
-        real(*args, **kwargs)
+    def edited_meanwhile():
         ContactList.objects.filter(pk=cl.pk).update(version=F("version") + 1)
 
-    monkeypatch.setattr(services_refresh, "_evaluate_in_chunks", edited_meanwhile)
+    after_each_call(monkeypatch, services_refresh, "_evaluate_in_chunks", edited_meanwhile)
     list_refresh(contact_list=cl)
     assert members(cl) == set()
     assert not MembershipChange.objects.exists()
@@ -144,13 +143,7 @@ def test_contact_saved_during_the_computation_is_seen(schema, enqueued, monkeypa
     late = contact("Germany")
     Contact.objects.update(updated_at=T1)  # nobody touched recently
     cl = active(country_is("France"))
-    real = services_refresh._evaluate_in_chunks
-
-    def contact_changes_meanwhile(*args, **kwargs):
-        real(*args, **kwargs)
-        set_props(late, country="France")
-
-    monkeypatch.setattr(services_refresh, "_evaluate_in_chunks", contact_changes_meanwhile)
+    after_each_call(monkeypatch, services_refresh, "_evaluate_in_chunks", lambda: set_props(late, country="France"))
     list_refresh(contact_list=cl)
     assert members(cl) == {late.pk}
 
@@ -161,14 +154,12 @@ def test_contact_saved_between_the_publishing_statements_does_not_fail_the_refre
     member = contact("France")
     Contact.objects.update(updated_at=T1)  # read once, in the computation
     cl = active(country_is("France"))
-    real = services_sql._IdSet.discard
 
-    def saved_right_after(self, queryset):
-        real(self, queryset)
+    def saved_right_after():
         # As another connection committing now would be seen by the next statement.
         Contact.objects.filter(pk=member.pk).update(updated_at=datetime.now(UTC))
 
-    monkeypatch.setattr(services_sql._IdSet, "discard", saved_right_after)
+    after_each_call(monkeypatch, services_sql._IdSet, "discard", saved_right_after)
     list_refresh(contact_list=cl)
     cl.refresh_from_db()
     assert (cl.processing_status, members(cl)) == (Status.COMPLETE, {member.pk})
@@ -178,15 +169,13 @@ def test_change_reported_by_the_incremental_update_during_the_computation_is_see
     late = contact("Germany")
     Contact.objects.update(updated_at=T1)  # nobody touched recently
     cl = active(country_is("France"))
-    real = services_refresh._evaluate_in_chunks
 
-    def pulled_meanwhile(*args, **kwargs):
-        real(*args, **kwargs)
+    def pulled_meanwhile():
         # As the HubSpot pull stores a page: bulk_update (auto_now untouched), then the update.
         Contact.objects.filter(pk=late.pk).update(properties=with_folded({"country": "France"}))
         memberships_update_for_contacts(contact_ids=[late.pk])  # skips the list: still PROCESSING
 
-    monkeypatch.setattr(services_refresh, "_evaluate_in_chunks", pulled_meanwhile)
+    after_each_call(monkeypatch, services_refresh, "_evaluate_in_chunks", pulled_meanwhile)
     list_refresh(contact_list=cl)
     assert members(cl) == {late.pk}
 

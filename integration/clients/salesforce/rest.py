@@ -144,16 +144,8 @@ class RestApi(SalesforceSession):
                 in_list = ", ".join(soql_quote(e) for e in chunk)
                 soql = f"SELECT {select} FROM {object_name} WHERE Email IN ({in_list}){condition}"
                 for record in self.query(soql):
-                    email = str(record.get("Email") or "")
-                    found[email.lower()].append(
-                        EmailMatch(
-                            object=object_name,
-                            id=record["Id"],
-                            email=email,
-                            last_modified=record.get("LastModifiedDate"),
-                            fields={k: v for k, v in record.items() if k in extra},
-                        )
-                    )
+                    match = EmailMatch.from_record(object_name, record, extra)
+                    found[match.email.lower()].append(match)
         return found
 
     def query_modified_since(

@@ -5,6 +5,7 @@ record written, one ``EmailMatch`` per record found by email, and the parsers of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,17 @@ class EmailMatch:
     email: str
     last_modified: str | None
     fields: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_record(cls, object_name: str, record: dict[str, Any], extra: Sequence[str]) -> EmailMatch:
+        """A Lead or Contact as SOQL returns it (``Id``, ``Email``, ``LastModifiedDate``, ``extra``)."""
+        return cls(
+            object=object_name,
+            id=record["Id"],
+            email=str(record.get("Email") or ""),
+            last_modified=record.get("LastModifiedDate"),
+            fields={k: v for k, v in record.items() if k in extra},
+        )
 
 
 def _record_error(data: dict[str, Any]) -> RecordError:
