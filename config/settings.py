@@ -66,8 +66,8 @@ ROOT_URLCONF = "config.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        # Every template sits beside its app (<app>/templates/).
-        "DIRS": [],
+        # The admin's chrome for the whole project; every other template sits beside its app.
+        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

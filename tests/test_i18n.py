@@ -219,3 +219,18 @@ def test_health_page_and_sync_log_in_french_from_the_project_catalog(admin_clien
     log = admin_client.get("/admin/sync/syncrecord/", headers={"accept-language": "fr"}).content.decode()
     assert "Journal de synchronisation" in log and "Resynchroniser la sélection" in log
     assert "3 enregistrements" in log
+
+
+@pytest.mark.django_db
+def test_the_language_switch_in_the_header_turns_every_admin_page_french_and_back(admin_client):
+    page = admin_client.get("/admin/sync/health/").content.decode()
+    assert 'name="language" value="fr"' in page and "Français" in page
+
+    response = admin_client.post("/i18n/setlang/", {"language": "fr", "next": "/admin/sync/health/"})
+    assert response.status_code == 302 and response["Location"] == "/admin/sync/health/"
+    french = admin_client.get("/admin/sync/health/").content.decode()
+    assert 'lang="fr"' in french and "État de la synchronisation" in french
+    assert 'name="language" value="en"' in french and "English" in french
+
+    admin_client.post("/i18n/setlang/", {"language": "en", "next": "/admin/"})
+    assert "Sync health" in admin_client.get("/admin/sync/health/").content.decode()

@@ -11,6 +11,7 @@ same transaction as the change (``SettingChange``).
 from integration.services.connections import (
     ConnectionTestResult,
     connection_update,
+    hubspot_connect,
     hubspot_connection_test,
     hubspot_disconnect,
     hubspot_use_sandbox,
@@ -38,6 +39,7 @@ __all__ = [
     "field_mapping_delete",
     "field_mapping_save",
     "hubspot_authorize_url",
+    "hubspot_connect",
     "hubspot_connection_test",
     "hubspot_disconnect",
     "hubspot_oauth_callback",

@@ -294,6 +294,11 @@ def hubspot_connection_test(*, connection: HubSpotConnection, actor: Any = None)
     )
 
 
+def hubspot_connect(*, connection: HubSpotConnection, actor: Any = None) -> ConnectionTestResult:
+    """A private-app token has nothing to log in with: connecting is testing it."""
+    return hubspot_connection_test(connection=connection, actor=actor)
+
+
 def hubspot_disconnect(*, connection: HubSpotConnection, actor: Any = None) -> None:
     _forget_tokens(connection, prefix="hubspot", actor=actor)
 

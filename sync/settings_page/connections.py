@@ -29,6 +29,9 @@ OAUTH_STATE_KEY = "integration_oauth_state"
 
 @dataclass(frozen=True)
 class Service:
+    """What differs between the two connections. The services it calls follow the house's
+    naming (``integration.services.<key>_connection_test``, ``<key>_connect``, ...)."""
+
     key: str  # "salesforce" or "hubspot": the tab's anchor, the session's marker, the URL names
     model: type[SalesforceConnection] | type[HubSpotConnection]
     form_class: type[ModelForm]
@@ -36,49 +39,34 @@ class Service:
     oauth_method: str  # the auth method that goes through the browser (OAuth web-server flow)
     saved: Any
     disconnected: Any
-    test: Callable[..., conn.ConnectionTestResult]
-    connect: Callable[..., conn.ConnectionTestResult]
-    disconnect: Callable[..., None]
-    use_sandbox: Callable[..., conn.ConnectionTestResult]
-    authorize_url: Callable[..., str]
-    oauth_callback: Callable[..., None]
 
     @property
     def permission(self) -> str:
         return f"integration.change_{self.model._meta.model_name}"
 
+    def service(self, verb: str) -> Callable[..., Any]:
+        """``integration.services.<key>_<verb>``: connection_test, connect, disconnect, use_sandbox,
+        authorize_url, oauth_callback."""
+        return getattr(conn, f"{self.key}_{verb}")
+
 
 SALESFORCE = Service(
-    key="salesforce",
-    model=SalesforceConnection,
-    form_class=SalesforceConnectionForm,
+    "salesforce",
+    SalesforceConnection,
+    SalesforceConnectionForm,
     prefix="sf",
     oauth_method=SalesforceConnection.AuthMethod.OAUTH_WEB,
     saved=gettext_lazy("Salesforce connection settings saved."),
     disconnected=gettext_lazy("Salesforce disconnected: the tokens were deleted."),
-    test=conn.salesforce_connection_test,
-    # Logs in afresh with the configured credentials (JWT, client credentials, ...), then tests.
-    connect=conn.salesforce_connect,
-    disconnect=conn.salesforce_disconnect,
-    use_sandbox=conn.salesforce_use_sandbox,
-    authorize_url=conn.salesforce_authorize_url,
-    oauth_callback=conn.salesforce_oauth_callback,
 )
 HUBSPOT = Service(
-    key="hubspot",
-    model=HubSpotConnection,
-    form_class=HubSpotConnectionForm,
+    "hubspot",
+    HubSpotConnection,
+    HubSpotConnectionForm,
     prefix="hs",
     oauth_method=HubSpotConnection.AuthMethod.OAUTH,
     saved=gettext_lazy("HubSpot connection settings saved."),
     disconnected=gettext_lazy("HubSpot disconnected: the tokens were deleted."),
-    test=conn.hubspot_connection_test,
-    # A private-app token has nothing to log in with: connecting is testing it.
-    connect=conn.hubspot_connection_test,
-    disconnect=conn.hubspot_disconnect,
-    use_sandbox=conn.hubspot_use_sandbox,
-    authorize_url=conn.hubspot_authorize_url,
-    oauth_callback=conn.hubspot_oauth_callback,
 )
 
 
@@ -120,10 +108,10 @@ def _action(request: HttpRequest, service: Service) -> HttpResponse:
     if action == "connect" and connection.auth_method == service.oauth_method:
         return _oauth_start(request, service, connection)
     if action in ("test", "connect", "sandbox"):
-        call = {"test": service.test, "connect": service.connect, "sandbox": service.use_sandbox}[action]
-        _remember_test(request, service, call(connection=connection, actor=request.user))
+        verb = {"test": "connection_test", "connect": "connect", "sandbox": "use_sandbox"}[action]
+        _remember_test(request, service, service.service(verb)(connection=connection, actor=request.user))
     elif action == "disconnect":
-        service.disconnect(connection=connection, actor=request.user)
+        service.service("disconnect")(connection=connection, actor=request.user)
         messages.success(request, service.disconnected)
     else:
         messages.error(request, _("Unknown action."))
@@ -138,7 +126,8 @@ def _oauth_start(request: HttpRequest, service: Service, connection: Any) -> Htt
     state = conn.new_oauth_state()
     request.session[OAUTH_STATE_KEY] = {"which": service.key, "state": state}
     try:
-        url = service.authorize_url(connection=connection, redirect_uri=_callback_url(request, service), state=state)
+        authorize_url = service.service("authorize_url")
+        url = authorize_url(connection=connection, redirect_uri=_callback_url(request, service), state=state)
     except ValidationError as exc:
         error_messages(request, exc)
         return back("connection", service.key)
@@ -161,10 +150,10 @@ def _oauth_callback(request: HttpRequest, service: Service) -> HttpResponse:
         return back("connection", service.key)
     connection = service.model.load()
     try:
-        service.oauth_callback(
+        service.service("oauth_callback")(
             connection=connection, code=code, redirect_uri=_callback_url(request, service), actor=request.user
         )
-        result = service.test(connection=connection, actor=request.user)
+        result = service.service("connection_test")(connection=connection, actor=request.user)
     except conn.ConnectError as exc:
         messages.error(request, str(exc))
         return back("connection", service.key)
