@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _defaults(sender, using="default", **kwargs) -> None:
+    # Imported here, as in ready(): an AppConfig module is imported before the models it names.
     from integration.defaults import ensure_defaults
 
     ensure_defaults(using=using)

@@ -12,6 +12,9 @@
     with running_hubspot(tmp_path) as base_url:   # the HubSpot emulator, state in tmp_path
         HubSpot(access_token="sandbox", host=base_url)
 
+    with running_hubspot_app(tmp_path) as (base_url, app):   # the same, and its app (``app.store``)
+        app.store.bulk_insert(...)
+
 ``running_app`` never binds a fixed port (port 0), so tests can run concurrently.
 """
 
@@ -94,11 +97,18 @@ def trusting_session(cert_path: str | Path) -> Any:
 
 
 @contextmanager
-def running_hubspot(tmp_dir: str | Path, **options: Any) -> Iterator[str]:
-    """The HubSpot emulator with its state in ``tmp_dir``; yields its base URL (http)."""
+def running_hubspot_app(tmp_dir: str | Path, **options: Any) -> Iterator[tuple[str, Any]]:
+    """The HubSpot emulator with its state in ``tmp_dir``; yields ``(base_url, app)`` (http)."""
     app = make_app(Path(tmp_dir) / "hubspot.sqlite3", **options)
     try:
         with running_app(app) as srv:
-            yield srv.url
+            yield srv.url, app
     finally:
         app.store.close()
+
+
+@contextmanager
+def running_hubspot(tmp_dir: str | Path, **options: Any) -> Iterator[str]:
+    """The HubSpot emulator with its state in ``tmp_dir``; yields its base URL (http)."""
+    with running_hubspot_app(tmp_dir, **options) as (url, _app):
+        yield url

@@ -11,18 +11,16 @@ import requests
 
 from integration.clients.base import AuthError, Conflict, RateLimited
 from integration.clients.hubspot import HubSpotClient, default_retry, get_hubspot_client
-from sandbox.hubspot import make_app
-from sandbox.testing import running_app
+from sandbox.testing import running_hubspot_app
+from tests.sandbox.hubspot_helpers import oauth_token
 
 BASE_MS = 1_700_000_000_000
 
 
 @pytest.fixture
 def hs(tmp_path: Path):
-    app = make_app(tmp_path / "hubspot.sqlite3")
-    with running_app(app) as srv:
-        yield srv.url, app
-    app.store.close()
+    with running_hubspot_app(tmp_path) as url_and_app:
+        yield url_and_app
 
 
 def _client(url: str, **kwargs) -> HubSpotClient:
@@ -154,16 +152,7 @@ def test_auth_errors_and_token_refresh(hs):
     refreshed: list[str] = []
 
     def refresh() -> str:
-        token = requests.post(
-            f"{url}/oauth/v1/token",
-            data={
-                "grant_type": "authorization_code",
-                "client_id": "c",
-                "client_secret": "s",
-                "code": "x",
-                "redirect_uri": "y",
-            },
-        ).json()["access_token"]
+        token = oauth_token(url, "authorization_code", code="x", redirect_uri="y").json()["access_token"]
         refreshed.append(token)
         return token
 
@@ -195,16 +184,7 @@ def test_factory_picks_sandbox_or_real(hs, settings):
     assert real.basic_api.api_client.configuration.access_token == "pat-na1-secret"
 
     # OAuth connections refresh an expired token through HubSpot's token endpoint and keep it.
-    issued = requests.post(
-        f"{url}/oauth/v1/token",
-        data={
-            "grant_type": "authorization_code",
-            "client_id": "c",
-            "client_secret": "s",
-            "code": "x",
-            "redirect_uri": "y",
-        },
-    ).json()
+    issued = oauth_token(url, "authorization_code", code="x", redirect_uri="y").json()
     connection.base_url = url
     connection.auth_method = HubSpotConnection.AuthMethod.OAUTH
     connection.client_id, connection.client_secret = "c", "s"

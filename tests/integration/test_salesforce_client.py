@@ -19,26 +19,10 @@ from integration.clients.salesforce import (
     get_salesforce_client,
 )
 from integration.clients.salesforce import rest as rest_module
-from sandbox.salesforce.testing import running_salesforce_server
 from sandbox.testing import trusting_session
+from tests.sandbox.salesforce_helpers import salesforce_fixtures
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_salesforce_server(tmp_path_factory.mktemp("salesforce-client")) as srv:
-        yield srv
-
-
-@pytest.fixture
-def control(server):
-    session = trusting_session(server.cert_path)
-    assert session.post(server.url + "/_sandbox/reset").status_code == 200
-
-    def post(path: str, body: dict) -> None:
-        response = session.post(server.url + path, json=body)
-        assert response.status_code == 200, response.text
-
-    return post
+server, control = salesforce_fixtures("salesforce-client")
 
 
 def make_client(server, **kwargs) -> SalesforceClient:

@@ -15,10 +15,9 @@ import requests
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
-from sandbox.hubspot import make_app
-from sandbox.salesforce.testing import running_salesforce_server
-from sandbox.testing import running_app, running_hubspot, trusting_session
+from sandbox.testing import running_hubspot, running_hubspot_app, trusting_session
 from tests.sandbox.hubspot_helpers import AUTH, SPEC_DIR, SpecChecker
+from tests.sandbox.salesforce_helpers import salesforce_fixtures
 
 
 @pytest.fixture
@@ -45,10 +44,8 @@ def hubspot_spec_dir() -> Path:
 @pytest.fixture
 def hs(tmp_path: Path):
     """(base_url, app) of a fresh emulator."""
-    app = make_app(tmp_path / "hubspot.sqlite3")
-    with running_app(app) as srv:
-        yield srv.url, app
-    app.store.close()
+    with running_hubspot_app(tmp_path) as url_and_app:
+        yield url_and_app
 
 
 @pytest.fixture
@@ -75,24 +72,8 @@ def spec() -> SpecChecker:
 # -- Salesforce ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """One Salesforce emulator per test module (``control`` resets it before each test)."""
-    with running_salesforce_server(tmp_path_factory.mktemp("salesforce")) as srv:
-        yield srv
-
-
-@pytest.fixture
-def control(server):
-    session = trusting_session(server.cert_path)
-    assert session.post(server.url + "/_sandbox/reset").status_code == 200
-
-    def post(path: str, body: dict) -> requests.Response:
-        response = session.post(server.url + path, json=body)
-        assert response.status_code == 200, response.text
-        return response
-
-    return post
+# One Salesforce emulator per test module, reset before each test by ``control``.
+server, control = salesforce_fixtures("salesforce")
 
 
 @pytest.fixture

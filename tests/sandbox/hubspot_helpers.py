@@ -1,4 +1,5 @@
-"""What the HubSpot emulator tests share besides fixtures: paths, a spec checker and contact makers."""
+"""What the HubSpot emulator tests share besides fixtures: paths, a spec checker, contact makers and
+the OAuth token call."""
 
 from __future__ import annotations
 
@@ -52,6 +53,13 @@ class SpecChecker:
             cls=OAS30Validator,
             format_checker=oas30_format_checker,
         )
+
+
+def oauth_token(url: str, grant_type: str, **fields: str) -> requests.Response:
+    """``POST /oauth/v1/token`` as the app ``c`` (secret ``s``) with ``grant_type`` and ``fields``."""
+    return requests.post(
+        f"{url}/oauth/v1/token", data={"grant_type": grant_type, "client_id": "c", "client_secret": "s", **fields}
+    )
 
 
 def _create(client: HubSpot, **properties: str):

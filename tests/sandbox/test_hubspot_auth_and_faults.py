@@ -8,7 +8,7 @@ from hubspot import HubSpot
 from hubspot.crm.contacts.exceptions import ApiException
 from urllib3.util.retry import Retry
 
-from tests.sandbox.hubspot_helpers import CONTACTS, _create
+from tests.sandbox.hubspot_helpers import CONTACTS, _create, oauth_token
 
 
 def test_auth_and_oauth(hs, spec):
@@ -21,28 +21,11 @@ def test_auth_and_oauth(hs, spec):
 
     refused = requests.post(f"{url}/oauth/v1/token", data={"grant_type": "authorization_code", "client_id": "c"})
     assert refused.status_code == 400
-    issued = requests.post(
-        f"{url}/oauth/v1/token",
-        data={
-            "grant_type": "authorization_code",
-            "client_id": "c",
-            "client_secret": "s",
-            "redirect_uri": "http://localhost/cb",
-            "code": "abc",
-        },
-    ).json()
+    issued = oauth_token(url, "authorization_code", redirect_uri="http://localhost/cb", code="abc").json()
     assert issued["token_type"] == "bearer" and issued["expires_in"] == 1800
     ok = requests.get(f"{url}{CONTACTS}", headers={"Authorization": f"Bearer {issued['access_token']}"})
     assert ok.status_code == 200
-    refreshed = requests.post(
-        f"{url}/oauth/v1/token",
-        data={
-            "grant_type": "refresh_token",
-            "client_id": "c",
-            "client_secret": "s",
-            "refresh_token": issued["refresh_token"],
-        },
-    ).json()
+    refreshed = oauth_token(url, "refresh_token", refresh_token=issued["refresh_token"]).json()
     assert refreshed["access_token"] != issued["access_token"]
     client = HubSpot(access_token=refreshed["access_token"], host=url)
     assert client.crm.contacts.basic_api.get_page().results == []
@@ -54,10 +37,7 @@ def test_auth_and_oauth(hs, spec):
     assert token.token_type == "bearer" and token.expires_in == 1800
     info = oauth.access_tokens_api.get(token.access_token)
     assert info.token == token.access_token and "crm.objects.contacts.read" in info.scopes
-    bad_refresh = requests.post(
-        f"{url}/oauth/v1/token",
-        data={"grant_type": "refresh_token", "client_id": "c", "client_secret": "s", "refresh_token": "unknown"},
-    )
+    bad_refresh = oauth_token(url, "refresh_token", refresh_token="unknown")
     assert bad_refresh.status_code == 400 and bad_refresh.json()["status"] == "BAD_REFRESH_TOKEN"
 
 

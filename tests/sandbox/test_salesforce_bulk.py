@@ -10,9 +10,23 @@ import time
 
 from tests.sandbox.salesforce_helpers import lead
 
+INGEST = "/services/data/v59.0/jobs/ingest"
+AUTH = {"Authorization": "Bearer sandbox"}
+
 
 def parse_csv(text: str) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text)))
+
+
+def _processed_lead_insert(server, session, data: str) -> dict:
+    """A Lead insert job given ``data`` (CSV, the job's default LF line ending), closed and
+    processed: the job as ``GET`` then reads it."""
+    base = server.url + INGEST
+    job = session.post(base, json={"object": "Lead", "operation": "insert"}, headers=AUTH).json()
+    session.put(f"{base}/{job['id']}/batches", data=data, headers={**AUTH, "Content-Type": "text/csv"})
+    session.patch(f"{base}/{job['id']}", json={"state": "UploadComplete"}, headers=AUTH)
+    server.app.bulk.wait(job["id"])
+    return session.get(f"{base}/{job['id']}", headers=AUTH).json()
 
 
 class TestBulk:
@@ -49,73 +63,52 @@ class TestBulk:
 
     def test_job_lifecycle_by_hand(self, sf, server, control):
         control("/_sandbox/settings", {"bulk_processing_delay_ms": 300})
-        base = server.url + "/services/data/v59.0/jobs/ingest"
-        headers = {"Authorization": "Bearer sandbox"}
+        base = server.url + INGEST
         session = sf.session
         job = session.post(
             base,
             json={"object": "Contact", "operation": "insert", "contentType": "CSV", "lineEnding": "LF"},
-            headers=headers,
+            headers=AUTH,
         ).json()
         assert job["state"] == "Open" and job["id"].startswith("750") and job["contentUrl"].endswith("/batches")
         upload = session.put(
             f"{base}/{job['id']}/batches",
             data="LastName,Email\nA,a@x.com\nB,nope\n",
-            headers={**headers, "Content-Type": "text/csv"},
+            headers={**AUTH, "Content-Type": "text/csv"},
         )
         assert upload.status_code == 201
-        closed = session.patch(f"{base}/{job['id']}", json={"state": "UploadComplete"}, headers=headers).json()
+        closed = session.patch(f"{base}/{job['id']}", json={"state": "UploadComplete"}, headers=AUTH).json()
         assert closed["state"] == "UploadComplete"
         states = set()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            info = session.get(f"{base}/{job['id']}", headers=headers).json()
+            info = session.get(f"{base}/{job['id']}", headers=AUTH).json()
             states.add(info["state"])
             if info["state"] == "JobComplete":
                 break
             time.sleep(0.05)
         assert "JobComplete" in states and states & {"UploadComplete", "InProgress"}
         assert info["numberRecordsProcessed"] == 2 and info["numberRecordsFailed"] == 1
-        failed = parse_csv(session.get(f"{base}/{job['id']}/failedResults", headers=headers).text)
+        failed = parse_csv(session.get(f"{base}/{job['id']}/failedResults", headers=AUTH).text)
         assert failed[0]["sf__Error"].startswith("INVALID_EMAIL_ADDRESS") and failed[0]["LastName"] == "B"
-        assert (
-            session.get(f"{base}/{job['id']}/unprocessedrecords", headers=headers).text.strip() == '"LastName","Email"'
-        )
+        assert session.get(f"{base}/{job['id']}/unprocessedrecords", headers=AUTH).text.strip() == '"LastName","Email"'
 
     def test_bad_jobs(self, sf, server, control):
-        base = server.url + "/services/data/v59.0/jobs/ingest"
-        headers = {"Authorization": "Bearer sandbox"}
+        base = server.url + INGEST
         session = sf.session
-        no_key = session.post(base, json={"object": "Lead", "operation": "upsert"}, headers=headers)
+        no_key = session.post(base, json={"object": "Lead", "operation": "upsert"}, headers=AUTH)
         assert no_key.status_code == 400 and no_key.json()[0]["errorCode"] == "INVALIDJOB"
-        job = session.post(base, json={"object": "Lead", "operation": "insert"}, headers=headers).json()
-        session.put(
-            f"{base}/{job['id']}/batches",
-            data="LastName,Shoe__c\nA,1\n",
-            headers={**headers, "Content-Type": "text/csv"},
-        )
-        session.patch(f"{base}/{job['id']}", json={"state": "UploadComplete"}, headers=headers)
-        sf_app = server.app
-        sf_app.bulk.wait(job["id"])
-        info = session.get(f"{base}/{job['id']}", headers=headers).json()
+        info = _processed_lead_insert(server, session, "LastName,Shoe__c\nA,1\n")
         assert info["state"] == "Failed" and "Field name not found : Shoe__c" in info["errorMessage"]
         again = session.put(
-            f"{base}/{job['id']}/batches", data="LastName\nA\n", headers={**headers, "Content-Type": "text/csv"}
+            f"{base}/{info['id']}/batches", data="LastName\nA\n", headers={**AUTH, "Content-Type": "text/csv"}
         )
         assert again.status_code == 409
-        windows = session.post(base, json={"object": "Lead", "operation": "insert"}, headers=headers).json()
-        session.put(
-            f"{base}/{windows['id']}/batches",
-            data="LastName,Company\r\nA,B\r\n",
-            headers={**headers, "Content-Type": "text/csv"},
-        )
-        session.patch(f"{base}/{windows['id']}", json={"state": "UploadComplete"}, headers=headers)
-        server.app.bulk.wait(windows["id"])
-        info = session.get(f"{base}/{windows['id']}", headers=headers).json()
+        info = _processed_lead_insert(server, session, "LastName,Company\r\nA,B\r\n")
         assert info["state"] == "Failed" and "LineEnding is invalid" in info["errorMessage"]
-        aborted = session.post(base, json={"object": "Lead", "operation": "insert"}, headers=headers).json()
+        aborted = session.post(base, json={"object": "Lead", "operation": "insert"}, headers=AUTH).json()
         assert (
-            session.patch(f"{base}/{aborted['id']}", json={"state": "Aborted"}, headers=headers).json()["state"]
+            session.patch(f"{base}/{aborted['id']}", json={"state": "Aborted"}, headers=AUTH).json()["state"]
             == "Aborted"
         )
 

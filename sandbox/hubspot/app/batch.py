@@ -10,19 +10,20 @@ from typing import Any
 from sandbox.hubspot.app.common import (
     bool_arg,
     clean,
-    email_conflict,
+    contact_write,
     iso_ms_now,
     lookup,
     not_found,
     wanted_properties,
 )
-from sandbox.hubspot.store import EmailConflict, HubSpotStore, now_ms
+from sandbox.hubspot.store import HubSpotStore, now_ms
 from sandbox.wsgi import HttpError, Request, Response, empty_response, json_response
 
 BATCH_LIMIT = 100
 
 
 def _inputs(body: Any) -> list[Any]:
+    """The batch's ``inputs`` (a null input read as ``{}``), at most ``BATCH_LIMIT`` of them."""
     if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
         raise HttpError(400, "Invalid input JSON: 'inputs' must be a list.", code="VALIDATION_ERROR")
     inputs = body["inputs"]
@@ -33,7 +34,7 @@ def _inputs(body: Any) -> list[Any]:
             code="VALIDATION_ERROR",
             context={"inputs": [f"size must be between 0 and {BATCH_LIMIT}"]},
         )
-    return inputs
+    return [item or {} for item in inputs]
 
 
 def _batch_response(started: str, results: list[dict[str, Any]], errors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -47,6 +48,29 @@ def _batch_response(started: str, results: list[dict[str, Any]], errors: list[di
         body["errors"] = errors
         body["numErrors"] = len(errors)
     return body
+
+
+def _found_response(started: str, results: list[dict[str, Any]], missing: list[str]) -> Response:
+    """200 with the results, or 207 when some ids were not found (named in one error beside them)."""
+    errors = []
+    if missing:
+        errors.append(
+            _standard_error(
+                404,
+                "OBJECT_NOT_FOUND",
+                "Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.",
+                {"ids": missing},
+            )
+        )
+    return json_response(207 if errors else 200, _batch_response(started, results, errors))
+
+
+def _refuse_duplicate_ids(keys: list[tuple[str, str]]) -> None:
+    """HubSpot's 400 when two inputs name one contact (``(idProperty, id)``, ids compared case-blind)."""
+    folded = [(id_property, ident.casefold()) for id_property, ident in keys]
+    duplicates = sorted({k[1] for k in folded if folded.count(k) > 1})
+    if duplicates:
+        raise HttpError(400, f"Duplicate IDs found in batch input: {duplicates}", code="VALIDATION_ERROR")
 
 
 def _standard_error(status: int, category: str, message: str, context: dict[str, list[str]]) -> dict[str, Any]:
@@ -73,39 +97,26 @@ class BatchHandlers:
         requested = wanted_properties([p for p in body.get("properties") or [] if isinstance(p, str)])
         results, missing, seen = [], [], set()
         for item in inputs:
-            ident = str((item or {}).get("id", ""))
+            ident = str(item.get("id", ""))
             row = lookup(self.store, ident, id_property, archived=archived)
             if row is None:
                 missing.append(ident)
             elif row["id"] not in seen:
                 seen.add(row["id"])
                 results.append(self.store.to_public(row, requested))
-        errors = []
-        if missing:
-            errors.append(
-                _standard_error(
-                    404,
-                    "OBJECT_NOT_FOUND",
-                    "Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.",
-                    {"ids": missing},
-                )
-            )
-        return json_response(207 if errors else 200, _batch_response(started, results, errors))
+        return _found_response(started, results, missing)
 
     def batch_create(self, request: Request) -> Response:
         started = iso_ms_now()
         inputs = _inputs(request.json())
-        cleaned = [clean(self.store, (item or {}).get("properties")) for item in inputs]
+        cleaned = [clean(self.store, item.get("properties")) for item in inputs]
         emails = [v.get("email").casefold() for v in cleaned if v.get("email")]
         duplicates = sorted({e for e in emails if emails.count(e) > 1})
         if duplicates:
             raise HttpError(400, f"Duplicate emails found in batch input: {duplicates}", code="VALIDATION_ERROR")
         moment = now_ms()
-        try:
-            with self.store.write() as conn:
-                rows = [self.store.insert(conn, values, moment) for values in cleaned]
-        except EmailConflict as exc:
-            raise email_conflict(exc)
+        with contact_write(self.store) as conn:
+            rows = [self.store.insert(conn, values, moment) for values in cleaned]
         results = [
             self.store.to_public(row, wanted_properties([]) + list(v)) for row, v in zip(rows, cleaned, strict=True)
         ]
@@ -113,48 +124,27 @@ class BatchHandlers:
 
     def batch_update(self, request: Request) -> Response:
         started = iso_ms_now()
-        inputs = _inputs(request.json())
-        prepared = []
-        for item in inputs:
-            item = item or {}
-            prepared.append(
-                (str(item.get("id", "")), item.get("idProperty"), clean(self.store, item.get("properties")))
-            )
-        keys = [(p[1] or "hs_object_id", p[0].casefold()) for p in prepared]
-        duplicates = sorted({k[1] for k in keys if keys.count(k) > 1})
-        if duplicates:
-            raise HttpError(400, f"Duplicate IDs found in batch input: {duplicates}", code="VALIDATION_ERROR")
+        prepared = [
+            (str(item.get("id", "")), item.get("idProperty"), clean(self.store, item.get("properties")))
+            for item in _inputs(request.json())
+        ]
+        _refuse_duplicate_ids([(p[1] or "hs_object_id", p[0]) for p in prepared])
         moment = now_ms()
         results, missing = [], []
-        try:
-            with self.store.write() as conn:
-                for ident, id_property, values in prepared:
-                    row = lookup(self.store, ident, id_property, conn=conn)
-                    if row is None:
-                        missing.append(ident)
-                        continue
-                    row = self.store.update(conn, row, values, moment)
-                    results.append(self.store.to_public(row, wanted_properties([]) + list(values)))
-        except EmailConflict as exc:
-            raise email_conflict(exc)
-        errors = []
-        if missing:
-            errors.append(
-                _standard_error(
-                    404,
-                    "OBJECT_NOT_FOUND",
-                    "Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.",
-                    {"ids": missing},
-                )
-            )
-        return json_response(207 if errors else 200, _batch_response(started, results, errors))
+        with contact_write(self.store) as conn:
+            for ident, id_property, values in prepared:
+                row = lookup(self.store, ident, id_property, conn=conn)
+                if row is None:
+                    missing.append(ident)
+                    continue
+                row = self.store.update(conn, row, values, moment)
+                results.append(self.store.to_public(row, wanted_properties([]) + list(values)))
+        return _found_response(started, results, missing)
 
     def batch_upsert(self, request: Request) -> Response:
         started = iso_ms_now()
-        inputs = _inputs(request.json())
         prepared = []
-        for item in inputs:
-            item = item or {}
+        for item in _inputs(request.json()):
             id_property = item.get("idProperty") or ""
             if id_property not in ("email", "hs_object_id"):
                 raise HttpError(
@@ -170,26 +160,20 @@ class BatchHandlers:
             # an existing contact keeps its own spelling of it.
             creation = {**clean(self.store, {"email": ident}), **values} if id_property == "email" else values
             prepared.append((ident, id_property, values, creation))
-        keys = [(p[1], p[0].casefold()) for p in prepared]
-        duplicates = sorted({k[1] for k in keys if keys.count(k) > 1})
-        if duplicates:
-            raise HttpError(400, f"Duplicate IDs found in batch input: {duplicates}", code="VALIDATION_ERROR")
+        _refuse_duplicate_ids([(p[1], p[0]) for p in prepared])
         moment = now_ms()
         results = []
-        try:
-            with self.store.write() as conn:
-                for ident, id_property, values, creation in prepared:
-                    row = lookup(self.store, ident, id_property, conn=conn)
-                    if row is None:
-                        if id_property == "hs_object_id":
-                            raise not_found(ident)
-                        row, new = self.store.insert(conn, creation, moment), True
-                        values = creation
-                    else:
-                        row, new = self.store.update(conn, row, values, moment), False
-                    results.append(self.store.to_public(row, wanted_properties([]) + list(values), new=new))
-        except EmailConflict as exc:
-            raise email_conflict(exc)
+        with contact_write(self.store) as conn:
+            for ident, id_property, values, creation in prepared:
+                row = lookup(self.store, ident, id_property, conn=conn)
+                if row is None:
+                    if id_property == "hs_object_id":
+                        raise not_found(ident)
+                    row, new = self.store.insert(conn, creation, moment), True
+                    values = creation
+                else:
+                    row, new = self.store.update(conn, row, values, moment), False
+                results.append(self.store.to_public(row, wanted_properties([]) + list(values), new=new))
         return json_response(200, _batch_response(started, results, []))
 
     def batch_archive(self, request: Request) -> Response:
@@ -197,7 +181,7 @@ class BatchHandlers:
         moment = now_ms()
         with self.store.write() as conn:
             for item in inputs:
-                row = self.store.get(str((item or {}).get("id", "")), conn=conn)
+                row = self.store.get(str(item.get("id", "")), conn=conn)
                 if row is not None:
                     self.store.archive(conn, row["id"], moment)
         return empty_response(204)

@@ -1,9 +1,13 @@
-"""What the HubSpot sandbox's handlers share: HubSpot's error shape and the contact look-ups."""
+"""What the HubSpot sandbox's handlers share: HubSpot's error shape, the JSON body check, the contact
+look-ups and the contact write (a clash on email answered as a 409)."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sandbox.hubspot.schema import DEFAULT_PROPERTIES, ms_to_iso
@@ -74,6 +78,24 @@ def not_found(ident: str) -> HttpError:
         code="OBJECT_NOT_FOUND",
         context={"id": [str(ident)]},
     )
+
+
+def json_object(request: Request) -> dict[str, Any]:
+    """The request's JSON body, which must be an object (HubSpot's 400 otherwise)."""
+    body = request.json()
+    if not isinstance(body, dict):
+        raise HttpError(400, "Invalid input JSON.", code="VALIDATION_ERROR")
+    return body
+
+
+@contextmanager
+def contact_write(store: HubSpotStore) -> Iterator[sqlite3.Connection]:
+    """``store.write()``, a clash on a unique email answered as HubSpot's 409."""
+    try:
+        with store.write() as conn:
+            yield conn
+    except EmailConflict as exc:
+        raise email_conflict(exc)
 
 
 def iso_ms_now() -> str:

@@ -8,13 +8,14 @@ from sandbox.hubspot.app.common import (
     CONTACT_PATH,
     bool_arg,
     clean,
-    email_conflict,
+    contact_write,
+    json_object,
     lookup,
     not_found,
     wanted_properties,
 )
 from sandbox.hubspot.search import RESULT_CAP, SearchCompiler, SearchError, parse_paging
-from sandbox.hubspot.store import EmailConflict, HubSpotStore, now_ms
+from sandbox.hubspot.store import HubSpotStore, now_ms
 from sandbox.wsgi import HttpError, Request, Response, empty_response, json_response
 
 LIST_LIMIT = 100
@@ -53,15 +54,9 @@ class ContactHandlers:
         return json_response(200, body)
 
     def create_contact(self, request: Request) -> Response:
-        body = request.json()
-        if not isinstance(body, dict):
-            raise HttpError(400, "Invalid input JSON.", code="VALIDATION_ERROR")
-        values = clean(self.store, body.get("properties"))
-        try:
-            with self.store.write() as conn:
-                row = self.store.insert(conn, values, now_ms())
-        except EmailConflict as exc:
-            raise email_conflict(exc)
+        values = clean(self.store, json_object(request).get("properties"))
+        with contact_write(self.store) as conn:
+            row = self.store.insert(conn, values, now_ms())
         return json_response(201, self.store.to_public(row, wanted_properties([]) + list(values)))
 
     def get_contact(self, request: Request, contact_id: str) -> Response:
@@ -71,18 +66,12 @@ class ContactHandlers:
         return json_response(200, self.store.to_public(row, wanted_properties(request.args("properties"))))
 
     def update_contact(self, request: Request, contact_id: str) -> Response:
-        body = request.json()
-        if not isinstance(body, dict):
-            raise HttpError(400, "Invalid input JSON.", code="VALIDATION_ERROR")
-        values = clean(self.store, body.get("properties"))
-        try:
-            with self.store.write() as conn:
-                row = lookup(self.store, contact_id, request.arg("idProperty"), conn=conn)
-                if row is None:
-                    raise not_found(contact_id)
-                row = self.store.update(conn, row, values, now_ms())
-        except EmailConflict as exc:
-            raise email_conflict(exc)
+        values = clean(self.store, json_object(request).get("properties"))
+        with contact_write(self.store) as conn:
+            row = lookup(self.store, contact_id, request.arg("idProperty"), conn=conn)
+            if row is None:
+                raise not_found(contact_id)
+            row = self.store.update(conn, row, values, now_ms())
         return json_response(200, self.store.to_public(row, wanted_properties([]) + list(values)))
 
     def archive_contact(self, request: Request, contact_id: str) -> Response:
@@ -93,9 +82,7 @@ class ContactHandlers:
         return empty_response(204)
 
     def search(self, request: Request) -> Response:
-        body = request.json()
-        if not isinstance(body, dict):
-            raise HttpError(400, "Invalid input JSON.", code="VALIDATION_ERROR")
+        body = json_object(request)
         compiler = SearchCompiler(self.store.properties)
         try:
             offset, limit = parse_paging(body)

@@ -3,11 +3,25 @@ token check, then the rate limits (search has its own per-second limit and no ra
 
 from __future__ import annotations
 
+from typing import Any
+
 from sandbox.faults import DOWN, EXPIRED_SESSION, RATE_LIMIT, SERVER_ERROR, UNABLE_TO_LOCK_ROW, Fault
 from sandbox.hubspot.app.common import CATEGORIES, SANDBOX_TOKEN, error_body
 from sandbox.hubspot.app.limits import RateLimiter
 from sandbox.hubspot.store import HubSpotStore, now_ms
 from sandbox.wsgi import HttpError, Request, Response, json_response
+
+
+def _rate_limited(policy: str) -> dict[str, Any]:
+    """HubSpot's 429 body for the ``policy`` limit (``ten_secondly_rolling``, or search's ``secondly``)."""
+    return error_body(
+        429,
+        f"You have reached your {policy} limit.",
+        "RATE_LIMITS",
+        errorType="RATE_LIMIT",
+        policyName=policy.upper(),
+        groupName="sandbox",
+    )
 
 
 class HubSpotHooks:
@@ -28,15 +42,7 @@ class HubSpotHooks:
             ]
             if fault.params.get("retry_after"):
                 headers.append(("Retry-After", fault.params["retry_after"]))
-            body = error_body(
-                429,
-                "You have reached your ten_secondly_rolling limit.",
-                "RATE_LIMITS",
-                errorType="RATE_LIMIT",
-                policyName="TEN_SECONDLY_ROLLING",
-                groupName="sandbox",
-            )
-            return json_response(429, body, headers)
+            return json_response(429, _rate_limited("ten_secondly_rolling"), headers)
         if fault.kind == EXPIRED_SESSION:
             return json_response(
                 401,
@@ -86,27 +92,11 @@ class HubSpotHooks:
             # Search has its own per-second limit and answers 429 without rate-limit headers.
             search_allowed, _headers = self.search_limiter.hit()
             if not search_allowed:
-                body = error_body(
-                    429,
-                    "You have reached your secondly limit.",
-                    "RATE_LIMITS",
-                    errorType="RATE_LIMIT",
-                    policyName="SECONDLY",
-                    groupName="sandbox",
-                )
-                return json_response(429, body)
+                return json_response(429, _rate_limited("secondly"))
         allowed, headers = self.limiter.hit()
         request.state["rate_headers"] = headers
         if not allowed:
-            body = error_body(
-                429,
-                "You have reached your ten_secondly_rolling limit.",
-                "RATE_LIMITS",
-                errorType="RATE_LIMIT",
-                policyName="TEN_SECONDLY_ROLLING",
-                groupName="sandbox",
-            )
-            return json_response(429, body, list(headers.items()))
+            return json_response(429, _rate_limited("ten_secondly_rolling"), list(headers.items()))
         return None
 
     def rate_headers(self, request: Request, response: Response) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.hubspot.app.common import bool_arg, iso_ms_now
+from sandbox.hubspot.app.common import bool_arg, iso_ms_now, json_object
 from sandbox.hubspot.schema import NAME_RE, PropertyDef
 from sandbox.hubspot.store import HubSpotStore
 from sandbox.wsgi import HttpError, Request, Response, empty_response, json_response
@@ -37,9 +37,7 @@ class PropertyHandlers:
         return empty_response(204)
 
     def create_property(self, request: Request) -> Response:
-        body = request.json()
-        if not isinstance(body, dict):
-            raise HttpError(400, "Invalid input JSON.", code="VALIDATION_ERROR")
+        body = json_object(request)
         missing = [k for k in ("name", "label", "type", "fieldType", "groupName") if not body.get(k)]
         if missing:
             raise HttpError(400, f"Missing required fields: {', '.join(missing)}", code="VALIDATION_ERROR")

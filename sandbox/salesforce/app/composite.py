@@ -31,6 +31,16 @@ from sandbox.salesforce.store import SalesforceStore
 from sandbox.wsgi import HttpError, Request, Response, json_response
 
 
+def _check_count(count: int) -> None:
+    """Salesforce's 400 for more than ``COLLECTION_LIMIT`` records (or ids) in one call."""
+    if count > COLLECTION_LIMIT:
+        raise HttpError(
+            400,
+            f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call",
+            code="EXCEEDED_ID_LIMIT",
+        )
+
+
 class CompositeHandlers:
     def __init__(self, store: SalesforceStore, records: RecordService) -> None:
         self.store = store
@@ -41,12 +51,7 @@ class CompositeHandlers:
         if not isinstance(body, dict) or not isinstance(body.get("records"), list):
             raise HttpError(400, "Missing required field: records", code="JSON_PARSER_ERROR")
         records = body["records"]
-        if len(records) > COLLECTION_LIMIT:
-            raise HttpError(
-                400,
-                f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call",
-                code="EXCEEDED_ID_LIMIT",
-            )
+        _check_count(len(records))
         for record in records:
             if not isinstance(record, dict):
                 raise HttpError(400, "Cannot deserialize instance of sObject", code="JSON_PARSER_ERROR")
@@ -202,12 +207,7 @@ class CompositeHandlers:
         raw_ids = request.args("ids")
         if not raw_ids:
             raise HttpError(400, "Required parameter ids is missing", code="MISSING_ARGUMENT")
-        if len(raw_ids) > COLLECTION_LIMIT:
-            raise HttpError(
-                400,
-                f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call",
-                code="EXCEEDED_ID_LIMIT",
-            )
+        _check_count(len(raw_ids))
         all_or_none = request.arg("allOrNone", "false") == "true"
 
         def delete(raw: str, dry_run: bool) -> RecordResult:

@@ -20,6 +20,14 @@ from sandbox.salesforce.store import SalesforceStore
 from sandbox.wsgi import HttpError, Request, Response, empty_response, json_response
 
 
+def _sobject_body(request: Request) -> dict[str, Any]:
+    """The request's JSON body, which must be one record (an object)."""
+    body = request.json()
+    if not isinstance(body, dict):
+        raise HttpError(400, "Cannot deserialize instance of sObject from START_ARRAY", code="JSON_PARSER_ERROR")
+    return body
+
+
 class SObjectHandlers:
     def __init__(self, store: SalesforceStore, records: RecordService) -> None:
         self.store = store
@@ -63,9 +71,7 @@ class SObjectHandlers:
     def sobject_create(self, request: Request, version: str, obj: str) -> Response:
         check_version(version)
         sobject = get_sobject(obj)
-        body = request.json()
-        if not isinstance(body, dict):
-            raise HttpError(400, "Cannot deserialize instance of sObject from START_ARRAY", code="JSON_PARSER_ERROR")
+        body = _sobject_body(request)
         if any(key.lower() == "id" for key in body):
             return sf_error(400, "INVALID_FIELD", "Id: cannot specify Id in an insert call", ["Id"])
         try:
@@ -102,9 +108,7 @@ class SObjectHandlers:
         check_version(version)
         sobject = get_sobject(obj)
         row = self._record_row(sobject, rid, for_get=False)
-        body = request.json()
-        if not isinstance(body, dict):
-            raise HttpError(400, "Cannot deserialize instance of sObject from START_ARRAY", code="JSON_PARSER_ERROR")
+        body = _sobject_body(request)
         try:
             result = self.records.update(sobject, [{**body, "Id": row["Id"]}])[0]
         except RequestError as exc:
@@ -135,29 +139,33 @@ class SObjectHandlers:
             raise HttpError(404, NOT_FOUND, code="NOT_FOUND")
         return f
 
+    def _keyed(self, version: str, obj: str, fld: str, value: str) -> tuple[str, SObject, Field, str]:
+        """What a by-key path names, checked: the API version, the sObject, its key field and the value."""
+        version = check_version(version)
+        value = self._path_value(value)
+        sobject = get_sobject(obj)
+        return version, sobject, self._key_field(sobject, fld), value
+
+    def _found(self, sobject: SObject, f: Field, value: str) -> list[Any]:
+        """The records whose ``f`` is ``value`` (Salesforce's 404 when there is none)."""
+        rows = self.records.find_by(sobject, f, value)
+        if not rows:
+            raise HttpError(404, NOT_FOUND, code="NOT_FOUND")
+        return rows
+
     def _multiple(self, sobject: SObject, version: str, rows: list[Any]) -> Response:
         return json_response(300, [f"/services/data/v{version}/sobjects/{sobject.name}/{row['Id']}" for row in rows])
 
     def by_key_get(self, request: Request, version: str, obj: str, fld: str, value: str) -> Response:
-        version = check_version(version)
-        value = self._path_value(value)
-        sobject = get_sobject(obj)
-        f = self._key_field(sobject, fld)
-        rows = self.records.find_by(sobject, f, value)
-        if not rows:
-            raise HttpError(404, NOT_FOUND, code="NOT_FOUND")
+        version, sobject, f, value = self._keyed(version, obj, fld, value)
+        rows = self._found(sobject, f, value)
         if len(rows) > 1:
             return self._multiple(sobject, version, rows)
         return json_response(200, row_to_record(sobject, rows[0], version, selected_fields(request, sobject)))
 
     def by_key_upsert(self, request: Request, version: str, obj: str, fld: str, value: str) -> Response:
-        version = check_version(version)
-        value = self._path_value(value)
-        sobject = get_sobject(obj)
-        f = self._key_field(sobject, fld)
-        body = request.json()
-        if not isinstance(body, dict):
-            raise HttpError(400, "Cannot deserialize instance of sObject from START_ARRAY", code="JSON_PARSER_ERROR")
+        version, sobject, f, value = self._keyed(version, obj, fld, value)
+        body = _sobject_body(request)
         if f.name == "Id":
             raise HttpError(
                 400, "Id is not a valid external id field for upsert; use POST or PATCH by id.", code="INVALID_FIELD"
@@ -185,13 +193,8 @@ class SObjectHandlers:
         return json_response(201 if result.created else 200, result.save_result(with_created=True))
 
     def by_key_delete(self, request: Request, version: str, obj: str, fld: str, value: str) -> Response:
-        version = check_version(version)
-        value = self._path_value(value)
-        sobject = get_sobject(obj)
-        f = self._key_field(sobject, fld)
-        rows = self.records.find_by(sobject, f, value)
-        if not rows:
-            raise HttpError(404, NOT_FOUND, code="NOT_FOUND")
+        version, sobject, f, value = self._keyed(version, obj, fld, value)
+        rows = self._found(sobject, f, value)
         if len(rows) > 1:
             return self._multiple(sobject, version, rows)
         self.records.delete(sobject, [rows[0]["Id"]])

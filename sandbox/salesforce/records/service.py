@@ -36,6 +36,21 @@ def _serialized(method: Callable[..., list[RecordResult]]) -> Callable[..., list
     return run
 
 
+def _complete(sobject: SObject, plan: Plan, row: Any = None) -> Plan | list[RecordError]:
+    """``plan``, or the error naming the required fields it would leave null (over the stored ``row``)."""
+    missing = missing_required(sobject, plan.values, row)
+    return plan if missing is None else [missing]
+
+
+def _gone(row: Any) -> RecordError | None:
+    """Why the record read by id as ``row`` (deleted ones included) cannot be written, if it cannot."""
+    if row is None:
+        return RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+    if row["IsDeleted"]:
+        return RecordError("ENTITY_IS_DELETED", "entity is deleted")
+    return None
+
+
 class RecordService:
     def __init__(self, store: SalesforceStore) -> None:
         self.store = store
@@ -82,15 +97,9 @@ class RecordService:
         plans: list[Plan | list[RecordError]] = []
         for index, data in enumerate(records):
             values, errors = clean_record(sobject, data, creating=True, from_csv=from_csv)
-            if not errors:
-                merged = with_defaults(sobject, values)
-                missing = missing_required(sobject, merged)
-                if missing:
-                    errors.append(missing)
-                else:
-                    plans.append(Plan(index, "insert", None, merged, True))
-                    continue
-            plans.append(errors)
+            plans.append(
+                errors or _complete(sobject, Plan(index, "insert", None, with_defaults(sobject, values), True))
+            )
         return apply_plans(self.store, sobject, plans, all_or_none=all_or_none, dry_run=dry_run)
 
     @_serialized
@@ -122,24 +131,16 @@ class RecordService:
                 )
                 continue
             row = existing.get(record_id)
-            if row is None or row["IsDeleted"]:
-                code = "ENTITY_IS_DELETED" if row is not None else "INVALID_CROSS_REFERENCE_KEY"
-                message = "entity is deleted" if row is not None else "invalid cross reference id"
-                plans.append([RecordError(code, message)])
+            gone = _gone(row)
+            if gone is not None:
+                plans.append([gone])
                 continue
             if record_id in seen:
                 plans.append([RecordError("DUPLICATE_VALUE", f"Duplicate id in list: {record_id}")])
                 continue
             seen.add(record_id)
             values, errors = clean_record(sobject, data, creating=False, from_csv=from_csv)
-            if not errors:
-                missing = missing_required(sobject, values, row)
-                if missing:
-                    errors.append(missing)
-                else:
-                    plans.append(Plan(index, "update", record_id, values, False))
-                    continue
-            plans.append(errors)
+            plans.append(errors or _complete(sobject, Plan(index, "update", record_id, values, False), row))
         return apply_plans(self.store, sobject, plans, all_or_none=all_or_none, dry_run=dry_run)
 
     @_serialized
@@ -218,25 +219,18 @@ class RecordService:
                 continue
             creating = not found
             values, errors = clean_record(sobject, data, creating=creating, from_csv=from_csv, key_field=key_field)
-            if not errors:
-                if creating:
-                    merged = with_defaults(sobject, values)
-                    merged[key_name] = key
-                    error = check_value(key_field, key) if key_fast is None or key_fast(key) is SLOW else None
-                    if error is None:
-                        error = missing_required(sobject, merged)
-                    if error is None:
-                        plans.append(Plan(index, "insert", None, merged, True))
-                        continue
-                    errors.append(error)
-                else:
-                    row = found[0]  # type: ignore[index]
-                    error = missing_required(sobject, values, row)
-                    if error is None:
-                        plans.append(Plan(index, "update", row["Id"], values, False, row))
-                        continue
-                    errors.append(error)
-            plans.append(errors)
+            if errors:
+                plans.append(errors)
+            elif creating:
+                merged = with_defaults(sobject, values)
+                merged[key_name] = key
+                error = check_value(key_field, key) if key_fast is None or key_fast(key) is SLOW else None
+                plans.append(
+                    [error] if error is not None else _complete(sobject, Plan(index, "insert", None, merged, True))
+                )
+            else:
+                row = found[0]  # type: ignore[index]
+                plans.append(_complete(sobject, Plan(index, "update", row["Id"], values, False, row), row))
         return apply_plans(self.store, sobject, plans, all_or_none=all_or_none, key_field=key_field, dry_run=dry_run)
 
     def _upsert_uniform(
@@ -280,13 +274,9 @@ class RecordService:
             if record_id is None or record_id[:3] != sobject.key_prefix:
                 results.append(RecordResult(None, [RecordError("MALFORMED_ID", f"malformed id {raw}")]))
                 continue
-            row = existing.get(record_id)
-            if row is None:
-                results.append(
-                    RecordResult(None, [RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")])
-                )
-            elif row["IsDeleted"]:
-                results.append(RecordResult(None, [RecordError("ENTITY_IS_DELETED", "entity is deleted")]))
+            gone = _gone(existing.get(record_id))
+            if gone is not None:
+                results.append(RecordResult(None, [gone]))
             else:
                 to_delete.append(record_id)
                 results.append(RecordResult(record_id))

@@ -7,6 +7,7 @@ unknown field or a value of the wrong type, ``INVALID_TYPE`` for an unknown obje
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 from sandbox.salesforce import ids
@@ -146,18 +147,18 @@ class _Parser:
         return f
 
     def parse_or(self) -> Condition:
-        items = [self.parse_and()]
-        while self.at_keyword("or"):
-            self.next()
-            items.append(self.parse_and())
-        return items[0] if len(items) == 1 else BoolOp("OR", tuple(items))
+        return self._joined("or", self.parse_and)
 
     def parse_and(self) -> Condition:
-        items = [self.parse_factor()]
-        while self.at_keyword("and"):
+        return self._joined("and", self.parse_factor)
+
+    def _joined(self, keyword: str, operand: Callable[[], Condition]) -> Condition:
+        """``operand (keyword operand)*``: the lone operand, or a ``BoolOp`` over them all."""
+        items = [operand()]
+        while self.at_keyword(keyword):
             self.next()
-            items.append(self.parse_factor())
-        return items[0] if len(items) == 1 else BoolOp("AND", tuple(items))
+            items.append(operand())
+        return items[0] if len(items) == 1 else BoolOp(keyword.upper(), tuple(items))
 
     def parse_factor(self) -> Condition:
         if self.at_keyword("not"):
@@ -238,39 +239,17 @@ def parse_datetime_literal(text: str) -> str:
     return format_datetime(value)
 
 
+# The literal a field type takes, and the type Salesforce names when it gets another; every other
+# field type takes a quoted string (a date literal is refused for a dateTime field, too).
+_LITERAL_KINDS = {"datetime": ("datetime", "dateTime"), "int": ("number", "double"), "boolean": ("boolean", "boolean")}
+
+
 def _check_type(f: Field, literal: Literal) -> None:
-    if f.type == "datetime":
-        if literal.kind == "date":
-            # Salesforce refuses a date literal for a dateTime field.
-            raise SoqlError(
-                "INVALID_FIELD",
-                f"value of filter criterion for field '{f.name}' must be of type dateTime and should not be "
-                "enclosed in quotes",
-            )
-        if literal.kind != "datetime":
-            raise SoqlError(
-                "INVALID_FIELD",
-                f"value of filter criterion for field '{f.name}' must be of type dateTime and should not be "
-                "enclosed in quotes",
-            )
-    elif f.type == "int":
-        if literal.kind != "number":
-            raise SoqlError(
-                "INVALID_FIELD",
-                f"value of filter criterion for field '{f.name}' must be of type double and should not be "
-                "enclosed in quotes",
-            )
-    elif f.type == "boolean":
-        if literal.kind != "boolean":
-            raise SoqlError(
-                "INVALID_FIELD",
-                f"value of filter criterion for field '{f.name}' must be of type boolean and should not be "
-                "enclosed in quotes",
-            )
-    elif literal.kind != "string":
+    kind, type_name = _LITERAL_KINDS.get(f.type, ("string", "string"))
+    if literal.kind != kind:
+        quotes = "should be enclosed in quotes" if kind == "string" else "should not be enclosed in quotes"
         raise SoqlError(
-            "INVALID_FIELD",
-            f"value of filter criterion for field '{f.name}' must be of type string and should be enclosed in quotes",
+            "INVALID_FIELD", f"value of filter criterion for field '{f.name}' must be of type {type_name} and {quotes}"
         )
 
 
