@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from django.apps import apps as global_apps
 
+# (HubSpot property, Salesforce field, object, rule). The email goes "Prefer Salesforce unless
+# blank", HubSpot's default for it; every other field Two-way.
 DEFAULT_MAPPINGS = [
-    ("email", "Email", "both"),
-    ("firstname", "FirstName", "both"),
-    ("lastname", "LastName", "both"),
-    ("company", "Company", "Lead"),
-    ("phone", "Phone", "both"),
-    ("jobtitle", "Title", "both"),
-    ("city", "City", "Lead"),
-    ("city", "MailingCity", "Contact"),
-    ("country", "Country", "Lead"),
-    ("country", "MailingCountry", "Contact"),
+    ("email", "Email", "both", "prefer_salesforce"),
+    ("firstname", "FirstName", "both", "two_way"),
+    ("lastname", "LastName", "both", "two_way"),
+    ("company", "Company", "Lead", "two_way"),
+    ("phone", "Phone", "both", "two_way"),
+    ("jobtitle", "Title", "both", "two_way"),
+    ("city", "City", "Lead", "two_way"),
+    ("city", "MailingCity", "Contact", "two_way"),
+    ("country", "Country", "Lead", "two_way"),
+    ("country", "MailingCountry", "Contact", "two_way"),
 ]
 
 
@@ -25,6 +27,6 @@ def ensure_defaults(apps=global_apps, using: str = "default") -> None:
     # Defaults only on a fresh install: mappings an admin has edited or removed stay as they are.
     if not FieldMapping.objects.using(using).exists():
         FieldMapping.objects.using(using).bulk_create(
-            FieldMapping(hubspot_property=prop, salesforce_field=field, salesforce_object=obj, rule="two_way")
-            for prop, field, obj in DEFAULT_MAPPINGS
+            FieldMapping(hubspot_property=prop, salesforce_field=field, salesforce_object=obj, rule=rule)
+            for prop, field, obj, rule in DEFAULT_MAPPINGS
         )

@@ -200,6 +200,23 @@ class FieldMapping(models.Model):
         TWO_WAY = "two_way", _("Two-way")
         DONT_SYNC = "dont_sync", _("Don't sync")
 
+    # What each rule does, in one line (HubSpot's knowledge base, "Map HubSpot properties to
+    # Salesforce fields"; applied by sync.engine.merge).
+    RULE_HELP = {
+        Rule.TWO_WAY: _("The most recent value wins, both ways; a value deleted on one side is deleted on the other."),
+        Rule.PREFER_SALESFORCE: _(
+            "HubSpot fills the Salesforce field only when it is blank; a Salesforce value, or its "
+            "deletion, overwrites HubSpot."
+        ),
+        Rule.ALWAYS_SALESFORCE: _(
+            "HubSpot never writes to Salesforce, not even when creating a record; Salesforce's value, or "
+            "its deletion, overwrites HubSpot."
+        ),
+        Rule.DONT_SYNC: _("Nothing passes either way, not even when a record is created."),
+    }
+    # The rules HubSpot allows for the email, the key records are matched on.
+    EMAIL_RULES = (Rule.TWO_WAY, Rule.PREFER_SALESFORCE)
+
     hubspot_property = models.CharField(_("HubSpot property"), max_length=255)
     salesforce_field = models.CharField(_("Salesforce field"), max_length=80)
     salesforce_object = models.CharField(
@@ -221,6 +238,21 @@ class FieldMapping(models.Model):
 
     def applies_to(self, salesforce_object: str) -> bool:
         return self.salesforce_object in (self.Object.BOTH, salesforce_object)
+
+    @property
+    def maps_email(self) -> bool:
+        return self.hubspot_property == "email" or self.salesforce_field.lower() == "email"
+
+    def clean(self) -> None:
+        if self.maps_email and self.rule not in self.EMAIL_RULES:
+            raise ValidationError(
+                {
+                    "rule": _(
+                        "The email can only be mapped Two-way or Prefer Salesforce unless blank, as in HubSpot: "
+                        "records are matched on it."
+                    )
+                }
+            )
 
 
 class SettingChange(models.Model):

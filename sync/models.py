@@ -22,6 +22,9 @@ class Reason(models.TextChoices):
     LIST_RESYNC = "list_resync", _("Manual resync of the list")
     CONTACT_RESYNC = "contact_resync", _("Manual resync of the contact")
     RETRY = "retry", _("Retry after a failure")
+    # A field HubSpot must send to Salesforce, found by the Salesforce pull (a first link, a
+    # conflict HubSpot won).
+    SALESFORCE_CHANGED = "salesforce_changed", _("Salesforce record changed")
 
 
 class Category(models.TextChoices):
@@ -128,6 +131,8 @@ class SyncRun(models.Model):
     pulled = models.PositiveIntegerField(_("pulled from HubSpot"), default=0)
     created_in_hubspot = models.PositiveIntegerField(_("created in HubSpot"), default=0)
     updated_in_hubspot = models.PositiveIntegerField(_("updated in HubSpot"), default=0)
+    # Records where both sides had changed a field since they last agreed (resolved by its rule).
+    conflicts = models.PositiveIntegerField(_("conflicts"), default=0)
     progress_done = models.PositiveIntegerField(_("done"), default=0)
     progress_total = models.PositiveIntegerField(_("to do"), default=0)
     salesforce_api_calls = models.PositiveIntegerField(_("Salesforce API calls"), default=0)
@@ -214,6 +219,8 @@ class SyncRecord(models.Model):
     fields = models.JSONField(_("fields"), default=list, blank=True)
     payload_before = models.JSONField(_("before"), null=True, blank=True)
     payload_after = models.JSONField(_("after"), null=True, blank=True)
+    # Fields both sides changed since they last agreed: both values, both times, the winner.
+    conflicts = models.JSONField(_("conflicts"), default=list, blank=True)
     reasons = models.JSONField(_("reasons"), default=list, blank=True)
     attempt = models.PositiveIntegerField(_("attempt"), default=1)
     ignored = models.BooleanField(_("ignored"), default=False)
@@ -248,6 +255,9 @@ class SyncedState(models.Model):
     last_sent_at = models.DateTimeField(_("last sent at"), null=True, blank=True)
     salesforce_values = models.JSONField(_("last Salesforce values"), null=True, blank=True)
     salesforce_seen_at = models.DateTimeField(_("last seen in Salesforce at"), null=True, blank=True)
+    # Per mapped field ("<hubspot property>:<salesforce field>"), the values HubSpot and Salesforce
+    # last agreed on, [hubspot, salesforce]: the base of the three-way merge (sync.engine.merge).
+    field_bases = models.JSONField(_("values both sides last agreed on"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("synced state")

@@ -61,6 +61,8 @@ def health(request: HttpRequest) -> HttpResponse:
         "title": _("Sync health"),
         "cards": cards,
         "failing_total": sum(c.affected for c in cards),
+        "conflicts_24h": selectors.conflicts_24h(now=now),
+        "conflicts_url": _log_url(conflicts="yes"),
         "usage": usage,
         "api_chart": api_chart(usage.per_hour, allocation=usage.allocation),
         "activity_chart": activity_chart(selectors.hourly_totals(now=now)),

@@ -4,6 +4,9 @@ One SQLite file (``HubSpotStore(path)``). A contact row keeps ``hs_object_id`` (
 ``createdate`` and ``lastmodifieddate`` (epoch ms) in columns, a case-folded email key for
 look-ups and the other property values, already canonical strings, as a JSON document.
 
+Every change of a property value is also appended to its history (:mod:`.history`) in the same
+transaction, with the write's time and source (``source=``: the API's app by default).
+
 HubSpot refuses a second contact with the same email, case-insensitively (409 ``CONFLICT``);
 the API paths here enforce that. ``bulk_insert`` (used by ``sandbox_seed``) writes rows as
 given, which lets the seed reproduce the case-only duplicates that real portals hold from
@@ -20,6 +23,16 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from sandbox.hubspot.history import (
+    CRM_UI,
+    HISTORY_SCHEMA,
+    Source,
+    contact_histories,
+    history_backfill,
+    history_record,
+    history_record_rows,
+    integration,
+)
 from sandbox.hubspot.schema import (
     COLUMN_PROPERTIES,
     NAME_RE,
@@ -35,6 +48,7 @@ from sandbox.hubspot.search import register_functions
 from sandbox.store import SQLiteStore
 
 TOKEN_LIFETIME_S = 1800
+API_SOURCE = integration("sandbox")  # the static ``Bearer sandbox`` token's app
 
 
 def now_ms() -> int:
@@ -104,8 +118,9 @@ class HubSpotStore(SQLiteStore):
         count INTEGER NOT NULL
     );
     """
+    SCHEMA += HISTORY_SCHEMA  # CREATE ... IF NOT EXISTS: an older file gains the table on open
     # schema_version survives a reset: it only ever grows, so every process notices the change.
-    TABLES = ("contact", "property", "token", "seed_progress")
+    TABLES = ("contact", "property", "token", "seed_progress", "property_history")
 
     def __init__(self, path: Any) -> None:
         self._schema_lock = threading.Lock()
@@ -115,6 +130,7 @@ class HubSpotStore(SQLiteStore):
         with self.write() as conn:
             if conn.execute("SELECT COUNT(*) FROM property").fetchone()[0] == 0:
                 self._install_standard_properties(conn)
+            history_backfill(conn)  # a file from before the history: its values become its history
         self._load_properties()
 
     def _connect(self) -> sqlite3.Connection:
@@ -266,8 +282,10 @@ class HubSpotStore(SQLiteStore):
         if row is not None:
             raise EmailConflict(row["id"], email or "")
 
-    def insert(self, conn: sqlite3.Connection, values: dict[str, str | None], moment: int) -> sqlite3.Row:
-        """A new contact from cleaned values (email uniqueness checked)."""
+    def insert(
+        self, conn: sqlite3.Connection, values: dict[str, str | None], moment: int, *, source: Source = API_SOURCE
+    ) -> sqlite3.Row:
+        """A new contact from cleaned values (email uniqueness checked), its values its first history."""
         props = {k: v for k, v in values.items() if v is not None and k not in COLUMN_PROPERTIES}
         self._check_email_free(conn, props.get("email"))
         created = moment
@@ -278,20 +296,31 @@ class HubSpotStore(SQLiteStore):
             "INSERT INTO contact (email_key, created_ms, updated_ms, props) VALUES (?, ?, ?, ?)",
             (email_key(props.get("email")), created, moment, json.dumps(props, separators=(",", ":"))),
         )
+        history_record(conn, cursor.lastrowid, props.items(), moment, source)
         return conn.execute("SELECT * FROM contact WHERE id = ?", (cursor.lastrowid,)).fetchone()
 
     def update(
-        self, conn: sqlite3.Connection, row: sqlite3.Row, values: dict[str, str | None], moment: int
+        self,
+        conn: sqlite3.Connection,
+        row: sqlite3.Row,
+        values: dict[str, str | None],
+        moment: int,
+        *,
+        source: Source = API_SOURCE,
     ) -> sqlite3.Row:
-        """Apply cleaned values to a contact (email uniqueness checked)."""
+        """Apply cleaned values to a contact (email uniqueness checked); the changed ones join
+        their history ("" for a cleared value)."""
         props = json.loads(row["props"])
+        changes: list[tuple[str, str]] = []
         for name, value in values.items():
             if name in COLUMN_PROPERTIES:
                 continue
             if value is None:
-                props.pop(name, None)
-            else:
+                if props.pop(name, None) is not None:
+                    changes.append((name, ""))
+            elif props.get(name) != value:
                 props[name] = value
+                changes.append((name, value))
         if "email" in values:
             self._check_email_free(conn, props.get("email"), own_id=row["id"])
         created = row["created_ms"]
@@ -302,7 +331,21 @@ class HubSpotStore(SQLiteStore):
             "UPDATE contact SET email_key = ?, props = ?, updated_ms = ?, created_ms = ? WHERE id = ?",
             (email_key(props.get("email")), json.dumps(props, separators=(",", ":")), moment, created, row["id"]),
         )
+        if changes:
+            history_record(conn, row["id"], changes, moment, source)
         return conn.execute("SELECT * FROM contact WHERE id = ?", (row["id"],)).fetchone()
+
+    def set_properties(
+        self, contact_id: int | str, values: dict[str, Any], *, moment: int | None = None, source: Source = CRM_UI
+    ) -> sqlite3.Row:
+        """A direct edit, by default a person's in HubSpot's UI (``CRM_UI``), at ``moment``
+        (epoch ms, default now): how a test makes a HubSpot-side change with its own history."""
+        cleaned = self.clean_properties(values)
+        with self.write() as conn:
+            row = self.get(contact_id, conn=conn)
+            if row is None:
+                raise KeyError(contact_id)
+            return self.update(conn, row, cleaned, now_ms() if moment is None else moment, source=source)
 
     def archive(self, conn: sqlite3.Connection, contact_id: int, moment: int) -> bool:
         cursor = conn.execute(
@@ -320,11 +363,14 @@ class HubSpotStore(SQLiteStore):
         self, rows: Iterable[tuple[dict[str, str], int, int]], *, progress: tuple[int, int] | None = None
     ) -> int:
         """Insert ``(props, created_ms, updated_ms)`` rows as given, in one transaction; no checks.
+        Each value becomes one ``IMPORT`` history entry at the row's ``updated_ms``.
 
         ``progress=(seed, count)`` records, in the same transaction, that seed's first ``count``
         contacts now exist."""
         count = 0
         with self.write() as conn:
+            # AUTOINCREMENT: every row inserted below gets an id above today's largest.
+            first_new = conn.execute("SELECT COALESCE(MAX(id), 0) FROM contact").fetchone()[0]
             if progress is not None:
                 conn.execute(
                     "INSERT INTO seed_progress (seed, count) VALUES (?, ?) "
@@ -348,6 +394,7 @@ class HubSpotStore(SQLiteStore):
                     "INSERT INTO contact (email_key, created_ms, updated_ms, props) VALUES (?, ?, ?, ?)", batch
                 )
                 count += len(batch)
+            history_record_rows(conn, after_id=first_new)
         return count
 
     def count(self, *, archived: bool = False) -> int:
@@ -367,9 +414,21 @@ class HubSpotStore(SQLiteStore):
         values["lastmodifieddate"] = ms_to_iso(row["updated_ms"])
         return values
 
-    def to_public(self, row: sqlite3.Row, requested: Iterable[str], *, new: bool | None = None) -> dict[str, Any]:
-        """HubSpot's SimplePublicObject. Requested properties without a value are left out
-        (HubSpot sends them as null, which its own OpenAPI schema does not allow)."""
+    def histories(self, rows: list[sqlite3.Row], names: Iterable[str]) -> dict[int, dict[str, list[dict[str, Any]]]]:
+        """``propertiesWithHistory`` by contact id (see :func:`.history.contact_histories`)."""
+        return contact_histories(self.read(), rows, names)
+
+    def to_public(
+        self,
+        row: sqlite3.Row,
+        requested: Iterable[str],
+        *,
+        new: bool | None = None,
+        history: dict[str, list[dict[str, Any]]] | None = None,
+    ) -> dict[str, Any]:
+        """HubSpot's SimplePublicObject, with ``propertiesWithHistory`` when ``history`` is given.
+        Requested properties without a value are left out (HubSpot sends them as null, which its
+        own OpenAPI schema does not allow)."""
         values = self.property_values(row)
         data: dict[str, Any] = {
             "id": str(row["id"]),
@@ -383,6 +442,8 @@ class HubSpotStore(SQLiteStore):
             "updatedAt": values["lastmodifieddate"],
             "archived": bool(row["archived"]),
         }
+        if history is not None:
+            data["propertiesWithHistory"] = history
         if row["archived"]:
             data["archivedAt"] = ms_to_iso(row["archived_ms"] or row["updated_ms"])
         if new is not None:
@@ -415,5 +476,14 @@ class HubSpotStore(SQLiteStore):
         return row[0] if row else None
 
     def token_expiry(self, access_token: str) -> int | None:
-        row = self.read().execute("SELECT expires_ms FROM token WHERE access_token = ?", (access_token,)).fetchone()
-        return row[0] if row else None
+        owner = self.token_owner(access_token)
+        return owner[0] if owner else None
+
+    def token_owner(self, access_token: str) -> tuple[int, str] | None:
+        """``(expires_ms, client_id)`` of an issued token; None when unknown."""
+        row = (
+            self.read()
+            .execute("SELECT expires_ms, client_id FROM token WHERE access_token = ?", (access_token,))
+            .fetchone()
+        )
+        return (row[0], row[1]) if row else None

@@ -22,10 +22,14 @@ What it answers (``V`` = ``/services/data/vXX.X``, versions 31.0 to 62.0):
 Every call counts against a daily allowance reported in ``Sforce-Limit-Info``; past it,
 ``REQUEST_LIMIT_EXCEEDED``. Records are validated like Salesforce does (required fields,
 lengths, email format, restricted picklists, unknown fields, unique external ids, optional
-duplicate rule on email), with Salesforce's error codes and shapes.
+duplicate rule on email), with Salesforce's error codes and shapes. A field is cleared by a
+JSON ``null`` or ``""`` (stored as null) in REST and sObject Collections, by ``#N/A`` in a Bulk
+API 2.0 CSV (an empty cell leaves it as it is); clearing a required field fails that record
+with ``REQUIRED_FIELD_MISSING``.
 
 The handlers are in :mod:`.app` (one module per API), every record write in :mod:`.records`, the
-Bulk API 2.0 jobs in :mod:`.bulk`, the OAuth grants in :mod:`.oauth`.
+Bulk API 2.0 jobs in :mod:`.bulk`, the OAuth grants in :mod:`.oauth`, the records
+``sandbox_seed`` adds (duplicates of seeded HubSpot contacts by email) in :mod:`.seed`.
 
 State is one SQLite file; queries on Email or on a lower bound of LastModifiedDate narrow to
 candidate ids kept in memory (:mod:`.lookups`) instead of paying an index on every write.

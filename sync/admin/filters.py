@@ -53,3 +53,18 @@ class CurrentFailureFilter(admin.SimpleListFilter):
         if self.value() == "ignored":
             return queryset.filter(action=SyncRecord.Action.FAILED, ignored=True)
         return queryset
+
+
+class ConflictFilter(admin.SimpleListFilter):
+    """Records where both sides had changed a field since they last agreed."""
+
+    title = _("conflicts")
+    parameter_name = "conflicts"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Both sides changed a field"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(conflicts=[])
+        return queryset

@@ -25,11 +25,11 @@ from django.utils.translation import ngettext
 
 from lists.admin.base import ReadOnlyAdmin, admin_url_name
 from sync.admin.export import export_rows
-from sync.admin.filters import CurrentFailureFilter, RunFilter
+from sync.admin.filters import ConflictFilter, CurrentFailureFilter, RunFilter
 from sync.admin.links import salesforce_id_18, salesforce_instance_url, salesforce_url
 from sync.admin.paginator import WindowPaginator
 from sync.models import Reason, SyncRecord
-from sync.selectors import payload_changes, redact
+from sync.selectors import conflict_rows, payload_changes, redact
 from sync.services import records_ignore, records_resync
 
 REASONS = dict(Reason.choices)
@@ -47,6 +47,7 @@ class SyncRecordAdmin(ReadOnlyAdmin):
     list_display_links = ["outcome"]
     list_filter = [
         CurrentFailureFilter,
+        ConflictFilter,
         RunFilter,
         "action",
         "category",
@@ -70,7 +71,7 @@ class SyncRecordAdmin(ReadOnlyAdmin):
 
     # Records leave the log through the retention sweep only (ReadOnlyAdmin: no delete).
 
-    readonly_fields = ["timeline", "salesforce_record", "changes", "before", "after"]
+    readonly_fields = ["timeline", "salesforce_record", "changes", "conflict_table", "before", "after"]
     fieldsets = [
         (None, {"fields": ["created_at", "run", "timeline", "email", "hubspot_id", "direction", "action", "reasons"]}),
         (_("Salesforce"), {"fields": ["salesforce_record"]}),
@@ -78,7 +79,7 @@ class SyncRecordAdmin(ReadOnlyAdmin):
             _("Skip or error"),
             {"fields": ["skip_reason", "category", "error_code", "message", "fields", "attempt", "ignored"]},
         ),
-        (_("Payload"), {"fields": ["changes", "before", "after"]}),
+        (_("Payload"), {"fields": ["changes", "conflict_table", "before", "after"]}),
     ]
 
     @admin.display(description=_("contact"))
@@ -121,6 +122,32 @@ class SyncRecordAdmin(ReadOnlyAdmin):
                 (
                     (c.field, "∅" if c.before is None else c.before, "∅" if c.after is None else c.after)
                     for c in changes
+                ),
+            ),
+        )
+
+    @admin.display(description=_("conflicts"))
+    def conflict_table(self, obj: SyncRecord):
+        rows = conflict_rows(obj.conflicts)
+        if not rows:
+            return "—"
+        return format_html(
+            '<table class="sync-conflicts"><tr><th>{}</th><th>HubSpot</th><th>Salesforce</th><th>{}</th></tr>{}</table>',
+            _("field"),
+            _("kept"),
+            format_html_join(
+                "",
+                "<tr><th>{}</th><td>{} <small>{}</small></td><td>{} <small>{}</small></td><td>{}</td></tr>",
+                (
+                    (
+                        r.field,
+                        r.hubspot_value,
+                        _when(r.hubspot_at),
+                        r.salesforce_value,
+                        _when(r.salesforce_at),
+                        r.winner,
+                    )
+                    for r in rows
                 ),
             ),
         )
@@ -301,3 +328,7 @@ class SyncRecordAdmin(ReadOnlyAdmin):
         extra_context["health_url"] = reverse("sync:health")
         extra_context.setdefault("title", _("Sync log"))
         return super().changelist_view(request, extra_context)
+
+
+def _when(moment) -> str:
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT") if moment else "—"

@@ -18,6 +18,7 @@ from integration.clients.salesforce import EmailMatch
 from lists.models import SalesforceObject
 
 EMAILS_PER_QUERY = 300
+IDS_PER_QUERY = 500
 RECORDS_PER_PAGE = 2000
 OBJECTS = tuple(SalesforceObject.values)
 
@@ -71,4 +72,24 @@ class SalesforceDirectory:
                 )
                 for email, items in matches.items():
                     found[email].extend(items)
+        return found
+
+    def records(self, object_name: str, ids: Sequence[str]) -> dict[str, dict]:
+        """The current mapped fields (and ``LastModifiedDate``) of these records, by id: read
+        right before they are updated, so an edit made in Salesforce since the last pull is
+        compared, not overwritten. About 500 ids a query (a query travels in a GET's URL)."""
+        fields = [f for f in self.fields_by_object.get(object_name, ()) if f not in ("Id", "LastModifiedDate")]
+        select = ", ".join(["Id", "LastModifiedDate", *fields])
+        found: dict[str, dict] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), IDS_PER_QUERY):
+            chunk = ", ".join(
+                f"'{record_id}'" for record_id in unique[start : start + IDS_PER_QUERY] if record_id.isalnum()
+            )
+            if not chunk:
+                continue
+            for record in self.client.query(f"SELECT {select} FROM {object_name} WHERE Id IN ({chunk})"):
+                found[record["Id"]] = {k: v for k, v in record.items() if k != "attributes"}
+                # Salesforce answers with 18-character ids; the contact may hold the 15-character one.
+                found.setdefault(record["Id"][:15], found[record["Id"]])
         return found

@@ -1,4 +1,4 @@
-"""Salesforce error codes → the categories ops triage by, and which errors are worth a retry."""
+"""Salesforce and HubSpot errors → the categories ops triage by, and which errors are worth a retry."""
 
 from __future__ import annotations
 
@@ -53,6 +53,32 @@ GONE_CODES = frozenset({"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFEREN
 
 def category_for(code: str) -> str:
     return CATEGORY_BY_CODE.get(code, Category.OTHER)
+
+
+# HubSpot's error categories (``{"status": "error", "category": ...}``) → ours.
+HUBSPOT_CATEGORIES: dict[str, str] = {
+    "CONFLICT": Category.DUPLICATE,  # 409: "Contact already exists. Existing ID: N"
+    "VALIDATION_ERROR": Category.INVALID_VALUE,
+    "INVALID_EMAIL": Category.INVALID_VALUE,
+    "PROPERTY_DOESNT_EXIST": Category.INVALID_VALUE,
+    "OBJECT_NOT_FOUND": Category.OTHER,
+    "MISSING_SCOPES": Category.PERMISSION,
+    "RATE_LIMITS": Category.API_LIMIT,
+}
+
+
+def hubspot_error_category(error: dict) -> str:
+    """Our category of one contact's error in a HubSpot batch answer (a duplicate email is a
+    duplicate, never a connection problem)."""
+    if error.get("category") in Category.values:
+        return str(error["category"])  # the client files each refused record already
+    status = error.get("status")
+    if str(status) == "409":
+        return Category.DUPLICATE
+    category = str(error.get("category") or error.get("code") or "").upper()
+    if category in HUBSPOT_CATEGORIES:
+        return HUBSPOT_CATEGORIES[category]
+    return Category.INVALID_VALUE if str(status) == "400" else Category.OTHER
 
 
 def is_transient(code: str) -> bool:

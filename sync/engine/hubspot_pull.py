@@ -207,7 +207,7 @@ class HubSpotPull:
                 mark.value = page_newest
                 mark.save(update_fields=["value", "updated_at"])
 
-    def _store(self, results: list[Any]) -> datetime | None:
+    def _store(self, results: list[Any], *, queue_changes: bool = True, partial: bool = False) -> datetime | None:
         """Upsert one page, update memberships for it, queue what must be sent. One transaction."""
         if not results:
             return None
@@ -252,6 +252,9 @@ class HubSpotPull:
                     if any((old.get(p) or "") != (raw.get(p) or "") for p in self.mapped if p in raw or p in old):
                         changed_mapped.add(hubspot_id)
                     to_update.append(contact)
+                if partial and contact.pk:
+                    # An answer carrying only the properties written: the others are as stored.
+                    raw = {**(contact.raw_properties or {}), **raw}
                 contact.raw_properties = raw
                 contact.properties = normalize_properties(raw, self.schema)
                 contact.email = (raw.get("email") or "").strip()[:254]
@@ -282,7 +285,7 @@ class HubSpotPull:
                 )
             ids = dict(Contact.objects.filter(hubspot_id__in=list(incoming)).values_list("hubspot_id", "pk"))
             memberships_update_for_contacts(contact_ids=list(ids.values()))
-            queued = self._queue_changed([ids[h] for h in changed_mapped if h in ids])
+            queued = self._queue_changed([ids[h] for h in changed_mapped if h in ids]) if queue_changes else 0
         self.result.pulled += len(incoming)
         self.result.created += len(to_create)
         self.result.updated += len(to_update)
@@ -312,14 +315,18 @@ class HubSpotPull:
         return queue.enqueue(contact_ids=members, reason=Reason.PROPERTY_CHANGED)
 
 
-def contacts_upsert_from_hubspot(results: Iterable[Any], *, client=None) -> list[int]:
-    """Store contacts HubSpot returned (e.g. after we created them), without a full pull."""
+def contacts_upsert_from_hubspot(
+    results: Iterable[Any], *, client=None, queue_changes: bool = True, partial: bool = False
+) -> list[int]:
+    """Store contacts HubSpot returned (e.g. after we created or updated them), without a full
+    pull. ``queue_changes`` False: our own write, not a HubSpot edit to send to Salesforce;
+    ``partial``: the answers carry only the properties written."""
     puller = HubSpotPull(client=client)
     properties = {p.name: p for p in ContactProperty.objects.filter(archived=False)}
     puller.schema = schema_from_properties(properties.values())
     puller.mapped = mapped_properties(load_mappings())
     results = list(results)
-    puller._store(results)
+    puller._store(results, queue_changes=queue_changes, partial=partial)
     return list(
         Contact.objects.filter(hubspot_id__in=[str(_get(r, "id")) for r in results]).values_list("pk", flat=True)
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lists.models import Contact
+from sync.engine.fields import ContactPlan
 from sync.models import PendingSync, SyncedState
 
 
@@ -22,6 +23,7 @@ class Outgoing:
     payload: dict = field(default_factory=dict)
     before: dict | None = None
     state: SyncedState | None = None
+    plan: ContactPlan | None = None  # the field decisions (sync.engine.fields); payload is its Salesforce half
 
     @property
     def creating(self) -> bool:

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integration.clients.base import ClientError
+from integration.clients.hubspot import HubSpotClient
 from integration.clients.salesforce import SalesforceClient
 from integration.models import SyncSettings
 from lists.models import Contact, SalesforceObject
@@ -38,17 +39,11 @@ from sync.engine.budget import ApiBudget
 from sync.engine.directory import SalesforceDirectory
 from sync.engine.gate import Gate
 from sync.engine.outgoing import Outgoing, PushCounters
-from sync.engine.payload import (
-    MappingRule,
-    already_in_salesforce,
-    fingerprint,
-    load_mappings,
-    outbound_payload,
-    salesforce_fields,
-)
+from sync.engine.payload import MappingRule, load_mappings, salesforce_fields
+from sync.engine.push_fields import PushFields
 from sync.engine.push_writes import PushWrites
 from sync.engine.spool import Spool
-from sync.models import PendingSync, Reason, SyncedState, SyncRecord, SyncRun
+from sync.models import PendingSync, SyncedState, SyncRecord, SyncRun
 
 DEFER_SECONDS = 1
 BULK_THRESHOLD = 2000
@@ -57,12 +52,13 @@ BULK_BATCH = 50_000
 RENEW_EVERY = timedelta(minutes=10)
 
 
-class Pusher(PushWrites):
+class Pusher(PushWrites, PushFields):
     def __init__(
         self,
         *,
         run: SyncRun,
         client: SalesforceClient,
+        hubspot: HubSpotClient | None = None,
         worker: str | None = None,
         batch_size: int = 2000,
         bulk_threshold: int = BULK_THRESHOLD,
@@ -73,6 +69,8 @@ class Pusher(PushWrites):
     ) -> None:
         self.run = run
         self.client = client
+        # Salesforce's edits a member has not received yet go to HubSpot in the same pass.
+        self.hubspot = hubspot
         self.worker = worker or queue.worker_name()
         self.batch_size = batch_size
         self.bulk_threshold = bulk_threshold
@@ -268,28 +266,11 @@ class Pusher(PushWrites):
             except ClientError as exc:
                 self._call_failed([i.entry for i in outgoing], exc)
                 return 0
-        unchanged: list[Outgoing] = []
-        sendable: list[Outgoing] = []
-        for item in outgoing:
-            sf_values = item.state.salesforce_values if item.state else None
-            item.payload = outbound_payload(
-                raw_properties=item.contact.raw_properties,
-                mappings=self.mappings,
-                salesforce_object=item.salesforce_object,
-                creating=item.creating,
-                salesforce_values=sf_values,
-            )
-            item.before = item.state.last_payload if item.state else None
-            digest = fingerprint(item.salesforce_object, item.payload)
-            forced = Reason.LIST_RESYNC in item.entry.reasons or Reason.CONTACT_RESYNC in item.entry.reasons
-            if not item.creating and (
-                not item.payload
-                or (item.state and item.state.payload_hash == digest and not forced)
-                or already_in_salesforce(item.payload, sf_values)
-            ):
-                unchanged.append(item)
-            else:
-                sendable.append(item)
+        # Field by field (sync.engine.fields): only what changed goes, each way its rule allows.
+        self._plan_all(outgoing)
+        self._write_hubspot(outgoing)
+        unchanged = [i for i in outgoing if not i.creating and not i.plan.to_salesforce]
+        sendable = [i for i in outgoing if i.creating or i.plan.to_salesforce]
         if unchanged:
             self._unchanged(unchanged)
         groups: dict[tuple[str, str], list[Outgoing]] = defaultdict(list)
@@ -324,7 +305,8 @@ class Pusher(PushWrites):
             item.salesforce_object = best.object
             if item.state is None:
                 item.state = SyncedState(contact=item.contact)
-            item.state.salesforce_values = dict(best.fields) or item.state.salesforce_values
+            values = {**dict(best.fields), "LastModifiedDate": best.last_modified} if best.fields else None
+            item.state.salesforce_values = values or item.state.salesforce_values
 
     def _unchanged(self, items: list[Outgoing]) -> None:
         records = []
@@ -334,7 +316,13 @@ class Pusher(PushWrites):
                     item, SyncRecord.Action.UNCHANGED, message=_("Salesforce already has these values; no call made.")
                 )
             )
+        # A contact found by email (or sharing a linked contact's email) is linked now, though
+        # nothing was sent: compare with what the database holds, not with the contact in memory.
+        stored = dict(Contact.objects.filter(pk__in=[i.contact.pk for i in items]).values_list("pk", "salesforce_id"))
         with transaction.atomic():
-            self._link([i for i in items if i.contact.salesforce_id != i.salesforce_id])
+            self._link([i for i in items if stored.get(i.contact.pk) != i.salesforce_id])
+            # Nothing was sent, but the bases may have moved (a new mapping's values, a field
+            # both sides now agree on, Salesforce's edit written to HubSpot).
+            self._store_bases(items)
             SyncRecord.objects.bulk_create(records)
             queue.complete([i.entry for i in items])

@@ -27,7 +27,7 @@ from sync.engine.budget import ApiBudget
 from sync.engine.errors import GONE_CODES, RunStopped, category_for, is_transient
 from sync.engine.gate import Gate
 from sync.engine.outgoing import Outgoing, PushCounters
-from sync.engine.payload import fingerprint
+from sync.engine.payload import Rule, fingerprint
 from sync.engine.spool import Spool
 from sync.models import Category, PendingSync, SyncedState, SyncRecord, SyncRun
 
@@ -74,6 +74,25 @@ class PushWrites:
             attempt=entry.attempts + 1,
             **fields,
         )
+
+    def _withheld(self, salesforce_object: str, fields: list[str]) -> list[str]:
+        """Why a field Salesforce requires was not sent: its rule keeps HubSpot's value back."""
+        withheld = {Rule.ALWAYS_SALESFORCE: _("Always use Salesforce"), Rule.DONT_SYNC: _("Don't sync")}
+        notes = []
+        for mapping in self.mappings:
+            if (
+                mapping.salesforce_field in fields
+                and mapping.applies_to(salesforce_object)
+                and mapping.rule in withheld
+            ):
+                notes.append(
+                    _(
+                        "%(field)s is mapped “%(rule)s”: HubSpot never sends it, so Salesforce cannot create "
+                        "the %(object)s. Fill it in Salesforce, or map it another way."
+                    )
+                    % {"field": mapping.salesforce_field, "rule": withheld[mapping.rule], "object": salesforce_object}
+                )
+        return notes
 
     def _outcome(self, item: Outgoing, action: str, **fields) -> SyncRecord:
         """Count ``action`` and log what happened to ``item``'s Salesforce record."""
@@ -234,6 +253,7 @@ class PushWrites:
                         fields=sorted(item.payload),
                         payload_before=item.before,
                         payload_after=item.payload,
+                        conflicts=[c for c in item.plan.conflicts if c["field"] in item.payload] if item.plan else [],
                     )
                 )
                 done.append(item.entry)
@@ -242,6 +262,8 @@ class PushWrites:
             code = errors[0].status_code if errors else "UNKNOWN"
             message = "; ".join(e.message for e in errors) or _("Salesforce refused the record.")
             fields = sorted({f for e in errors for f in (e.fields or [])})
+            if code == "REQUIRED_FIELD_MISSING" and item.creating:
+                message = " ".join([message, *self._withheld(item.salesforce_object, fields)])
             if code in GONE_CODES and not item.creating:
                 gone.append(item)
                 continue
@@ -303,12 +325,15 @@ class PushWrites:
             merged = dict(state.salesforce_values or {})
             merged.update(item.payload)
             state.salesforce_values = merged
+            if item.plan is not None:
+                # What both sides hold now that the write succeeded: the next merge's base.
+                state.field_bases = {**(state.field_bases or {}), **item.plan.bases}
             states.append(state)
         SyncedState.objects.bulk_create(
             states,
             update_conflicts=True,
             unique_fields=["contact"],
-            update_fields=["payload_hash", "last_payload", "last_sent_at", "salesforce_values"],
+            update_fields=["payload_hash", "last_payload", "last_sent_at", "salesforce_values", "field_bases"],
             batch_size=500,
         )
 

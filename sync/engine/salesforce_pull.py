@@ -1,7 +1,8 @@
 """Salesforce → HubSpot: new Salesforce records create (or de-duplicate by email) HubSpot contacts
-whatever the inclusion list says; later Salesforce edits reach HubSpot only for members, only
-for fields whose rule lets Salesforce write. Our own writes do not bounce back: a Salesforce
-record whose values equal what we last sent is our echo.
+whatever the inclusion list says; later Salesforce edits reach HubSpot only for members, field by
+field as the rules decide (``sync.engine.fields``), decided again against HubSpot as it is right
+before the write. Our own writes do not bounce back: a Salesforce value equal to the one both
+sides last agreed on is no change.
 """
 
 from __future__ import annotations
@@ -20,10 +21,15 @@ from django.utils.translation import gettext as _
 from integration.clients.base import ClientError
 from integration.models import SyncSettings
 from lists.models import Contact
+from sync.engine import queue
+from sync.engine.errors import hubspot_error_category
+from sync.engine.fields import ContactPlan, bases_of, plan_contact
 from sync.engine.gate import Gate
 from sync.engine.hubspot_pull import contacts_upsert_from_hubspot
-from sync.engine.payload import MappingRule, inbound_changes, load_mappings, salesforce_fields
-from sync.models import Category, SyncedState, SyncRecord, SyncRun, Watermark
+from sync.engine.hubspot_write import hubspot_updates_apply
+from sync.engine.merge import SALESFORCE
+from sync.engine.payload import MappingRule, load_mappings, salesforce_fields
+from sync.models import Category, Reason, SyncedState, SyncRecord, SyncRun, Watermark
 
 logger = logging.getLogger(__name__)
 
@@ -117,47 +123,29 @@ class SalesforcePull:
             )
             for contact in matches:
                 by_email.setdefault(contact.email.lower(), contact)
-        states = {
-            s.contact_id: s
-            for s in SyncedState.objects.filter(contact_id__in=[c.pk for c in [*by_sf_id.values(), *by_email.values()]])
-        }
-        gate = Gate.current()
         known = [*by_sf_id.values(), *by_email.values()]
+        states = {s.contact_id: s for s in SyncedState.objects.filter(contact_id__in=[c.pk for c in known])}
+        gate = Gate.current()
         members = gate.members([c.pk for c in known])
-        mapped_fields = salesforce_fields(self.mappings, salesforce_object)
-        creates: list[tuple[dict, dict]] = []
-        updates: list[tuple[dict, Contact, dict]] = []
+        creates: list[tuple[dict, ContactPlan]] = []
+        updates: list[tuple[dict, Contact, ContactPlan]] = []
         records_out: list[SyncRecord] = []
         for record in records:
             contact = by_sf_id.get(record["Id"]) or by_email.get((record.get("Email") or "").strip().lower())
-            state = states.get(contact.pk) if contact else None
             if contact is None:
                 if not self.settings.create_hubspot_contacts_from_salesforce or not record.get("Email"):
                     continue
-                props = inbound_changes(
-                    salesforce_record=record,
-                    raw_properties={},
-                    mappings=self.mappings,
-                    salesforce_object=salesforce_object,
-                    creating=True,
-                )
-                props["email"] = record["Email"].strip()
-                creates.append((record, props))
+                plan = self._plan(salesforce_object, {}, record, bases={}, first_sync=True)
+                plan.to_hubspot["email"] = record["Email"].strip()
+                creates.append((record, plan))
                 continue
-            previous = state.salesforce_values if state else None
-            changed_in_salesforce = previous is None or any(
-                str(record.get(f) or "") != str(previous.get(f) or "") for f in mapped_fields if f in record
-            )
+            state = states.get(contact.pk)
             self._remember_salesforce(contact, salesforce_object, record)
-            if not changed_in_salesforce:
-                continue  # nothing new in Salesforce since we last saw or wrote it: our own echo
-            changes = inbound_changes(
-                salesforce_record=record,
-                raw_properties=contact.raw_properties,
-                mappings=self.mappings,
-                salesforce_object=salesforce_object,
-            )
-            if not changes:
+            plan = self._plan_for(contact, state, salesforce_object, record)
+            if not plan.to_hubspot:
+                # Agreed, our own echo, or a field HubSpot must send (queued for the push, for a
+                # member): nothing for this pull to write.
+                self._bases_store(contact, plan, queue_pending=contact.pk in members)
                 continue
             if contact.pk not in members:
                 self.result.skipped += 1
@@ -172,7 +160,7 @@ class SalesforcePull:
                     )
                 )
                 continue
-            updates.append((record, contact, changes))
+            updates.append((record, contact, plan))
         SyncRecord.objects.bulk_create(records_out)
         if creates:
             self._create_in_hubspot(salesforce_object, creates)
@@ -180,6 +168,64 @@ class SalesforcePull:
             self._update_in_hubspot(salesforce_object, updates)
         if self.on_progress:
             self.on_progress()
+
+    def _plan(
+        self,
+        salesforce_object: str,
+        hubspot: dict,
+        record: dict,
+        *,
+        bases: dict,
+        first_sync: bool,
+        hubspot_times: dict | None = None,
+        hubspot_updated_at=None,
+    ) -> ContactPlan:
+        return plan_contact(
+            mappings=self.mappings,
+            salesforce_object=salesforce_object,
+            hubspot=hubspot,
+            salesforce=record,
+            bases=bases,
+            first_sync=first_sync,
+            hubspot_times=hubspot_times,
+            hubspot_updated_at=hubspot_updated_at,
+            # HubSpot's edits go to Salesforce with the push (the HubSpot pull queues them).
+            directions=("to_hubspot",),
+            # Salesforce starts this sync (a record it links to a contact by email): its values go.
+            first_sync_winner=SALESFORCE,
+        )
+
+    def _plan_for(
+        self, contact: Contact, state: SyncedState | None, salesforce_object: str, record: dict, times=None
+    ) -> ContactPlan:
+        bases = (
+            bases_of(
+                state.field_bases,
+                mappings=self.mappings,
+                last_payload=state.last_payload,
+                salesforce_values=state.salesforce_values,
+            )
+            if state is not None
+            else {}
+        )
+        return self._plan(
+            salesforce_object,
+            contact.raw_properties or {},
+            record,
+            bases=bases,
+            first_sync=not bases,
+            hubspot_times=times,
+            hubspot_updated_at=contact.hubspot_updated_at,
+        )
+
+    def _bases_store(self, contact: Contact, plan: ContactPlan, *, queue_pending: bool = True) -> None:
+        if plan.bases:
+            state, _created = SyncedState.objects.get_or_create(contact=contact)
+            state.field_bases = {**(state.field_bases or {}), **plan.bases}
+            state.save(update_fields=["field_bases"])
+        if plan.pending and queue_pending:
+            # A field HubSpot must send (a first link, a conflict HubSpot won): the push does it.
+            queue.enqueue(contact_ids=[contact.pk], reason=Reason.SALESFORCE_CHANGED)
 
     def _remember_salesforce(self, contact: Contact, salesforce_object: str, record: dict) -> None:
         values = {k: v for k, v in record.items() if k not in ("attributes",)}
@@ -211,11 +257,11 @@ class SalesforcePull:
             **fields,
         )
 
-    def _create_in_hubspot(self, salesforce_object: str, creates: list[tuple[dict, dict]]) -> None:
+    def _create_in_hubspot(self, salesforce_object: str, creates: list[tuple[dict, ContactPlan]]) -> None:
         for start in range(0, len(creates), BATCH):
             chunk = creates[start : start + BATCH]
             try:
-                results = self.hubspot.batch_upsert_by_email([props for _r, props in chunk])
+                results = self.hubspot.batch_upsert_by_email([plan.to_hubspot for _r, plan in chunk])
             except ClientError as exc:
                 self.result.failed += len(chunk)
                 SyncRecord.objects.bulk_create(
@@ -225,7 +271,9 @@ class SalesforcePull:
                             r,
                             salesforce_object,
                             SyncRecord.Action.FAILED,
-                            category=Category.CONNECTION,
+                            category=hubspot_error_category({"status": exc.status, "category": exc.code})
+                            if exc.status in (400, 409)
+                            else Category.CONNECTION,
                             error_code=exc.code[:80] or type(exc).__name__,
                             message=str(exc),
                         )
@@ -235,11 +283,29 @@ class SalesforcePull:
                 continue
             contact_ids = contacts_upsert_from_hubspot(results)
             by_email = {c.email.lower(): c for c in Contact.objects.filter(pk__in=contact_ids)}
+            refused = {str(e.get("email") or "").strip().lower(): e for e in getattr(results, "errors", [])}
             out = []
-            for record, _props in chunk:
+            for record, plan in chunk:
+                error = refused.get(record["Email"].strip().lower())
+                if error is not None:
+                    # One refused record (an invalid value...): filed under its category, the others created.
+                    self.result.failed += 1
+                    out.append(
+                        self._record(
+                            None,
+                            record,
+                            salesforce_object,
+                            SyncRecord.Action.FAILED,
+                            category=hubspot_error_category(error),
+                            error_code=str(error.get("code") or "")[:80],
+                            message=str(error.get("message") or ""),
+                        )
+                    )
+                    continue
                 contact = by_email.get(record["Email"].strip().lower())
                 if contact is not None:
                     self._remember_salesforce(contact, salesforce_object, record)
+                    self._bases_store(contact, plan)
                 self.result.created_in_hubspot += 1
                 out.append(
                     self._record(
@@ -252,41 +318,44 @@ class SalesforcePull:
                 )
             SyncRecord.objects.bulk_create(out)
 
-    def _update_in_hubspot(self, salesforce_object: str, updates: list[tuple[dict, Contact, dict]]) -> None:
-        for start in range(0, len(updates), BATCH):
-            chunk = updates[start : start + BATCH]
-            try:
-                self.hubspot.batch_update([{"id": c.hubspot_id, "properties": changes} for _r, c, changes in chunk])
-            except ClientError as exc:
-                self.result.failed += len(chunk)
-                SyncRecord.objects.bulk_create(
-                    [
-                        self._record(
-                            c,
-                            r,
-                            salesforce_object,
-                            SyncRecord.Action.FAILED,
-                            category=Category.CONNECTION,
-                            error_code=exc.code[:80] or type(exc).__name__,
-                            message=str(exc),
-                        )
-                        for r, c, _ch in chunk
-                    ]
-                )
+    def _update_in_hubspot(self, salesforce_object: str, updates: list[tuple[dict, Contact, ContactPlan]]) -> None:
+        """Salesforce's edits, decided again against HubSpot as it is now (a HubSpot edit since
+        the last pull, and the time of each field both sides changed), then written."""
+        properties = sorted({p for _r, _c, plan in updates for p in plan.to_hubspot})
+        fresh = self._hubspot_now([c for _r, c, _p in updates], properties)
+        states = {s.contact_id: s for s in SyncedState.objects.filter(contact_id__in=[c.pk for _r, c, _p in updates])}
+        planned = []
+        for record, contact, plan in updates:
+            now = fresh.get(contact.hubspot_id)
+            if now is not None:
+                contact.raw_properties = {**(contact.raw_properties or {}), **now[0]}
+                plan = self._plan_for(contact, states.get(contact.pk), salesforce_object, record, times=now[1])
+            if plan.to_hubspot:
+                planned.append((contact, plan, salesforce_object, record["Id"]))
+            else:
+                self._bases_store(contact, plan)
+        failed = hubspot_updates_apply(self.hubspot, self.run, planned)
+        for contact, plan, _object, _id in planned:
+            if contact.pk in failed:
+                self.result.failed += 1
                 continue
-            out = []
-            for record, contact, changes in chunk:
-                before = {k: contact.raw_properties.get(k) for k in changes}
-                self.result.updated_in_hubspot += 1
-                out.append(
-                    self._record(
-                        contact,
-                        record,
-                        salesforce_object,
-                        SyncRecord.Action.UPDATED,
-                        fields=sorted(changes),
-                        payload_before=before,
-                        payload_after=changes,
-                    )
-                )
-            SyncRecord.objects.bulk_create(out)
+            self.result.updated_in_hubspot += 1
+            self._bases_store(contact, plan)
+
+    def _hubspot_now(self, contacts: list[Contact], properties: list[str]) -> dict[str, tuple[dict, dict]]:
+        """These contacts' values in HubSpot now, and when each last changed (its history)."""
+        if not properties:
+            return {}
+        try:
+            result = self.hubspot.batch_read(
+                [c.hubspot_id for c in contacts], properties, properties_with_history=properties
+            )
+        except ClientError as exc:
+            logger.warning("HubSpot values not read again before writing Salesforce's: %s", exc)
+            return {}
+        now = {}
+        for answer in result.contacts:
+            history = getattr(answer, "history", None) or {}
+            times = {name: values[0].timestamp for name, values in history.items() if values}
+            now[str(answer.id)] = ({k: v for k, v in (answer.properties or {}).items() if k in properties}, times)
+        return now

@@ -51,7 +51,7 @@ class Spool:
             (entry.pk, entry.contact_id, entry.reasons, entry.attempts, entry.updated_at),
             (contact.hubspot_id, contact.email, contact.firstname, contact.lastname),
             (contact.salesforce_id, contact.salesforce_object),
-            (item.salesforce_object, item.salesforce_id, item.payload, item.before, values),
+            (item.salesforce_object, item.salesforce_id, item.payload, item.before, values, item.plan),
         )
         pickle.dump(row, self._file, protocol=pickle.HIGHEST_PROTOCOL)
         self._columns.update(dict.fromkeys(item.payload))
@@ -82,7 +82,7 @@ def _rebuilt(rows: list[tuple], with_states: bool) -> list[Outgoing]:
     items = []
     for (pk, contact_id, reasons, attempts, updated_at), person, linked, sending in rows:
         hubspot_id, email, firstname, lastname = person
-        salesforce_object, salesforce_id, payload, before, values = sending
+        salesforce_object, salesforce_id, payload, before, values, plan = sending
         contact = Contact(pk=contact_id, hubspot_id=hubspot_id, email=email, firstname=firstname, lastname=lastname)
         contact.salesforce_id, contact.salesforce_object = linked
         entry = PendingSync(pk=pk, contact_id=contact_id, reasons=reasons, attempts=attempts, updated_at=updated_at)
@@ -101,6 +101,7 @@ def _rebuilt(rows: list[tuple], with_states: bool) -> list[Outgoing]:
                 payload=payload,
                 before=before,
                 state=state,
+                plan=plan,
             )
         )
     return items

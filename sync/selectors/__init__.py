@@ -11,15 +11,17 @@ Every query here must stay fast with millions of ``SyncRecord`` rows: none scans
 - :mod:`.inclusion`: the inclusion list's members and those never synced.
 """
 
-from sync.selectors.failures import CategoryCard, category_cards, current_failures
+from sync.selectors.failures import CategoryCard, category_cards, conflicts_24h, current_failures
 from sync.selectors.inclusion import InclusionStats, inclusion_list_stats
 from sync.selectors.runs import current_run, recent_runs, run_duration, run_progress
 from sync.selectors.suspensions import Suspension, connected_app_url, suspensions
 from sync.selectors.timeline import (
     Change,
+    ConflictRow,
     Explanation,
     InclusionStatus,
     TimelineEvent,
+    conflict_rows,
     contact_timeline,
     inclusion_explanations,
     inclusion_status,
@@ -32,6 +34,7 @@ __all__ = [
     "ApiUsage",
     "CategoryCard",
     "Change",
+    "ConflictRow",
     "Explanation",
     "HourTotals",
     "InclusionStats",
@@ -41,6 +44,8 @@ __all__ = [
     "api_calls_last_24h",
     "api_usage",
     "category_cards",
+    "conflict_rows",
+    "conflicts_24h",
     "connected_app_url",
     "contact_timeline",
     "current_failures",

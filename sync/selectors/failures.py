@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 from django.utils import timezone
 
-from sync.models import Category, SyncRecord
+from sync.models import Category, SyncRecord, SyncRun
 
 
 def current_failures(queryset: QuerySet[SyncRecord] | None = None) -> QuerySet[SyncRecord]:
@@ -67,3 +67,10 @@ def category_cards(*, now: dt.datetime | None = None) -> list[CategoryCard]:
     for category, pairs in codes.items():
         cards[category].top_codes = sorted(pairs, key=lambda p: (-p[1], p[0]))[:3]
     return list(cards.values())
+
+
+def conflicts_24h(*, now: dt.datetime | None = None) -> int:
+    """Records of the last 24 hours where both sides had changed a field since they last agreed
+    (each resolved by its rule): from the run counters, not the log."""
+    since = (now or timezone.now()) - dt.timedelta(hours=24)
+    return SyncRun.objects.filter(started_at__gte=since).aggregate(n=Sum("conflicts"))["n"] or 0

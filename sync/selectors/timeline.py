@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from integration.models import SyncSettings
@@ -42,6 +43,34 @@ def payload_changes(before: dict | None, after: dict | None) -> list[Change]:
     before, after = redact(before or {}), redact(after or {})
     keys = list(dict.fromkeys([*after.keys(), *before.keys()]))
     return [Change(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
+
+
+@dataclass
+class ConflictRow:
+    """A field both sides changed since they last agreed, as a person reads it."""
+
+    field: str  # "jobtitle → Title"
+    hubspot_value: str
+    hubspot_at: dt.datetime | None
+    salesforce_value: str
+    salesforce_at: dt.datetime | None
+    winner: str  # "HubSpot" or "Salesforce"
+
+
+def conflict_rows(conflicts: Iterable[dict] | None) -> list[ConflictRow]:
+    rows = []
+    for c in conflicts or []:
+        rows.append(
+            ConflictRow(
+                field=f"{c.get('property')} → {c.get('field')}",
+                hubspot_value=(c.get("hubspot") or {}).get("value") or "∅",
+                hubspot_at=parse_datetime((c.get("hubspot") or {}).get("at") or ""),
+                salesforce_value=(c.get("salesforce") or {}).get("value") or "∅",
+                salesforce_at=parse_datetime((c.get("salesforce") or {}).get("at") or ""),
+                winner="HubSpot" if c.get("winner") == "hubspot" else "Salesforce",
+            )
+        )
+    return rows
 
 
 @dataclass
@@ -126,6 +155,7 @@ class TimelineEvent:
     reasons: list[str] = field(default_factory=list)
     detail: str = ""
     explanations: list[Explanation] | None = None
+    conflicts: list[ConflictRow] = field(default_factory=list)
 
 
 def _reason_labels(reasons: Iterable[str]) -> list[str]:
@@ -176,6 +206,7 @@ def contact_timeline(*, contact: Contact, limit: int = 200, now: dt.datetime | N
         )
         if record.action in (SyncRecord.Action.CREATED, SyncRecord.Action.UPDATED):
             event.changes = payload_changes(record.payload_before, record.payload_after)
+            event.conflicts = conflict_rows(record.conflicts)
         elif record.action == SyncRecord.Action.SKIPPED and record.skip_reason == SyncRecord.SkipReason.NOT_MEMBER:
             if not explained:
                 explanations = inclusion_explanations(contact, now=now)

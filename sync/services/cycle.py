@@ -91,6 +91,7 @@ def _push(run: SyncRun, clients: RunClients, publisher: Publisher, *, manual: bo
     pusher = Pusher(
         run=run,
         client=clients.salesforce,
+        hubspot=_hubspot_or_none(clients),
         on_progress=progress,
         allow_retries=budget.retries_allowed,
         budget=budget,
@@ -108,6 +109,16 @@ def _push(run: SyncRun, clients: RunClients, publisher: Publisher, *, manual: bo
     except ClientError as exc:
         errors.append(str(exc))
     publisher.publish()
+
+
+def _hubspot_or_none(clients: RunClients):
+    """The HubSpot client, for the Salesforce edits a member has not received yet; without one
+    (HubSpot not reachable now), the push still sends to Salesforce and the edits wait."""
+    try:
+        return clients.hubspot
+    except ClientError as exc:
+        logger.warning("push without HubSpot writes: %s", exc)
+        return None
 
 
 def sync_cycle(*, trigger: str = SyncRun.Trigger.SCHEDULE, actor=None, clients: RunClients | None = None) -> SyncRun:

@@ -26,9 +26,14 @@ def _field_types() -> dict[str, tuple[dict[str, str], bool]]:
 def mappings_context(request: HttpRequest, add_form: FieldMappingForm | None = None) -> dict[str, Any]:
     field_types = _field_types()
     mappings = list(FieldMapping.objects.order_by("hubspot_property", "salesforce_object", "salesforce_field"))
+    for mapping in mappings:
+        # The email takes only the rules HubSpot allows for it.
+        allowed = FieldMapping.EMAIL_RULES if mapping.maps_email else FieldMapping.Rule.values
+        mapping.rule_choices = [(value, label) for value, label in FieldMapping.Rule.choices if value in allowed]
+        mapping.rule_help = FieldMapping.RULE_HELP[mapping.rule]
     return {
         "mappings": mappings,
-        "rule_choices": FieldMapping.Rule.choices,
+        "rules": [(label, FieldMapping.RULE_HELP[value]) for value, label in FieldMapping.Rule.choices],
         "add_form": add_form or FieldMappingForm(field_types=field_types),
         "salesforce_field_names": sorted({name for types, _described in field_types.values() for name in types}),
         "field_types_from_describe": all(described for _types, described in field_types.values()),

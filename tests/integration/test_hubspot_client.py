@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from integration.clients.base import AuthError, Conflict, RateLimited
-from integration.clients.hubspot import HubSpotClient, default_retry, get_hubspot_client
+from integration.clients.base import AuthError, Conflict, RateLimited, ServiceUnavailable, ValidationFailed
+from integration.clients.hubspot import ErrorCategory, HubSpotClient, PropertyValue, default_retry, get_hubspot_client
+from integration.clients.hubspot.isolation import send_isolating
 from sandbox.testing import running_hubspot_app
 from tests.sandbox.hubspot_helpers import oauth_token
 
@@ -209,3 +211,178 @@ def test_factory_picks_sandbox_or_real(hs, settings):
     settings.HUBSPOT_ACCESS_TOKEN = ""
     with pytest.raises(AuthError):
         get_hubspot_client()
+
+
+# -- property history ------------------------------------------------------------------------
+
+
+def test_batch_read_with_history_parses_each_value_newest_first_50_a_call(hs):
+    url, app = hs
+    client = _client(url)
+    created = client.batch_upsert_by_email([{"email": f"h{i}@example.com", "city": "Lyon"} for i in range(120)])
+    first = next(c for c in created if c.email == "h0@example.com")
+    later = int(time.time() * 1000) + 60_000  # after the upsert, whatever the clock says
+    app.store.set_properties(first.id, {"city": ""}, moment=later)
+    app.store.set_properties(first.id, {"city": "Nice"}, moment=later + 1_000)
+    calls = client.api_calls
+    read = client.batch_read([c.id for c in created], ["email"], properties_with_history=["city", "jobtitle"])
+    assert client.api_calls - calls == 3  # 50 + 50 + 20: HubSpot's limit for reads with history
+    assert len(read.contacts) == 120 and not read.errors
+    history = next(c for c in read.contacts if c.id == first.id).history
+    assert set(history) == {"city"}  # jobtitle never had a value
+    assert [v.value for v in history["city"]] == ["Nice", "", "Lyon"]
+    newest = history["city"][0]
+    assert isinstance(newest, PropertyValue) and newest.source_type == "CRM_UI" and newest.updated_by_user_id == 1
+    assert newest.timestamp == dt.datetime.fromtimestamp((later + 1_000) / 1000, tz=dt.UTC)
+    assert history["city"][-1].source_type == "INTEGRATION" and history["city"][-1].source_id == "sandbox"
+    assert client.get_contact(first.id, properties_with_history=["city"]).history["city"][0].value == "Nice"
+    assert client.batch_read([first.id], ["city"]).contacts[0].history == {}  # only when asked
+
+
+# -- one bad record never blocks its batch neighbours ---------------------------------------
+
+
+def _contacts(client: HubSpotClient, n: int) -> list:
+    return sorted(
+        client.batch_upsert_by_email([{"email": f"m{i:03d}@example.com"} for i in range(n)]), key=lambda c: c.id
+    )
+
+
+def test_one_email_conflict_fails_its_record_alone_and_names_the_existing_contact(hs):
+    url, app = hs
+    client = _client(url)
+    taken = client.create_contact({"email": "taken@example.com"})
+    members = _contacts(client, 100)
+    updates = [{"id": c.id, "properties": {"city": "Porto"}} for c in members]
+    updates[37]["properties"]["email"] = "TAKEN@example.com"
+    calls = client.api_calls
+    result = client.batch_update(updates)
+    # Refused, then the 99 that set no email in one call: the one that did is the culprit.
+    assert client.api_calls - calls == 2
+    assert len(result.contacts) == 99 and {c.properties["city"] for c in result.contacts} == {"Porto"}
+    [error] = result.errors
+    assert error["id"] == members[37].id and error["email"] == "TAKEN@example.com"
+    assert error["category"] == ErrorCategory.DUPLICATE == "duplicate"
+    assert (error["existing_id"], error["status"], error["code"]) == (taken.id, 409, "CONFLICT")
+    assert result.missing_ids == []
+    assert "city" not in app.store.property_values(app.store.get(members[37].id))
+
+
+def test_an_unnamed_culprit_is_found_by_halving(hs):
+    url, _app = hs
+    client = _client(url)
+    client.create_contact({"email": "taken@example.com"})
+    members = _contacts(client, 100)
+    # Every record sets an email (its own), so the refusal cannot name the culprit.
+    updates = [{"id": c.id, "properties": {"email": c.email, "city": "Faro"}} for c in members]
+    updates[0]["properties"]["email"] = "taken@example.com"
+    calls = client.api_calls
+    result = client.batch_update(updates)
+    # 100 refused; then 50/50, 25/25, 12/13, 6/6, 3/3, 1/2: one part refused and one written each time.
+    assert client.api_calls - calls == 13
+    assert len(result.contacts) == 99
+    assert [(e["id"], e["category"]) for e in result.errors] == [(members[0].id, "duplicate")]
+
+
+def test_an_invalid_value_fails_its_record_and_the_rest_go_through(hs):
+    url, _app = hs
+    client = _client(url)
+    members = _contacts(client, 40)
+    updates = [{"id": c.id, "properties": {"city": "Lille"}} for c in members]
+    updates[5]["properties"]["lifecyclestage"] = "lead"
+    updates[9]["properties"]["lifecyclestage"] = "not-a-stage"
+    updates[20]["properties"]["nonexistent_property"] = "x"
+    updates[30]["properties"]["nonexistent_property"] = "y"
+    calls = client.api_calls
+    result = client.batch_update(updates)
+    # All 40 refused for lifecyclestage: the 38 that do not set it go again, refused for the
+    # property HubSpot lacks (both records setting it fail, the 36 others go); the two
+    # lifecyclestage records are tried together, then alone.
+    assert client.api_calls - calls == 6
+    assert len(result.contacts) == 37
+    errors = {e["id"]: e for e in result.errors}
+    assert set(errors) == {members[9].id, members[20].id, members[30].id}
+    assert {e["category"] for e in errors.values()} == {ErrorCategory.INVALID_VALUE}
+    assert errors[members[9].id]["code"] == "INVALID_OPTION" and errors[members[9].id]["status"] == 400
+    assert errors[members[20].id]["code"] == "PROPERTY_DOESNT_EXIST"
+
+
+def test_a_property_hubspot_lacks_fails_every_record_setting_it_in_one_call(hs):
+    url, _app = hs
+    client = _client(url)
+    members = _contacts(client, 50)
+    calls = client.api_calls
+    result = client.batch_update([{"id": c.id, "properties": {"no_such_property": "x"}} for c in members])
+    assert client.api_calls - calls == 1  # the same refusal for all: nothing to split
+    assert result.contacts == [] and len(result.errors) == 50
+    assert {(e["category"], e["code"]) for e in result.errors} == {("invalid_value", "PROPERTY_DOESNT_EXIST")}
+
+
+def test_an_upsert_refused_for_one_record_writes_the_others(hs):
+    url, _app = hs
+    client = _client(url)
+    records = [{"email": f"up{i}@example.com", "firstname": f"F{i}"} for i in range(10)]
+    records[4]["email"] = "not an email"
+    result = client.batch_upsert_by_email(records)
+    assert isinstance(result, list) and len(result) == 9 and len(result.contacts) == 9
+    [error] = result.errors
+    assert (error["email"], error["id"], error["category"]) == ("not an email", None, "invalid_value")
+
+
+def test_transient_errors_are_retried_and_never_split(hs):
+    url, _app = hs
+    client = _client(url)
+    members = _contacts(client, 10)
+    updates = [{"id": c.id, "properties": {"city": "Bonn"}} for c in members]
+    requests.post(f"{url}/_sandbox/faults", json={"kind": "server_error", "count": 1, "method": "POST"})
+    calls = client.api_calls
+    assert len(client.batch_update(updates).contacts) == 10
+    assert client.api_calls - calls == 2  # one call, one retry
+    requests.post(f"{url}/_sandbox/faults", json={"kind": "rate_limit", "method": "POST"})
+    calls = client.api_calls
+    with pytest.raises(RateLimited):
+        client.batch_update(updates)
+    assert client.api_calls - calls == 6  # the call and its five retries, no split
+    requests.delete(f"{url}/_sandbox/faults")
+
+
+def test_a_transient_error_while_splitting_files_that_part_and_the_rest_still_go():
+    refused = Conflict("Contact already exists. Existing ID: 7", status=409, code="CONFLICT")
+    sent: list[list[str]] = []
+
+    def send(chunk: list[tuple[str, dict]]) -> dict:
+        ids = [ident for ident, _props in chunk]
+        sent.append(ids)
+        if "bad" in ids:
+            raise refused
+        if "b" in ids:
+            raise ServiceUnavailable("HubSpot could not be reached", status=503)
+        return {"results": [{"id": ident} for ident in ids]}
+
+    items = [(ident, {"email": f"{ident}@x.com"}) for ident in ("a", "b", "bad", "c")]
+    answers, errors = send_isolating(items, send, identify=lambda i: (i[0], i[1]["email"]), values=lambda i: i[1])
+    assert sent == [["a", "b", "bad", "c"], ["a", "b"], ["bad", "c"], ["bad"], ["c"]]
+    assert [r["id"] for a in answers for r in a["results"]] == ["c"]
+    assert [(e["id"], e["category"], e["existing_id"]) for e in errors] == [
+        ("a", "connection", None),
+        ("b", "connection", None),
+        ("bad", "duplicate", "7"),
+    ]
+
+
+def test_the_culprit_is_read_from_hubspots_own_wording_of_a_validation_error():
+    details = [{"isValid": False, "message": "x is not an option", "error": "INVALID_OPTION", "name": "lifecyclestage"}]
+    message = "Property values were not valid: " + json.dumps(details)
+    refused = ValidationFailed(message, status=400, code="VALIDATION_ERROR", body={"message": message})
+    sent: list[list[str]] = []
+
+    def send(chunk: list[tuple[str, dict]]) -> dict:
+        sent.append([ident for ident, _props in chunk])
+        if any(props.get("lifecyclestage") == "x" for _ident, props in chunk):
+            raise refused
+        return {"results": [{"id": ident} for ident, _props in chunk]}
+
+    items = [("1", {"city": "A"}), ("2", {"lifecyclestage": "x"}), ("3", {"city": "B"})]
+    _answers, errors = send_isolating(items, send, identify=lambda i: (i[0], None), values=lambda i: i[1])
+    assert sent == [["1", "2", "3"], ["1", "3"]]
+    assert [(e["id"], e["category"], e["code"]) for e in errors] == [("2", "invalid_value", "INVALID_OPTION")]

@@ -70,11 +70,6 @@ def test_seeded_oddities_are_present(store: HubSpotStore):
     long_company = [c for c in contacts if len(c.get("company", "")) > 255]
     long_city = [c for c in contacts if len(c.get("city", "")) > 40]
     no_email = [c for c in contacts if "email" not in c]
-    emails = [c["email"] for c in contacts if "email" in c]
-    folded: dict[str, set[str]] = {}
-    for email in emails:
-        folded.setdefault(email.casefold(), set()).add(email)
-    case_duplicates = [spellings for spellings in folded.values() if len(spellings) > 1]
     assert len(no_lastname) == 4
     assert len(malformed) == 4
     assert {"..", "no-tld", "trailing-dot"} == {
@@ -82,8 +77,51 @@ def test_seeded_oddities_are_present(store: HubSpotStore):
     }
     assert len(long_lastname) == 2 and len(long_company) == 2 and len(long_city) == 2
     assert len(no_email) == 2
-    assert len(case_duplicates) == 2
-    assert len(emails) == len(set(emails))  # never an exact duplicate
+
+
+def test_no_two_seeded_contacts_share_an_email_even_in_another_case(store: HubSpotStore):
+    seed_contacts(store, count=1000, seed=3, anchor=ANCHOR)
+    emails = [c["email"] for _i, _c, c in _snapshot(store) if "email" in c]
+    assert len(emails) == 990  # all but the deliberate 1 in 100 without
+    assert len({e.casefold() for e in emails}) == len(emails)  # as HubSpot's API requires
+
+
+def test_an_email_taken_already_is_tagged_with_the_seed_instead(store: HubSpotStore):
+    """As if a contact had been made through the API, or by another seed, before this one."""
+    wanted = make_contact(1, 5, ANCHOR)["email"]
+    with store.write() as conn:
+        store.insert(conn, {"email": wanted.upper(), "lastname": "Early"}, 0)
+    seed_contacts(store, count=10, seed=1, anchor=ANCHOR)
+    emails = [c.get("email") for _i, _c, c in _snapshot(store)]
+    local, _at, domain = wanted.partition("@")
+    assert emails[0] == wanted.upper() and emails[6] == f"{local}+s1@{domain}"
+    assert emails[1:6] + emails[7:] == [make_contact(1, i, ANCHOR)["email"] for i in (0, 1, 2, 3, 4, 6, 7, 8, 9)]
+    # Contacts of two seeds in one store stay unique too.
+    seed_contacts(store, count=3000, seed=2, anchor=ANCHOR)
+    seed_contacts(store, count=3000, seed=1, anchor=ANCHOR)
+    keys = [row[0] for row in store.read().execute("SELECT email_key FROM contact WHERE email_key IS NOT NULL")]
+    assert len(keys) == len(set(keys))
+
+
+def test_the_api_refuses_to_make_seeded_emails_equal_ignoring_case(hs, http):
+    url, app = hs
+    seed_contacts(app.store, count=10, seed=1, anchor=ANCHOR)
+    rows = app.store.read().execute("SELECT id, props FROM contact ORDER BY id").fetchall()
+    (first, first_email), (second, _email) = [(row["id"], json.loads(row["props"])["email"]) for row in rows[:2]]
+    attempts = [
+        http.post(f"{url}/crm/v3/objects/contacts", json={"properties": {"email": first_email.upper()}}),
+        http.patch(f"{url}/crm/v3/objects/contacts/{second}", json={"properties": {"email": first_email.title()}}),
+        http.post(
+            f"{url}/crm/v3/objects/contacts/batch/update",
+            json={"inputs": [{"id": str(second), "properties": {"email": first_email.upper()}}]},
+        ),
+    ]
+    for response in attempts:
+        assert response.status_code == 409, response.text
+        body = response.json()
+        assert body["status"] == "error" and body["category"] == "CONFLICT" and body["correlationId"]
+        assert body["message"] == f"Contact already exists. Existing ID: {first}"
+    assert app.store.count() == 10
 
 
 def test_seeded_contacts_are_realistic_and_valid_for_hubspot(store: HubSpotStore):

@@ -21,9 +21,9 @@ VALUES = {
     "LastName": st.one_of(st.sampled_from(["Doe", "Martin", "Ng"]), st.sampled_from(["", None, "x" * 81, 5])),
     "Company": st.sampled_from(["Acme", "Globex", "", None]),
     "Email": st.sampled_from(["a@x.com", "B@X.com", "c@x.com", "not an email", "", None]),
-    "Title": st.sampled_from(["CEO", "CTO", "x" * 200, True]),
-    "NumberOfEmployees": st.sampled_from([1, 50_000, "12", 10**9, 2.0, True, None]),
-    "LeadSource": st.sampled_from(["Web", "Other", "Nope", ""]),
+    "Title": st.sampled_from(["CEO", "CTO", "x" * 200, True, None, ""]),
+    "NumberOfEmployees": st.sampled_from([1, 50_000, "12", 10**9, 2.0, True, None, ""]),
+    "LeadSource": st.sampled_from(["Web", "Other", "Nope", "", None]),
     "Status": st.sampled_from(["Open - Not Contacted", "Working - Contacted", "Unknown", None]),
     "attributes": st.just({"type": "Lead"}),
     "title": st.just("lower-case twin"),
@@ -44,15 +44,23 @@ PLAIN = {
     "Status": st.sampled_from(["Open - Not Contacted", "Working - Contacted"]),
     "attributes": st.just({"type": "Lead"}),
 }
+# Clearing a field: JSON null, or "" (stored as null too). Of an optional field the column path
+# takes it; of a required one it is refused, record by record (REQUIRED_FIELD_MISSING).
+CLEAR = st.sampled_from([None, ""])
+CLEARABLE = ("Title", "Email", "NumberOfEmployees", "LeadSource")
+REQUIRED = ("LastName", "Company", "Status")
 
 
 @st.composite
 def batches(draw):
     """A batch whose records share one set of fields (usually) or each have their own, with
-    plain values only (half the time) or now and then one that is refused or coerced."""
+    plain values only (half the time, sometimes with fields cleared) or now and then one that is
+    refused or coerced."""
     size = draw(st.integers(1, 6))
     uniform = draw(st.booleans()) or draw(st.booleans())
     plain = draw(st.booleans())
+    clears = plain and draw(st.booleans())
+    cleared = CLEARABLE + REQUIRED if clears and draw(st.integers(0, 3)) == 0 else CLEARABLE
     optional = sorted((set(PLAIN) if plain else set(VALUES)) - set(COMMON))
     extra = draw(st.lists(st.sampled_from(optional), max_size=3, unique=True))
     # Usually every field a new Lead requires (else the batch is refused record by record).
@@ -66,6 +74,10 @@ def batches(draw):
         names = shared if uniform else draw(st.lists(st.sampled_from(sorted(VALUES)), min_size=1, unique=True))
         odd = not plain and draw(st.booleans())
         record = {name: draw(VALUES[name] if odd or name not in PLAIN else PLAIN[name]) for name in names}
+        if clears:
+            for name in sorted(set(record) & set(cleared)):
+                if draw(st.booleans()):
+                    record[name] = draw(CLEAR)
         if plain and "HubSpot_Id__c" in record:
             record["HubSpot_Id__c"] = key
         records.append(record)
@@ -155,3 +167,36 @@ class TestUniformUpsert:
         assert answers[0] == answers[1]
         assert answers[0][0][0][2][0][0] == "REQUIRED_FIELD_MISSING"
         assert taken == [True, False]
+
+    def test_clearing_optional_fields_stays_on_the_column_path_and_stores_null(self, two_stores):
+        plain, reference, taken = two_stores
+        batch = [
+            {"HubSpot_Id__c": f"h{n}", "LastName": "Doe", "Company": "Acme", "Title": "CEO", "Email": f"u{n}@x.com"}
+            for n in range(3)
+        ]
+        cleared = [{**batch[0], "Title": None, "Email": ""}, {**batch[1], "Title": "", "Email": None}, batch[2]]
+        answers = []
+        for store in (plain, reference):
+            RecordService(store).upsert(LEAD, HUBSPOT_ID, batch)
+            answers.append(outcome(store, cleared, all_or_none=False))
+        assert answers[0] == answers[1]
+        assert taken == [True, True]
+        rows = plain.read().execute('SELECT "Title", "Email" FROM "Lead" ORDER BY "HubSpot_Id__c"').fetchall()
+        assert [tuple(row) for row in rows] == [(None, None), (None, None), ("CEO", "u2@x.com")]
+
+    @pytest.mark.parametrize("clear", [None, ""])
+    def test_clearing_a_required_field_refuses_that_record_only_either_way(self, two_stores, clear):
+        plain, reference, taken = two_stores
+        batch = [{"HubSpot_Id__c": f"h{n}", "LastName": "Doe", "Company": "Acme"} for n in range(3)]
+        answers = []
+        for store in (plain, reference):
+            RecordService(store).upsert(LEAD, HUBSPOT_ID, batch)
+            answers.append(outcome(store, [batch[0], {**batch[1], "LastName": clear}, batch[2]], all_or_none=False))
+        assert answers[0] == answers[1]
+        assert taken == [True, False]
+        results, _table = answers[0]
+        assert [errors for _id, _created, errors in results] == [
+            [],
+            [("REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]", ["LastName"], {})],
+            [],
+        ]

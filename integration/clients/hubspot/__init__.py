@@ -6,8 +6,11 @@ and returns a cached ``HubSpotClient``; the client itself only knows a base URL 
 
 - :mod:`.client`: ``HubSpotClient``: paged and searched reads, batched writes, call counting,
   error translation, the OAuth token refreshed once on expiry.
-- :mod:`.records`: ``HubSpotContact``, ``ContactPage``, ``BatchResult``, decoded from HubSpot's
-  JSON, and the encoding of values as HubSpot's strings.
+- :mod:`.records`: ``HubSpotContact`` (with ``history``: ``PropertyValue``s), ``ContactPage``,
+  ``BatchResult``, ``UpsertResult``, decoded from HubSpot's JSON, and the encoding of values as
+  HubSpot's strings.
+- :mod:`.isolation`: a batch HubSpot refuses for one bad record split until the others go
+  through; each refused record a ``RecordError`` with an ``ErrorCategory``.
 - :mod:`.retry`: ``default_retry()``, the urllib3 retry policy (429 and 5xx, POST included,
   ``Retry-After`` honoured), counting each retry.
 
@@ -28,7 +31,8 @@ from hubspot.oauth.exceptions import ApiException as OAuthApiException
 
 from integration.clients.base import AuthError
 from integration.clients.hubspot.client import HubSpotClient
-from integration.clients.hubspot.records import BatchResult, ContactPage, HubSpotContact
+from integration.clients.hubspot.isolation import ErrorCategory, RecordError
+from integration.clients.hubspot.records import BatchResult, ContactPage, HubSpotContact, PropertyValue, UpsertResult
 from integration.clients.hubspot.retry import CountingRetry, default_retry
 from integration.models import HubSpotConnection, SalesforceConnection
 
@@ -36,8 +40,12 @@ __all__ = [
     "BatchResult",
     "ContactPage",
     "CountingRetry",
+    "ErrorCategory",
     "HubSpotClient",
     "HubSpotContact",
+    "PropertyValue",
+    "RecordError",
+    "UpsertResult",
     "default_retry",
     "get_hubspot_client",
 ]

@@ -21,10 +21,13 @@ Reading:
   ascending, from ``since`` (inclusive). HubSpot's search stops at 10,000 results, so when the
   cursor reaches the cap the search restarts from the last timestamp seen (skipping contacts
   already yielded at that instant). ``ContactPage.last_modified`` is the watermark to store.
-- ``get_properties()``, ``get_contact()``, ``batch_read()``.
+- ``get_properties()``, ``get_contact()``, ``batch_read()``; the last two with
+  ``properties_with_history`` too (``HubSpotContact.history``; batch reads of 50 then).
 
 Writing: ``batch_upsert_by_email(records)``, ``batch_update(records)``, ``create_contact()``,
-in batches of 100.
+in batches of 100. A batch HubSpot refuses for one bad record is split
+(:mod:`~integration.clients.hubspot.isolation`): the others go through, and each refused record
+comes back in the result's ``errors`` instead of an exception.
 """
 
 from __future__ import annotations
@@ -57,10 +60,12 @@ from integration.clients.base import (
     ValidationFailed,
     error_for_status,
 )
+from integration.clients.hubspot.isolation import send_isolating
 from integration.clients.hubspot.records import (
     BatchResult,
     ContactPage,
     HubSpotContact,
+    UpsertResult,
     _contact,
     _errors,
     _ms,
@@ -72,6 +77,10 @@ PAGE_SIZE = 100  # largest page of GET /crm/v3/objects/contacts
 SEARCH_PAGE_SIZE = 200  # largest page of the search endpoint
 SEARCH_CAP = 10_000
 BATCH_SIZE = 100
+# HubSpot refuses a batch read of more than 50 inputs with propertiesWithHistory: "The maximum
+# number of inputs supported in a batch request for property histories is 50" (VALIDATION_ERROR;
+# crm-contacts-v3.json: history "will reduce the maximum number of contacts that can be read").
+HISTORY_BATCH_SIZE = 50
 
 
 class HubSpotClient:
@@ -252,27 +261,42 @@ class HubSpotClient:
         return [serialize(p) for p in response.results]
 
     def get_contact(
-        self, contact_id: str, properties: Iterable[str] = (), *, id_property: str | None = None
+        self,
+        contact_id: str,
+        properties: Iterable[str] = (),
+        *,
+        id_property: str | None = None,
+        properties_with_history: Iterable[str] = (),
     ) -> HubSpotContact | None:
         """One contact by id (or by ``id_property``, e.g. email); None when HubSpot has none."""
         kwargs: dict[str, Any] = {"properties": list(properties) or None, "archived": False}
         if id_property:
             kwargs["id_property"] = id_property
+        if with_history := list(properties_with_history):
+            kwargs["properties_with_history"] = with_history
         try:
             return _contact(self._call_json(self.basic_api.get_by_id, contact_id, **kwargs))
         except NotFound:
             return None
 
     def batch_read(
-        self, ids: Iterable[str], properties: Iterable[str], *, id_property: str | None = None
+        self,
+        ids: Iterable[str],
+        properties: Iterable[str],
+        *,
+        properties_with_history: Iterable[str] = (),
+        id_property: str | None = None,
     ) -> BatchResult:
-        names = list(properties)
+        """Contacts by id (or ``id_property``), 100 a call, or 50 with ``properties_with_history``
+        (each contact's ``history`` then holds those properties' values, newest first); the ids
+        HubSpot has no contact for are in ``missing_ids``."""
+        names, with_history = list(properties), list(properties_with_history)
         result = BatchResult()
-        for chunk in _chunks(list(ids), BATCH_SIZE):
+        for chunk in _chunks(list(ids), HISTORY_BATCH_SIZE if with_history else BATCH_SIZE):
             body = BatchReadInputSimplePublicObjectId(
                 inputs=[{"id": str(i)} for i in chunk],
                 properties=names,
-                properties_with_history=[],
+                properties_with_history=with_history,
                 id_property=id_property,
             )
             response = self._call_json(
@@ -288,11 +312,13 @@ class HubSpotClient:
         body = SimplePublicObjectInputForCreate(properties=properties, associations=[])
         return _contact(self._call_json(self.basic_api.create, simple_public_object_input_for_create=body))
 
-    def batch_upsert_by_email(self, records: Iterable[dict[str, Any]]) -> list[HubSpotContact]:
+    def batch_upsert_by_email(self, records: Iterable[dict[str, Any]]) -> UpsertResult:
         """Create or update contacts keyed by their ``email`` (case-insensitive), 100 a call.
 
         Records with the same email (in any case) are merged, the later values winning, since
-        HubSpot refuses a batch naming one contact twice.
+        HubSpot refuses a batch naming one contact twice. The result lists the contacts written;
+        its ``errors`` the records HubSpot refused (``email`` set, ``id`` None), the others written
+        all the same.
         """
         merged: dict[str, tuple[str, dict[str, str]]] = {}
         for record in records:
@@ -302,28 +328,49 @@ class HubSpotClient:
             key = email.casefold()
             previous = merged.get(key, (email, {}))[1]
             merged[key] = (merged.get(key, (email, {}))[0], {**previous, **_strings(record)})
-        results: list[HubSpotContact] = []
-        for chunk in _chunks(list(merged.values()), BATCH_SIZE):
+
+        def send(chunk: list[tuple[str, dict[str, str]]]) -> dict[str, Any]:
             body = BatchInputSimplePublicObjectBatchInputUpsert(
                 inputs=[
                     {"id": email, "idProperty": "email", "properties": {k: v for k, v in props.items() if k != "email"}}
                     for email, props in chunk
                 ]
             )
-            response = self._call_json(self.batch_api.upsert, batch_input_simple_public_object_batch_input_upsert=body)
-            results += [_contact(c) for c in response.get("results", [])]
-        return results
+            return self._call_json(self.batch_api.upsert, batch_input_simple_public_object_batch_input_upsert=body)
+
+        result = UpsertResult()
+        for chunk in _chunks(list(merged.values()), BATCH_SIZE):
+            answers, errors = send_isolating(
+                chunk,
+                send,
+                identify=lambda item: (None, item[0]),
+                values=lambda item: {k: v for k, v in item[1].items() if k != "email"},
+            )
+            result += [_contact(c) for answer in answers for c in answer.get("results", [])]
+            result.errors += errors
+        return result
 
     def batch_update(self, records: Iterable[dict[str, Any]]) -> BatchResult:
-        """Update contacts by id: records are ``{"id": ..., "properties": {...}}``, 100 a call."""
-        result = BatchResult()
-        for chunk in _chunks(list(records), BATCH_SIZE):
+        """Update contacts by id: records are ``{"id": ..., "properties": {...}}``, 100 a call.
+        ``errors`` holds a ``RecordError`` for each record not written: refused (the others
+        written all the same) or not found (``missing_ids``)."""
+        prepared = [(str(r["id"]), _strings(r.get("properties") or {})) for r in records]
+
+        def send(chunk: list[tuple[str, dict[str, str]]]) -> dict[str, Any]:
             body = BatchInputSimplePublicObjectBatchInput(
-                inputs=[{"id": str(r["id"]), "properties": _strings(r.get("properties") or {})} for r in chunk]
+                inputs=[{"id": ident, "properties": props} for ident, props in chunk]
             )
-            response = self._call_json(self.batch_api.update, batch_input_simple_public_object_batch_input=body)
-            result.contacts += [_contact(c) for c in response.get("results", [])]
-            result.errors += _errors(response)
+            return self._call_json(self.batch_api.update, batch_input_simple_public_object_batch_input=body)
+
+        result = BatchResult()
+        for chunk in _chunks(prepared, BATCH_SIZE):
+            answers, errors = send_isolating(
+                chunk, send, identify=lambda item: (item[0], item[1].get("email") or None), values=lambda item: item[1]
+            )
+            for answer in answers:
+                result.contacts += [_contact(c) for c in answer.get("results", [])]
+                result.errors += _errors(answer)
+            result.errors += errors
         return result
 
 

@@ -320,8 +320,12 @@ class BulkUpload:
 
     @staticmethod
     def csv_value(value: Any) -> str:
-        if value is None:
-            return "#N/A"  # Bulk API: #N/A sets null; an empty cell would leave the field unchanged.
+        """A value as a CSV cell. ``None`` and ``""`` clear the field: Bulk API 2.0 reads ``#N/A`` as
+        null and an empty cell as "leave the field as it is" ("Prepare CSV Files",
+        https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/datafiles_prepare_csv.htm).
+        A field a record does not set at all is left as it is (an empty cell, ``add``)."""
+        if value is None or value == "":
+            return "#N/A"
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, datetime):

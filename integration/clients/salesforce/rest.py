@@ -2,7 +2,8 @@
 or in small sets.
 
 - Writes: sObject Collections in chunks of 200 (``allOrNone=false``), one result per record in
-  input order; ``upsert`` of one record by external id.
+  input order; ``upsert`` of one record by external id. A field given ``None`` or ``""`` is
+  cleared: it is sent as JSON ``null`` (``rest_values``).
 - Reads: lookups by email in SOQL chunks that stay under the URI length limit
   (``MAX_QUERY_URI_CHARS``), paged queries following ``nextRecordsUrl``, counts.
 - Metadata: ``describe`` and ``limits``.
@@ -30,6 +31,22 @@ MAX_QUERY_URI_CHARS = 15_000
 T = TypeVar("T")
 
 
+def rest_values(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` as a REST body sends it: ``""`` becomes ``None``, sent as JSON ``null``.
+
+    A PATCH changes the fields its body names and no other ("Update a Record",
+    https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_update_fields.htm);
+    a field named with ``null`` is set to null, REST's counterpart of the SOAP API's
+    ``fieldsToNull`` ("Core Data Types Used in API Calls",
+    https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_concepts_core_data_objects.htm).
+    ``null`` clears a field of any type, where ``""`` is stored as null in a text field only (a
+    checkbox or a date refuses it): callers mean "clear this field" by either, so both go as
+    ``null``. Returns ``record`` itself when it holds no ``""``."""
+    if "" not in record.values():
+        return record
+    return {name: None if value == "" else value for name, value in record.items()}
+
+
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -55,7 +72,7 @@ class RestApi(SalesforceSession):
         for chunk in _chunks(records, COLLECTION_SIZE):
             body = {
                 "allOrNone": False,
-                "records": [{"attributes": {"type": object_name}, **record} for record in chunk],
+                "records": [{"attributes": {"type": object_name}, **rest_values(record)} for record in chunk],
             }
             answer = self._json(method, path, body, idempotent=idempotent) or []
             if len(answer) != len(chunk):
@@ -86,7 +103,7 @@ class RestApi(SalesforceSession):
     def upsert(self, object_name: str, external_id_field: str, value: str, data: dict[str, Any]) -> RecordResult:
         """Upsert one record by external id (the value is URL-encoded: emails hold ``+`` and ``/``)."""
         path = f"sobjects/{quote(object_name)}/{quote(external_id_field)}/{quote(value, safe='')}"
-        answer = self._json("PATCH", path, data) or {}
+        answer = self._json("PATCH", path, rest_values(data)) or {}
         return _save_result(answer)
 
     # -- queries ----------------------------------------------------------------------------

@@ -10,6 +10,8 @@ Endpoints (shaped as ``../shared/specs/hubspot/crm-contacts-v3.json`` and
   (``idProperty=email`` to address a contact by email);
 - ``POST /crm/v3/objects/contacts/search``;
 - ``POST /crm/v3/objects/contacts/batch/{read,create,update,upsert,archive}`` (<= 100 inputs);
+- ``propertiesWithHistory`` on the list, the get and the batch read: each property's values newest
+  first (:mod:`sandbox.hubspot.history`), at most 50 contacts a call then, as HubSpot's;
 - ``GET/POST /crm/v3/properties/contacts``, ``GET /crm/v3/properties/contacts/{name}``;
 - ``POST /oauth/v1/token`` (authorization_code and refresh_token grants; any client id and
   secret) and ``GET /oauth/v1/access-tokens/{token}``;

@@ -1,6 +1,7 @@
 """Contacts in batches of at most 100: read, create, update, upsert (by email or id) and archive.
 
-Create is all-or-nothing; read and update answer 207 with the ids they could not find.
+Create is all-or-nothing; read and update answer 207 with the ids they could not find. A read with
+``propertiesWithHistory`` takes at most 50 inputs, as HubSpot's.
 """
 
 from __future__ import annotations
@@ -8,12 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.hubspot.app.common import (
+    HISTORY_BATCH_MESSAGE,
+    HISTORY_LIMIT,
+    api_source,
     bool_arg,
     clean,
     contact_write,
     iso_ms_now,
     lookup,
     not_found,
+    public_contacts,
     wanted_properties,
 )
 from sandbox.hubspot.store import HubSpotStore, now_ms
@@ -94,8 +99,11 @@ class BatchHandlers:
         inputs = _inputs(body)
         id_property = body.get("idProperty")
         archived = bool_arg(request, "archived")
-        requested = wanted_properties([p for p in body.get("properties") or [] if isinstance(p, str)])
-        results, missing, seen = [], [], set()
+        with_history = [p for p in body.get("propertiesWithHistory") or [] if isinstance(p, str)]
+        if with_history and len(inputs) > HISTORY_LIMIT:
+            raise HttpError(400, HISTORY_BATCH_MESSAGE, code="VALIDATION_ERROR")
+        requested = wanted_properties([p for p in body.get("properties") or [] if isinstance(p, str)], with_history)
+        rows, missing, seen = [], [], set()
         for item in inputs:
             ident = str(item.get("id", ""))
             row = lookup(self.store, ident, id_property, archived=archived)
@@ -103,8 +111,8 @@ class BatchHandlers:
                 missing.append(ident)
             elif row["id"] not in seen:
                 seen.add(row["id"])
-                results.append(self.store.to_public(row, requested))
-        return _found_response(started, results, missing)
+                rows.append(row)
+        return _found_response(started, public_contacts(self.store, rows, requested, with_history), missing)
 
     def batch_create(self, request: Request) -> Response:
         started = iso_ms_now()
@@ -114,9 +122,9 @@ class BatchHandlers:
         duplicates = sorted({e for e in emails if emails.count(e) > 1})
         if duplicates:
             raise HttpError(400, f"Duplicate emails found in batch input: {duplicates}", code="VALIDATION_ERROR")
-        moment = now_ms()
+        moment, source = now_ms(), api_source(request)
         with contact_write(self.store) as conn:
-            rows = [self.store.insert(conn, values, moment) for values in cleaned]
+            rows = [self.store.insert(conn, values, moment, source=source) for values in cleaned]
         results = [
             self.store.to_public(row, wanted_properties([]) + list(v)) for row, v in zip(rows, cleaned, strict=True)
         ]
@@ -129,7 +137,7 @@ class BatchHandlers:
             for item in _inputs(request.json())
         ]
         _refuse_duplicate_ids([(p[1] or "hs_object_id", p[0]) for p in prepared])
-        moment = now_ms()
+        moment, source = now_ms(), api_source(request)
         results, missing = [], []
         with contact_write(self.store) as conn:
             for ident, id_property, values in prepared:
@@ -137,7 +145,7 @@ class BatchHandlers:
                 if row is None:
                     missing.append(ident)
                     continue
-                row = self.store.update(conn, row, values, moment)
+                row = self.store.update(conn, row, values, moment, source=source)
                 results.append(self.store.to_public(row, wanted_properties([]) + list(values)))
         return _found_response(started, results, missing)
 
@@ -161,7 +169,7 @@ class BatchHandlers:
             creation = {**clean(self.store, {"email": ident}), **values} if id_property == "email" else values
             prepared.append((ident, id_property, values, creation))
         _refuse_duplicate_ids([(p[1], p[0]) for p in prepared])
-        moment = now_ms()
+        moment, source = now_ms(), api_source(request)
         results = []
         with contact_write(self.store) as conn:
             for ident, id_property, values, creation in prepared:
@@ -169,10 +177,10 @@ class BatchHandlers:
                 if row is None:
                     if id_property == "hs_object_id":
                         raise not_found(ident)
-                    row, new = self.store.insert(conn, creation, moment), True
+                    row, new = self.store.insert(conn, creation, moment, source=source), True
                     values = creation
                 else:
-                    row, new = self.store.update(conn, row, values, moment), False
+                    row, new = self.store.update(conn, row, values, moment, source=source), False
                 results.append(self.store.to_public(row, wanted_properties([]) + list(values), new=new))
         return json_response(200, _batch_response(started, results, []))
 

@@ -1,5 +1,6 @@
 """What the HubSpot sandbox's handlers share: HubSpot's error shape, the JSON body check, the contact
-look-ups and the contact write (a clash on email answered as a 409)."""
+look-ups, the contact write (a clash on email answered as a 409), who writes (the calling app, for
+the history) and contacts rendered with their ``propertiesWithHistory``."""
 
 from __future__ import annotations
 
@@ -10,12 +11,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sandbox.hubspot.history import Source, integration
 from sandbox.hubspot.schema import DEFAULT_PROPERTIES, ms_to_iso
 from sandbox.hubspot.store import EmailConflict, HubSpotStore, PropertyErrors, now_ms
 from sandbox.wsgi import HttpError, Request, Response, json_response
 
 SANDBOX_TOKEN = "sandbox"
 CONTACT_PATH = r"/crm/v3/objects/contacts"
+# With propertiesWithHistory HubSpot serves at most 50 contacts a call, a page or a batch read
+# ("Usage of this parameter will reduce the maximum number of contacts that can be read by a single
+# request": crm-contacts-v3.json; the parameter: https://developers.hubspot.com/docs/guides/crm/
+# using-object-apis, "Retrieve records"). A batch read of more is refused with the message below.
+HISTORY_LIMIT = 50
+HISTORY_BATCH_MESSAGE = (
+    "The maximum number of inputs supported in a batch request for property histories is 50. "
+    "Please reduce the number of items and try again"
+)
 
 CATEGORIES = {
     400: "VALIDATION_ERROR",
@@ -49,8 +60,27 @@ def render_error(request: Request, error: HttpError) -> Response:
     )
 
 
-def wanted_properties(values: list[str]) -> list[str]:
+def wanted_properties(values: list[str], with_history: list[str] | None = None) -> list[str]:
+    """The properties to answer with. Those asked with history are in ``properties`` too, and
+    asking only for history drops the default set, as HubSpot answers."""
+    if with_history:
+        return [*values, *with_history]
     return values or list(DEFAULT_PROPERTIES)
+
+
+def public_contacts(
+    store: HubSpotStore, rows: list[Any], requested: list[str], with_history: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """``SimplePublicObject``s of ``rows``, with ``propertiesWithHistory`` when history is asked."""
+    if not with_history:
+        return [store.to_public(r, requested) for r in rows]
+    histories = store.histories(rows, with_history)
+    return [store.to_public(r, requested, history=histories.get(r["id"], {})) for r in rows]
+
+
+def api_source(request: Request) -> Source:
+    """The app making the call, as its writes' history names it (``INTEGRATION``)."""
+    return integration(request.state.get("app_id") or SANDBOX_TOKEN)
 
 
 def bool_arg(request: Request, name: str) -> bool:

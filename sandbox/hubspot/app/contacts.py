@@ -1,4 +1,5 @@
-"""Contacts one at a time: list (paged by id), create, get, update, archive, and search."""
+"""Contacts one at a time: list (paged by id), create, get, update, archive, and search; the list
+and the get answer ``propertiesWithHistory`` when asked (50 a page at most then)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ from typing import Any
 
 from sandbox.hubspot.app.common import (
     CONTACT_PATH,
+    HISTORY_LIMIT,
+    api_source,
     bool_arg,
     clean,
     contact_write,
     json_object,
     lookup,
     not_found,
+    public_contacts,
     wanted_properties,
 )
 from sandbox.hubspot.search import RESULT_CAP, SearchCompiler, SearchError, parse_paging
@@ -30,8 +34,15 @@ class ContactHandlers:
             limit = int(request.arg("limit") or 10)
         except ValueError:
             raise HttpError(400, "limit must be an integer.", code="VALIDATION_ERROR")
+        with_history = request.args("propertiesWithHistory")
         if limit < 1 or limit > LIST_LIMIT:
             raise HttpError(400, f"limit must be between 1 and {LIST_LIMIT}.", code="VALIDATION_ERROR")
+        if with_history and limit > HISTORY_LIMIT:
+            raise HttpError(
+                400,
+                f"limit must be between 1 and {HISTORY_LIMIT} when propertiesWithHistory is requested.",
+                code="VALIDATION_ERROR",
+            )
         after = request.arg("after") or "0"
         try:
             start = int(after)
@@ -46,8 +57,8 @@ class ContactHandlers:
             )
             .fetchall()
         )
-        requested = wanted_properties(request.args("properties"))
-        body: dict[str, Any] = {"results": [self.store.to_public(r, requested) for r in rows[:limit]]}
+        requested = wanted_properties(request.args("properties"), with_history)
+        body: dict[str, Any] = {"results": public_contacts(self.store, rows[:limit], requested, with_history)}
         if len(rows) > limit:
             next_after = str(rows[limit]["id"])
             body["paging"] = {"next": {"after": next_after, "link": f"{CONTACT_PATH}?after={next_after}"}}
@@ -56,14 +67,16 @@ class ContactHandlers:
     def create_contact(self, request: Request) -> Response:
         values = clean(self.store, json_object(request).get("properties"))
         with contact_write(self.store) as conn:
-            row = self.store.insert(conn, values, now_ms())
+            row = self.store.insert(conn, values, now_ms(), source=api_source(request))
         return json_response(201, self.store.to_public(row, wanted_properties([]) + list(values)))
 
     def get_contact(self, request: Request, contact_id: str) -> Response:
         row = lookup(self.store, contact_id, request.arg("idProperty"), archived=bool_arg(request, "archived"))
         if row is None:
             raise not_found(contact_id)
-        return json_response(200, self.store.to_public(row, wanted_properties(request.args("properties"))))
+        with_history = request.args("propertiesWithHistory")
+        requested = wanted_properties(request.args("properties"), with_history)
+        return json_response(200, public_contacts(self.store, [row], requested, with_history)[0])
 
     def update_contact(self, request: Request, contact_id: str) -> Response:
         values = clean(self.store, json_object(request).get("properties"))
@@ -71,7 +84,7 @@ class ContactHandlers:
             row = lookup(self.store, contact_id, request.arg("idProperty"), conn=conn)
             if row is None:
                 raise not_found(contact_id)
-            row = self.store.update(conn, row, values, now_ms())
+            row = self.store.update(conn, row, values, now_ms(), source=api_source(request))
         return json_response(200, self.store.to_public(row, wanted_properties([]) + list(values)))
 
     def archive_contact(self, request: Request, contact_id: str) -> Response:

@@ -75,9 +75,10 @@ class HubSpotHooks:
             )
         if token == SANDBOX_TOKEN:
             return None
-        expires = self.store.token_expiry(token)
-        if expires is None:
+        owner = self.store.token_owner(token)
+        if owner is None:
             raise HttpError(401, "The OAuth token used to make this call is invalid.", code="INVALID_AUTHENTICATION")
+        expires, request.state["app_id"] = owner
         if expires < now_ms():
             minutes = max(1, (now_ms() - expires) // 60_000)
             raise HttpError(

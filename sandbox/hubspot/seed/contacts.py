@@ -17,7 +17,7 @@ from typing import Any
 
 from sandbox.hubspot.schema import EMPLOYEE_RANGES, INDUSTRY_SEGMENTS, INTERESTS, ms_to_iso
 from sandbox.hubspot.seed.countries import COUNTRIES
-from sandbox.hubspot.store import HubSpotStore, now_ms
+from sandbox.hubspot.store import HubSpotStore, email_key, now_ms
 
 COMPANY_WORDS = [
     "Nova",
@@ -214,11 +214,11 @@ def _make(seed: int, index: int, anchor: dt.date) -> tuple[dict[str, str], int]:
         "last_event_date": (anchor - dt.timedelta(days=_int(rng, 0, 730))).isoformat() if rng.random() < 0.5 else None,
         "trial_started_at": ms_to_iso(created_ms + _int(rng, 0, 60 * day_ms)) if rng.random() < 0.3 else None,
     }
-    _apply_oddities(values, rng, seed, index, anchor)
+    _apply_oddities(values, rng, index)
     return {k: v for k, v in values.items() if v is not None}, created_ms
 
 
-def _apply_oddities(values: dict[str, str | None], rng: random.Random, seed: int, index: int, anchor: dt.date) -> None:
+def _apply_oddities(values: dict[str, str | None], rng: random.Random, index: int) -> None:
     if index % 50 == 7:
         values["lastname"] = None
     if index % 50 == 19:
@@ -248,18 +248,45 @@ def _apply_oddities(values: dict[str, str | None], rng: random.Random, seed: int
         values["city"] = LONG_CITY
     if index % 100 == 83:
         values["email"] = None
-    if index % 100 == 97:
-        twin, _created = _make(seed, index - 1, anchor)
-        local, _at, domain = twin["email"].partition("@")
-        values["email"] = f"{local.title()}@{domain.upper()}"
-        for name in ("firstname", "lastname", "company", "country", "city", "phone"):
-            values[name] = twin.get(name)
 
 
-def _rows(seed: int, start: int, stop: int, anchor: dt.date, base_ms: int) -> Iterator[tuple[dict[str, str], int, int]]:
+def _free_email(values: dict[str, str], seed: int, taken: set[str]) -> None:
+    """Keep the contact's email unique, ignoring case, among the contacts not archived, as HubSpot
+    does (it refuses the second with a 409): an email another contact already holds (one made
+    through the API, or by another seed) gets the seed as a ``+`` tag, or, taken too, none."""
+    email = values.get("email")
+    if not email:
+        return
+    key = str(email_key(email))
+    if key in taken:
+        local, _at, domain = email.partition("@")
+        values["email"] = f"{local}+s{seed}@{domain}"
+        key = str(email_key(values["email"]))
+        if key in taken:
+            del values["email"]
+            return
+    taken.add(key)
+
+
+def _rows(
+    store: HubSpotStore, seed: int, start: int, stop: int, anchor: dt.date, base_ms: int
+) -> Iterator[tuple[dict[str, str], int, int]]:
+    # Read when ``bulk_insert`` starts drawing rows, inside its write transaction: no contact
+    # made through the API meanwhile can take an email of these.
+    taken = _taken_emails(store)
     for index in range(start, stop):
         values, created_ms = _make(seed, index, anchor)
+        if taken is not None:
+            _free_email(values, seed, taken)
         yield values, created_ms, base_ms + (index - start) // 10
+
+
+def _taken_emails(store: HubSpotStore) -> set[str] | None:
+    """The email keys of the contacts not archived; ``None`` when there is none (the usual first
+    seeding: the contacts of one seed never share an email, each holds its own index)."""
+    rows = store.read().execute("SELECT email_key FROM contact WHERE archived = 0 AND email_key IS NOT NULL")
+    taken = {row[0] for row in rows}
+    return taken or None
 
 
 def seed_contacts(store: HubSpotStore, *, count: int, seed: int = 1, anchor: dt.date | None = None) -> int:
@@ -270,5 +297,4 @@ def seed_contacts(store: HubSpotStore, *, count: int, seed: int = 1, anchor: dt.
         return 0
     newest = store.read().execute("SELECT COALESCE(MAX(updated_ms), 0) FROM contact").fetchone()[0]
     base_ms = max(now_ms(), newest + 1)
-    added = store.bulk_insert(_rows(seed, done, count, anchor, base_ms), progress=(seed, count))
-    return added
+    return store.bulk_insert(_rows(store, seed, done, count, anchor, base_ms), progress=(seed, count))

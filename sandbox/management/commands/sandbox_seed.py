@@ -1,4 +1,6 @@
-"""``manage.py sandbox_seed --contacts N [--seed S]``: deterministic demo contacts in the HubSpot sandbox."""
+"""``manage.py sandbox_seed --contacts N [--seed S] [--if-empty]``: deterministic demo contacts in the
+HubSpot sandbox, and in the Salesforce sandbox a few existing records that duplicate some of them by
+email (:mod:`sandbox.salesforce.seed`)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from sandbox.hubspot import HubSpotStore
-from sandbox.hubspot.seed import seed_contacts
+from sandbox.hubspot.seed import make_contact, seed_contacts
+from sandbox.salesforce.seed import GROUPS, SeededRecord, SeedPerson, seed_duplicates
+from sandbox.salesforce.store import SalesforceStore
 from sandbox.store import default_db_path
 
 
@@ -24,13 +28,29 @@ def _date(value: str) -> dt.date:
         raise CommandError(_("--anchor must be a date like 2026-01-31, not %(value)s.") % {"value": value})
 
 
+def _seed_salesforce(path: Path, *, count: int, seed: int, anchor: dt.date | None) -> list[SeededRecord]:
+    """The Salesforce records duplicating the first contacts of the seed (those of ``count`` only)."""
+    people = []
+    for index in range(min(count, GROUPS)):
+        # The first contacts of a seed are plain ones (the oddities come later): a valid email.
+        values = make_contact(seed, index, anchor or dt.datetime.now(dt.UTC).date())
+        people.append(SeedPerson(values["email"], values["firstname"], values["lastname"], values["company"]))
+    store = SalesforceStore(path)
+    try:
+        return seed_duplicates(store, people, seed=seed)
+    finally:
+        store.close()
+
+
 class Command(BaseCommand):
     # argparse formats the description eagerly: a lazy string would not do here.
     help = _(
         "Add deterministic, realistic synthetic contacts to the HubSpot sandbox: the first N contacts of the "
         "seed exist afterwards (re-running adds only those missing). They include a few that Salesforce refuses "
-        "(no last name, malformed email, over-long values), contacts without email and emails duplicated in "
-        "another case."
+        "(no last name, malformed email, over-long values) and contacts without email; no two share an email, "
+        "even in another case (HubSpot refuses that). The Salesforce sandbox gets the duplicates real orgs hold: "
+        "existing records with the emails of the seed's first three contacts (the first: a Lead and a Contact; "
+        "the second: a Lead, the email in another case; the third: two Leads), added once per seed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -57,6 +77,12 @@ class Command(BaseCommand):
             default=None,
             help=gettext_lazy("HubSpot sandbox state file (default: DATA_DIR/sandbox/hubspot.sqlite3)."),
         )
+        parser.add_argument(
+            "--salesforce-db",
+            type=Path,
+            default=None,
+            help=gettext_lazy("Salesforce sandbox state file (default: DATA_DIR/sandbox/salesforce.sqlite3)."),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.SANDBOX:
@@ -81,3 +107,17 @@ class Command(BaseCommand):
                 % {"added": added, "seed": options["seed"], "seconds": elapsed, "total": total}
             )
         )
+        duplicates = _seed_salesforce(
+            options["salesforce_db"] or default_db_path("salesforce"),
+            count=count,
+            seed=options["seed"],
+            anchor=options["anchor"],
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("Added %(added)d Salesforce records duplicating seeded contacts by email (seed %(seed)d).")
+                % {"added": len(duplicates), "seed": options["seed"]}
+            )
+        )
+        for record in duplicates:
+            self.stdout.write(f"  {record.object} {record.id} {record.email}")

@@ -7,10 +7,11 @@ transaction with ``executemany``, which is what keeps 100,000 upserts cheap. On 
 valid value takes a per-field shortcut (``Field.fast_value``, held equal to the full validation
 by a property test); an update leaves out the fields it would set to what they already hold.
 
-The usual upsert (JSON, every record setting the same fields to plain valid values) skips the
-per-record planning: it is checked and written a column at a time, and any other batch goes to
-the record-by-record path (a property test holds the two equal). Lookups by Email and
-LastModifiedDate use the store's in-memory candidate maps (``lookups``), not indexes.
+The usual upsert (JSON, every record setting the same fields to plain valid values, or
+clearing optional ones) skips the per-record planning: it is checked and written a column at a
+time, and any other batch goes to the record-by-record path (a property test holds the two
+equal). Lookups by Email and LastModifiedDate use the store's in-memory candidate maps
+(``lookups``), not indexes.
 
 - :mod:`.service`: ``RecordService`` (reads, create, update, upsert, delete);
 - :mod:`.values`: one record's values: coercion, field checks, required fields, defaults;

@@ -19,7 +19,13 @@ from sandbox.salesforce.lookups import CANDIDATES_SQL
 from sandbox.salesforce.records.plans import Plan, apply_plans
 from sandbox.salesforce.records.results import RecordError, RecordResult, roll_back_all
 from sandbox.salesforce.records.uniform import upsert_uniform
-from sandbox.salesforce.records.values import check_value, clean_record, missing_required, with_defaults
+from sandbox.salesforce.records.values import (
+    NULL_CELL,
+    check_value,
+    clean_record,
+    missing_required,
+    with_defaults,
+)
 from sandbox.salesforce.schema import SLOW, Field, SObject
 from sandbox.salesforce.store import SalesforceStore, format_datetime, quoted, utc_now
 
@@ -115,7 +121,7 @@ class RecordService:
         raw_ids = []
         for data in records:
             raw = next((v for k, v in data.items() if k.lower() == "id"), None)
-            raw_ids.append(raw)
+            raw_ids.append(None if from_csv and raw == NULL_CELL else raw)
         normalized = [ids.normalize(raw) if isinstance(raw, str) else None for raw in raw_ids]
         existing = self.rows_by_ids(sobject, [i for i in normalized if i])
         plans: list[Plan | list[RecordError]] = []
@@ -168,7 +174,8 @@ class RecordService:
             raw = data.get(key_name)
             if raw is None:
                 raw = next((v for k, v in data.items() if k.lower() == lowered), None)
-            keys.append(None if raw in (None, "") else str(raw))
+            # A Bulk API "#N/A" key is a null one: nothing to match or create on.
+            keys.append(None if raw in (None, "") or (from_csv and raw == NULL_CELL) else str(raw))
         folded = [key.lower() if key else None for key in keys]
         matches: dict[str, list[Any]] = defaultdict(list)
         wanted = sorted({k for k in folded if k})

@@ -1,14 +1,15 @@
 """The usual upsert checked and written a column at a time (the hot path of the sync's pushes).
 
-Usual means JSON in which every record sets the same fields to plain valid values; any other
-batch goes record by record (``RecordService.upsert``), and a property test holds the two paths
-equal. Lookups by Email and LastModifiedDate use the store's in-memory candidate maps
-(``lookups``), not indexes, so the write keeps them current.
+Usual means JSON in which every record sets the same fields to plain valid values or clears
+them (``null``, or ``""`` which Salesforce stores as null too); any other batch goes record by
+record (``RecordService.upsert``), and a property test holds the two paths equal. Lookups by Email
+and LastModifiedDate use the store's in-memory candidate maps (``lookups``), not indexes, so the
+write keeps them current.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
@@ -26,7 +27,8 @@ def upsert_uniform(
     """The usual JSON upsert, column by column; ``None`` (nothing done) for any other batch.
 
     Usual means: every record sets the same fields, each to a plain valid value (one that
-    ``clean_record``'s shortcuts pass: ``Field.text_limit`` or ``Field.fast_value``), with distinct
+    ``clean_record``'s shortcuts pass: ``Field.text_limit`` or ``Field.fast_value``) or to a
+    clear of a field that is not required (see ``_text_with_clears``), with distinct
     keys of which none matches more than one record, and nothing that could be refused
     (required fields, unique fields, the duplicate rule). Then nothing can fail, and the
     values are checked and written a column at a time instead of a record at a time. The
@@ -37,6 +39,8 @@ def upsert_uniform(
     if key_name not in shape or not all(map(shape.__eq__, map(dict.keys, records))):
         return None
     text_limits, fast_values = sobject.shortcuts(key_name)
+    # A required field cleared is refused (REQUIRED_FIELD_MISSING), record by record.
+    required = sobject.required_names
     columns: dict[str, Sequence[Any]] = {}
     keys: Sequence[Any] = ()
     names = tuple(shape)
@@ -53,16 +57,21 @@ def upsert_uniform(
         if limit is not None:
             lengths = list(map(len, column)) if set(map(type, column)) == {str} else None
             if not lengths or min(lengths) == 0 or max(lengths) > limit:
-                return None
+                # Off the usual path: clears among plain values, or a batch for the record path.
+                column = None if name in required else _text_with_clears(column, limit)
+                if column is None:
+                    return None
             columns[name] = column
             continue
         fast = fast_values.get(name)
         if fast is None:
             return None
-        column = list(map(fast, column))
-        if SLOW in column:
-            return None
-        columns[name] = column
+        stored = list(map(fast, column))
+        if SLOW in stored:
+            stored = None if name in required else _fast_with_clears(column, fast, sobject.by_name[name])
+            if stored is None:
+                return None
+        columns[name] = stored
     if set(map(type, keys)) != {str} or SLOW in map(key_field.fast_value, keys):  # type: ignore[arg-type]
         return None
     folded = [key.lower() for key in keys]
@@ -158,3 +167,38 @@ def upsert_uniform(
         conn.execute("RELEASE uniform_upsert")
         store.lookups.written(conn, sobject.name, now, new_ids + update_ids, emailed)
     return results
+
+
+def _text_with_clears(column: Sequence[Any], limit: int) -> list[Any] | None:
+    """A text column of plain values and clears, as stored (a clear is null), or ``None`` when a
+    value needs the full validation.
+
+    A JSON ``null`` sets the field to null, and Salesforce stores an empty text value as null
+    too: sObject string fields are never empty, only null ("Primitive Data Types", String,
+    https://developer.salesforce.com/docs/platform/apex-dev/references/apex-dev/langcon-apex-primitives.html)."""
+    stored: list[Any] = []
+    for value in column:
+        if value is None or value == "":
+            stored.append(None)
+        elif type(value) is str and len(value) <= limit:
+            stored.append(value)
+        else:
+            return None
+    return stored
+
+
+def _fast_with_clears(column: Sequence[Any], fast: Callable[[Any], Any], f: Field) -> list[Any] | None:
+    """A column of ``Field.fast_value`` values and clears, as stored, or ``None`` when a value needs
+    the full validation. ``""`` clears an email, picklist or number as ``values.coerce`` does; for
+    a checkbox it is refused (JSON_PARSER_ERROR), so it goes to the record path."""
+    blank_clears = f.type != "boolean"
+    stored: list[Any] = []
+    for value in column:
+        if value is None or (blank_clears and value == ""):
+            stored.append(None)
+            continue
+        value = fast(value)
+        if value is SLOW:
+            return None
+        stored.append(value)
+    return stored

@@ -16,6 +16,11 @@ from sandbox.salesforce.schema import EMAIL_RE, SLOW, Field, SObject
 
 _NO_LIMITS: dict[str, int] = {}
 
+# Bulk API 2.0 CSV: "#N/A" sets a field to null; an empty cell leaves the field as it is (on an
+# insert, unset). "Prepare CSV Files" / "Valid CSV Record Rows":
+# https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/datafiles_prepare_csv.htm
+NULL_CELL = "#N/A"
+
 
 def _label(f: Field) -> str:
     return f.label
@@ -52,7 +57,9 @@ def coerce(f: Field, value: Any, *, from_csv: bool) -> tuple[Any, RecordError | 
     if isinstance(value, (dict, list)):
         return None, _type_error(f, value, from_csv)
     text = value if isinstance(value, str) else (str(value).lower() if isinstance(value, bool) else str(value))
-    # Salesforce stores a blank text value as null.
+    # Salesforce stores a blank text value as null: an sObject string field is never empty, only
+    # null ("Primitive Data Types", String:
+    # https://developer.salesforce.com/docs/platform/apex-dev/references/apex-dev/langcon-apex-primitives.html).
     return (text if text != "" else None), None
 
 
@@ -120,7 +127,7 @@ def clean_record(
     errors: list[RecordError] = []
     text_limits, fast_values = sobject.shortcuts(key_field.name if key_field is not None else None)
     if from_csv:
-        text_limits = _NO_LIMITS  # "#N/A" is not text there
+        text_limits = _NO_LIMITS  # NULL_CELL is not text there
     for key, raw in data.items():
         # The hot path of bulk writes: a plain valid value of a writable field, as the full
         # validation below would store it (everything else falls through to it).
@@ -129,7 +136,7 @@ def clean_record(
             values[key] = raw
             continue
         fast = fast_values.get(key)
-        if fast is not None and not (from_csv and raw == "#N/A"):
+        if fast is not None and not (from_csv and raw == NULL_CELL):
             value = fast(raw)
             if value is not SLOW:
                 values[key] = value
@@ -154,8 +161,8 @@ def clean_record(
                 )
             )
             continue
-        if from_csv and raw == "#N/A":
-            raw = None  # Bulk API: #N/A sets a field to null; an empty cell leaves it unchanged.
+        if from_csv and raw == NULL_CELL:
+            raw = None
         elif from_csv and raw == "":
             continue
         if isinstance(raw, str) and f.is_text and raw:
@@ -172,7 +179,10 @@ def clean_record(
 
 
 def missing_required(sobject: SObject, merged: dict[str, Any], row: Any = None) -> RecordError | None:
-    """Required fields null after the write (``merged`` values over the stored ``row``)."""
+    """Required fields null after the write (``merged`` values over the stored ``row``): a create
+    must give them, and an update cannot clear them ("Required Fields", Object Reference:
+    https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/required_fields.htm).
+    One error per record, naming every such field; the other records of the call are not held up."""
     for name in sobject.required_names:
         if (merged[name] if name in merged else (row[name] if row is not None else None)) is None:
             break
