@@ -47,6 +47,11 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
         [PY, "bench/bench_sync.py", "--members", "600", "--naive", "20"],
     ),
     (
+        "field rules, 10,000 members edited on both sides",
+        [PY, "bench/bench_field_rules.py", "--members", "10000"],
+        [PY, "bench/bench_field_rules.py", "--members", "300"],
+    ),
+    (
         "workers on PostgreSQL",
         ["bash", ".ci/with-postgres", PY, "bench/bench_workers.py", "--members", "30000"],
         ["bash", ".ci/with-postgres", PY, "bench/bench_workers.py", "--members", "600", "--workers", "1", "2"],

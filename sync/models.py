@@ -193,6 +193,8 @@ class SyncRecord(models.Model):
         SYNC_DISABLED = "sync_disabled", _("Sync is turned off")
         DELETED = "deleted", _("Deleted in HubSpot")
         API_BUDGET = "api_budget", _("Daily API allocation reached")
+        # A Salesforce record with the email of a contact linked to another record.
+        OTHER_RECORD = "other_record", _("Another Salesforce record of the contact")
 
     run = models.ForeignKey(SyncRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="records")
     contact = models.ForeignKey(

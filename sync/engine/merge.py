@@ -178,7 +178,9 @@ def _outcome(
     first_sync_winner: str | None = None,
 ) -> Outcome:
     if rule == DONT_SYNC:
-        return NOTHING, base, None
+        # Nothing passes; the values as they are become the base, so that a later rule sends only
+        # what is edited from then on (never an edit made while the field did not sync).
+        return NOTHING, Base(h, s if s is not None else base.salesforce if base else None), None
     if rule not in RULES:
         raise ValueError(f"unknown sync rule {rule!r}")
     if base is None and not first_sync:

@@ -132,6 +132,21 @@ class SalesforcePull:
         records_out: list[SyncRecord] = []
         for record in records:
             contact = by_sf_id.get(record["Id"]) or by_email.get((record.get("Email") or "").strip().lower())
+            if contact is not None and contact.salesforce_id and contact.salesforce_id[:15] != record["Id"][:15]:
+                # A duplicate in Salesforce (another Lead or Contact with the email of a contact
+                # linked to its own record): its values are not the contact's, never merged.
+                records_out.append(
+                    self._record(
+                        contact,
+                        record,
+                        salesforce_object,
+                        SyncRecord.Action.SKIPPED,
+                        skip_reason=SyncRecord.SkipReason.OTHER_RECORD,
+                        message=_("Not synced: the contact is linked to %(object)s %(id)s, which has the same email.")
+                        % {"object": contact.salesforce_object, "id": contact.salesforce_id},
+                    )
+                )
+                continue
             if contact is None:
                 if not self.settings.create_hubspot_contacts_from_salesforce or not record.get("Email"):
                     continue

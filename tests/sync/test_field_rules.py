@@ -192,3 +192,16 @@ def test_one_conflicting_email_in_a_hubspot_batch_updates_every_other_contact(wo
     assert refused.contact == Contact.objects.get(hubspot_id=ids[crowd[2]["email"]])
     assert refused.category == Category.DUPLICATE, refused.message
     assert str(taken) in refused.message
+
+
+def test_a_duplicate_salesforce_record_with_the_contacts_email_never_overwrites_it(world):
+    ada = people(1)[0]
+    ids = world.start([ada])
+    duplicate = world.salesforce.Contact.create({"LastName": "Other", "Email": ada["email"], "Title": "Not hers"})
+    world.salesforce.Contact.update(duplicate["id"], {"Phone": ""})
+    run = world.cycle()
+
+    assert world.hubspot_values(ids[ada["email"]])["jobtitle"] == "CEO"
+    assert world.hubspot_values(ids[ada["email"]])["phone"] == ada["phone"]
+    skipped = SyncRecord.objects.get(run=run, salesforce_id__startswith=duplicate["id"][:15])
+    assert skipped.skip_reason == SyncRecord.SkipReason.OTHER_RECORD
