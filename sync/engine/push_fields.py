@@ -44,7 +44,11 @@ class PushFields:
             if state is not None
             else {}
         )
-        first_sync = not bases or bool(FORCING & set(item.entry.reasons))
+        if FORCING & set(item.entry.reasons):
+            # A resync is a first sync: every field as the rules say, whatever was agreed before
+            # (how a new mapping reaches the records that existed before it).
+            bases = {}
+        first_sync = not bases
         if item.creating:
             # No record yet: every mapped field is known blank in Salesforce.
             salesforce = {m.salesforce_field: None for m in self.mappings if m.applies_to(item.salesforce_object)}

@@ -323,6 +323,29 @@ def test_mappings_tab_lists_the_mappings_with_their_rules(admin_client):
     assert "Prefer Salesforce unless blank" in html and "Don&#x27;t sync" in html
 
 
+def test_each_rule_is_explained_in_one_line_in_english_and_french(admin_client):
+    english = admin_client.get(SETTINGS_URL, {"tab": "mappings"}).content.decode()
+    assert "The most recent value wins, both ways" in english
+    assert "HubSpot never writes to Salesforce, not even when creating a record" in english
+    french = admin_client.get(SETTINGS_URL, {"tab": "mappings"}, headers={"accept-language": "fr"}).content.decode()
+    assert "La valeur la plus récente l&#x27;emporte, dans les deux sens" in french
+    assert "HubSpot n&#x27;écrit jamais dans Salesforce" in french
+
+
+def test_the_email_takes_only_the_rules_hubspot_allows_for_it(admin_client):
+    email = FieldMapping.objects.get(hubspot_property="email")
+    assert email.rule == FieldMapping.Rule.PREFER_SALESFORCE, "HubSpot's default for the email"
+    html = admin_client.get(SETTINGS_URL, {"tab": "mappings"}).content.decode()
+    row = html[html.index(f'id="mapping-{email.pk}"') :].split("</tr>")[0]
+    assert 'value="always_salesforce"' not in row and 'value="two_way"' in row
+
+    response = admin_client.post(
+        reverse("integration:mapping_change", args=[email.pk]), {"rule": "always_salesforce"}, follow=True
+    )
+    assert "The email can only be mapped Two-way or Prefer Salesforce unless blank" in response.content.decode()
+    assert FieldMapping.objects.get(pk=email.pk).rule == FieldMapping.Rule.PREFER_SALESFORCE
+
+
 # --------------------------------------------------------------------------------------------
 # HubSpot
 

@@ -16,7 +16,7 @@ from integration.services import inclusion_list_set
 from lists.models import Contact
 from lists.services import list_create, list_refresh
 from sync.models import Category, SyncRecord, SyncRun
-from sync.services import hubspot_pull, sync_cycle
+from sync.services import hubspot_pull, list_resync, push_pending, sync_cycle
 from tests.lists.factories import filter_branch, property_filter
 
 pytestmark = pytest.mark.django_db
@@ -205,3 +205,21 @@ def test_a_duplicate_salesforce_record_with_the_contacts_email_never_overwrites_
     assert world.hubspot_values(ids[ada["email"]])["phone"] == ada["phone"]
     skipped = SyncRecord.objects.get(run=run, salesforce_id__startswith=duplicate["id"][:15])
     assert skipped.skip_reason == SyncRecord.SkipReason.OTHER_RECORD
+
+
+def test_a_new_mapping_rewrites_nothing_until_an_edit_and_a_resync_applies_it(world):
+    ada = people(1)[0]
+    ada["employee_count"] = "120"
+    ids = world.start([ada])
+    FieldMapping.objects.create(
+        hubspot_property="employee_count", salesforce_field="NumberOfEmployees", salesforce_object="Lead"
+    )
+    world.cycle()
+    lead = world.sandbox.soql(f"SELECT NumberOfEmployees FROM Lead WHERE Email = '{ada['email']}'")[0]
+    assert lead["NumberOfEmployees"] is None, "a new mapping is not retroactive"
+
+    contact_list = SyncSettings.load().inclusion_list
+    push_pending(run=list_resync(contact_list=contact_list, run_async=False))
+    lead = world.sandbox.soql(f"SELECT NumberOfEmployees FROM Lead WHERE Email = '{ada['email']}'")[0]
+    assert lead["NumberOfEmployees"] == 120
+    assert world.hubspot_values(ids[ada["email"]])["jobtitle"] == "CEO"

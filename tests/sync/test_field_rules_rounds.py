@@ -100,7 +100,7 @@ def run_rounds(world: World, seed: int, rounds: int = 14, contacts: int = 3) -> 
     ids = world.start(crowd)
     model = Model(fields={}, rules=dict(START_RULES))
     for person in crowd:
-        for prop, sf_field in FIELDS.items():
+        for prop in FIELDS:
             hubspot_value = person.get(prop) or ""
             salesforce_value = hubspot_value if START_RULES[prop] != FieldMapping.Rule.ALWAYS_SALESFORCE else ""
             model.fields[(person["email"], prop)] = Field(hubspot_value, salesforce_value)
