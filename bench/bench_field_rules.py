@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_sync import email_known, free_port, manage, wait_for  # noqa: E402
-from bench.common import ROOT, Figure, emit, setup_django  # noqa: E402
+from bench.bench_sync import email_known  # noqa: E402
+from bench.common import Figure, emit, manage, sandbox_env, sandbox_served, setup_django  # noqa: E402
 
 BATCH = 100
 
@@ -40,37 +38,15 @@ def main(argv: list[str] | None = None) -> list[Figure]:
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-rules-"))
-    hubspot_port, salesforce_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "DATA_DIR": str(tmp / "data"),
-        "DATABASE_URL": f"sqlite:///{tmp / 'app.sqlite3'}",
-        "SANDBOX": "true",
-        "SANDBOX_HUBSPOT_URL": f"http://127.0.0.1:{hubspot_port}",
-        "SANDBOX_SALESFORCE_URL": f"https://127.0.0.1:{salesforce_port}",
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-secret-key-not-for-production-use-0123456789",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = sandbox_env(tmp)
     os.environ.update(env)
     setup_django(tmp / "app.sqlite3")
     print(f"Field rules bench: {args.members:,} HubSpot contacts, {args.edited:.0%} edited on both sides")
     manage("sandbox_seed", "--contacts", str(args.members), "--seed", "1", env=env)
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "sandbox_serve", "--hubspot-port", str(hubspot_port),
-         "--salesforce-port", str(salesforce_port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
     try:
-        wait_for(hubspot_port)
-        wait_for(salesforce_port)
-        figures = scenario(args, env)
+        with sandbox_served(env):
+            figures = scenario(args, env)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
         shutil.rmtree(tmp, ignore_errors=True)
     emit(figures, as_json=args.json)
     return figures

@@ -20,8 +20,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,7 +29,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, Figure, emit, max_rss_mib, setup_django  # noqa: E402
+from bench.common import (  # noqa: E402
+    ROOT,
+    Figure,
+    emit,
+    manage,
+    max_rss_mib,
+    sandbox_env,
+    sandbox_served,
+    setup_django,
+    stop,
+)
 
 
 def email_known() -> dict:
@@ -39,29 +47,6 @@ def email_known() -> dict:
     from tests.lists.factories import filter_branch, property_filter
 
     return filter_branch([property_filter("email", "ALL_PROPERTY", "IS_KNOWN")])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"nothing listens on port {port}")
-
-
-def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-    )
 
 
 def child_push(list_id: int) -> None:
@@ -142,47 +127,25 @@ def main(argv: list[str] | None = None) -> list[Figure]:
         return []
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
-    hubspot_port, salesforce_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "DATA_DIR": str(tmp / "data"),
-        "DATABASE_URL": f"sqlite:///{tmp / 'app.sqlite3'}",
-        "SANDBOX": "true",
-        "SANDBOX_HUBSPOT_URL": f"http://127.0.0.1:{hubspot_port}",
-        "SANDBOX_SALESFORCE_URL": f"https://127.0.0.1:{salesforce_port}",
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-secret-key-not-for-production-use-0123456789",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = sandbox_env(tmp)
     os.environ.update(env)
     setup_django(tmp / "app.sqlite3")
     n = args.members
     print(f"Gated sync bench: {n:,} HubSpot contacts (data in {tmp})")
     manage("sandbox_seed", "--contacts", str(n), "--seed", "1", env=env)
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "sandbox_serve", "--hubspot-port", str(hubspot_port),
-         "--salesforce-port", str(salesforce_port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
     worker = None
     try:
-        wait_for(hubspot_port)
-        wait_for(salesforce_port)
-        figures = run_scenario(args, env, n)
-        if args.latency:
-            worker = subprocess.Popen(
-                [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-            figures += latency(env)
+        with sandbox_served(env):
+            figures = run_scenario(args, env, n)
+            if args.latency:
+                worker = subprocess.Popen(
+                    [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+                figures += latency(env)
+                stop(worker)
     finally:
-        for process in (worker, server):
-            if process is not None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        stop(worker)
         shutil.rmtree(tmp, ignore_errors=True)
     emit(figures, as_json=args.json)
     return figures

@@ -6,10 +6,16 @@ Every bench prints human-readable lines; with ``--json`` it also prints one line
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
+import signal
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -68,3 +74,70 @@ def emit(figures: list[Figure], *, as_json: bool) -> None:
         print(f"  {f.name}: {f.value:,.3g} {f.unit}{target}{extra}")
     if as_json:
         print("BENCH_JSON " + json.dumps([{**asdict(f), "ratio": f.ratio} for f in figures]))
+
+
+def sandbox_env(tmp: Path) -> dict[str, str]:
+    """The environment of a bench against the emulators served in their own process (as in the
+    demo): free ports, state in ``tmp``, a fresh SQLite database for the app."""
+    hubspot_port, salesforce_port = free_port(), free_port()
+    return {
+        **os.environ,
+        "DATA_DIR": str(tmp / "data"),
+        "DATABASE_URL": f"sqlite:///{tmp / 'app.sqlite3'}",
+        "SANDBOX": "true",
+        "SANDBOX_HUBSPOT_URL": f"http://127.0.0.1:{hubspot_port}",
+        "SANDBOX_SALESFORCE_URL": f"https://127.0.0.1:{salesforce_port}",
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-secret-key-not-for-production-use-0123456789",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@contextlib.contextmanager
+def sandbox_served(env: dict[str, str]) -> Iterator[None]:
+    """``sandbox_serve`` on the ports of ``env``, until the block ends."""
+    ports = [int(env[name].rsplit(":", 1)[1]) for name in ("SANDBOX_HUBSPOT_URL", "SANDBOX_SALESFORCE_URL")]
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "sandbox_serve", "--hubspot-port", str(ports[0]),
+         "--salesforce-port", str(ports[1])],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for port in ports:
+            wait_for(port)
+        yield
+    finally:
+        stop(server)
+
+
+def stop(process: subprocess.Popen | None) -> None:
+    if process is None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"nothing listens on port {port}")
+
+
+def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )

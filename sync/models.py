@@ -245,6 +245,20 @@ class SyncRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.email or self.hubspot_id}: {self.get_action_display()}"
 
+    @classmethod
+    def for_contact(cls, run: SyncRun, contact: Contact, direction: str, action: str, **fields) -> SyncRecord:
+        """A record about one contact, with the contact's identity copied (the log outlives it)."""
+        return cls(
+            run=run,
+            contact=contact,
+            hubspot_id=contact.hubspot_id,
+            email=contact.email[:254],
+            name=str(contact)[:255],
+            direction=direction,
+            action=action,
+            **fields,
+        )
+
 
 class SyncedState(models.Model):
     """What was last sent for a contact, and last seen in Salesforce (no resend, no echo)."""

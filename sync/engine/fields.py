@@ -79,6 +79,18 @@ def bases_of(
     return bases
 
 
+def bases_for(state: Any, mappings: Iterable[MappingRule]) -> dict[str, Base]:
+    """The bases of a contact's ``SyncedState`` (none without one)."""
+    if state is None:
+        return {}
+    return bases_of(
+        state.field_bases,
+        mappings=mappings,
+        last_payload=state.last_payload,
+        salesforce_values=state.salesforce_values,
+    )
+
+
 def plan_contact(
     *,
     mappings: Iterable[MappingRule],

@@ -92,14 +92,11 @@ def _record(
     if exc is not None:
         fields.setdefault("error_code", (getattr(exc, "code", "") or type(exc).__name__)[:80])
         fields.setdefault("message", str(exc))
-    return SyncRecord(
-        run=run,
-        contact=contact,
-        hubspot_id=contact.hubspot_id,
-        email=contact.email[:254],
-        name=str(contact)[:255],
-        direction=SyncRecord.Direction.TO_HUBSPOT,
-        action=action,
+    return SyncRecord.for_contact(
+        run,
+        contact,
+        SyncRecord.Direction.TO_HUBSPOT,
+        action,
         salesforce_object=salesforce_object,
         salesforce_id=salesforce_id,
         category=category,

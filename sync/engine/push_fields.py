@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db import transaction
 
 from integration.clients.base import ClientError
-from sync.engine.fields import ContactPlan, bases_of, plan_contact
+from sync.engine.fields import ContactPlan, bases_for, plan_contact
 from sync.engine.hubspot_write import hubspot_updates_apply
 from sync.engine.merge import HUBSPOT
 from sync.engine.outgoing import Outgoing
@@ -34,16 +34,7 @@ class PushFields:
 
     def _plan(self, item: Outgoing, hubspot_times: dict[str, datetime] | None = None) -> ContactPlan:
         state = item.state
-        bases = (
-            bases_of(
-                state.field_bases,
-                mappings=self.mappings,
-                last_payload=state.last_payload,
-                salesforce_values=state.salesforce_values,
-            )
-            if state is not None
-            else {}
-        )
+        bases = bases_for(state, self.mappings)
         if FORCING & set(item.entry.reasons):
             # A resync is a first sync: every field as the rules say, whatever was agreed before
             # (how a new mapping reaches the records that existed before it).

@@ -61,15 +61,11 @@ class PushWrites:
         return self._record(entry, SyncRecord.Action.SKIPPED, skip_reason=reason, message=message)
 
     def _record(self, entry: PendingSync, action: str, **fields) -> SyncRecord:
-        contact = entry.contact
-        return SyncRecord(
-            run=self.run,
-            contact=contact,
-            hubspot_id=contact.hubspot_id,
-            email=contact.email[:254],
-            name=str(contact)[:255],
-            direction=SyncRecord.Direction.TO_SALESFORCE,
-            action=action,
+        return SyncRecord.for_contact(
+            self.run,
+            entry.contact,
+            SyncRecord.Direction.TO_SALESFORCE,
+            action,
             reasons=list(entry.reasons),
             attempt=entry.attempts + 1,
             **fields,

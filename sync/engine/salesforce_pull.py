@@ -23,7 +23,7 @@ from integration.models import SyncSettings
 from lists.models import Contact
 from sync.engine import queue
 from sync.engine.errors import hubspot_error_category
-from sync.engine.fields import ContactPlan, bases_of, plan_contact
+from sync.engine.fields import ContactPlan, bases_for, plan_contact
 from sync.engine.gate import Gate
 from sync.engine.hubspot_pull import contacts_upsert_from_hubspot
 from sync.engine.hubspot_write import hubspot_updates_apply
@@ -135,16 +135,12 @@ class SalesforcePull:
             if contact is not None and contact.salesforce_id and contact.salesforce_id[:15] != record["Id"][:15]:
                 # A duplicate in Salesforce (another Lead or Contact with the email of a contact
                 # linked to its own record): its values are not the contact's, never merged.
+                message = _("Not synced: the contact is linked to %(object)s %(id)s, which has the same email.") % {
+                    "object": contact.salesforce_object,
+                    "id": contact.salesforce_id,
+                }
                 records_out.append(
-                    self._record(
-                        contact,
-                        record,
-                        salesforce_object,
-                        SyncRecord.Action.SKIPPED,
-                        skip_reason=SyncRecord.SkipReason.OTHER_RECORD,
-                        message=_("Not synced: the contact is linked to %(object)s %(id)s, which has the same email.")
-                        % {"object": contact.salesforce_object, "id": contact.salesforce_id},
-                    )
+                    self._skipped(contact, record, salesforce_object, SyncRecord.SkipReason.OTHER_RECORD, message)
                 )
                 continue
             if contact is None:
@@ -164,16 +160,9 @@ class SalesforcePull:
                 continue
             if contact.pk not in members:
                 self.result.skipped += 1
-                records_out.append(
-                    self._record(
-                        contact,
-                        record,
-                        salesforce_object,
-                        SyncRecord.Action.SKIPPED,
-                        skip_reason=gate.closed_reason or SyncRecord.SkipReason.NOT_MEMBER,
-                        message=_("Salesforce change not sent to HubSpot: not in the inclusion list."),
-                    )
-                )
+                message = _("Salesforce change not sent to HubSpot: not in the inclusion list.")
+                reason = gate.closed_reason or SyncRecord.SkipReason.NOT_MEMBER
+                records_out.append(self._skipped(contact, record, salesforce_object, reason, message))
                 continue
             updates.append((record, contact, plan))
         SyncRecord.objects.bulk_create(records_out)
@@ -213,16 +202,7 @@ class SalesforcePull:
     def _plan_for(
         self, contact: Contact, state: SyncedState | None, salesforce_object: str, record: dict, times=None
     ) -> ContactPlan:
-        bases = (
-            bases_of(
-                state.field_bases,
-                mappings=self.mappings,
-                last_payload=state.last_payload,
-                salesforce_values=state.salesforce_values,
-            )
-            if state is not None
-            else {}
-        )
+        bases = bases_for(state, self.mappings)
         return self._plan(
             salesforce_object,
             contact.raw_properties or {},
@@ -255,6 +235,11 @@ class SalesforcePull:
                 contact=contact,
                 defaults={"salesforce_values": values, "salesforce_seen_at": timezone.now()},
             )
+
+    def _skipped(self, contact: Contact, record: dict, salesforce_object: str, reason: str, message: str) -> SyncRecord:
+        return self._record(
+            contact, record, salesforce_object, SyncRecord.Action.SKIPPED, skip_reason=reason, message=message
+        )
 
     def _record(
         self, contact: Contact | None, record: dict, salesforce_object: str, action: str, **fields
