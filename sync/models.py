@@ -221,8 +221,9 @@ class SyncRecord(models.Model):
     fields = models.JSONField(_("fields"), default=list, blank=True)
     payload_before = models.JSONField(_("before"), null=True, blank=True)
     payload_after = models.JSONField(_("after"), null=True, blank=True)
-    # Fields both sides changed since they last agreed: both values, both times, the winner.
-    conflicts = models.JSONField(_("conflicts"), default=list, blank=True)
+    # Fields both sides changed since they last agreed: both values, both times, the winner. NULL
+    # when there were none (most records: nothing to encode, and "has conflicts" is IS NOT NULL).
+    conflicts = models.JSONField(_("conflicts"), null=True, blank=True)
     reasons = models.JSONField(_("reasons"), default=list, blank=True)
     attempt = models.PositiveIntegerField(_("attempt"), default=1)
     ignored = models.BooleanField(_("ignored"), default=False)
@@ -280,7 +281,7 @@ class SyncedState(models.Model):
         verbose_name_plural = _("synced states")
 
     def __str__(self) -> str:
-        return f"{self.contact}: {self.payload_hash[:8]}"
+        return f"{self.contact}: {self.last_sent_at or '—'}"
 
 
 class Watermark(models.Model):

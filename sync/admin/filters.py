@@ -66,5 +66,5 @@ class ConflictFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.exclude(conflicts=[])
+            return queryset.filter(conflicts__isnull=False)
         return queryset

@@ -5,7 +5,8 @@ the values both sides last agreed on, which ``SyncedState.field_bases`` keeps.
 what they read, then write what it says and store its bases once the writes succeed.
 
 The bases are keyed by mapping (``"<hubspot property>:<salesforce field>"``); each holds the
-canonical value HubSpot and Salesforce last agreed on (``[hubspot, salesforce]``). A contact
+canonical value HubSpot and Salesforce last agreed on: one value when both hold the same (most
+fields), ``[hubspot, salesforce]`` when they agreed to differ. A contact
 synced before the bases existed gets them from what was sent and seen then
 (``SyncedState.last_payload`` and ``salesforce_values``).
 """
@@ -48,7 +49,7 @@ class ContactPlan:
 
     to_salesforce: dict[str, Any] = field(default_factory=dict)  # Salesforce field -> value (None clears)
     to_hubspot: dict[str, str] = field(default_factory=dict)  # HubSpot property -> value ("" clears)
-    bases: dict[str, list] = field(default_factory=dict)  # field key -> [hubspot, salesforce] after the writes
+    bases: dict[str, Any] = field(default_factory=dict)  # field key -> the base after the writes (stored_base)
     conflicts: list[dict] = field(default_factory=list)  # for the log: both values, both times, the winner
     pending: set[str] = field(default_factory=set)  # field keys whose write goes the other way, later
 
@@ -66,7 +67,7 @@ def bases_of(
 ) -> dict[str, Base]:
     """The stored bases; for a contact synced before bases were kept, what was sent and seen."""
     if stored:
-        return {key: Base(*pair) for key, pair in stored.items() if isinstance(pair, list | tuple) and len(pair) == 2}
+        return {key: _base(value) for key, value in stored.items()}
     if not last_payload:
         return {}
     seen = salesforce_values or {}
@@ -89,6 +90,17 @@ def bases_for(state: Any, mappings: Iterable[MappingRule]) -> dict[str, Base]:
         last_payload=state.last_payload,
         salesforce_values=state.salesforce_values,
     )
+
+
+def _base(stored: Any) -> Base:
+    if isinstance(stored, list | tuple) and len(stored) == 2:
+        return Base(*stored)
+    return Base(stored, stored)
+
+
+def stored_base(base: Base) -> Any:
+    """A base as ``field_bases`` keeps it: one value when both sides hold it."""
+    return base.hubspot if base.hubspot == base.salesforce else [base.hubspot, base.salesforce]
 
 
 def plan_contact(
@@ -141,14 +153,14 @@ def plan_contact(
             plan.pending.add(key)
             previous = bases.get(key)
             if previous is not None:
-                plan.bases[key] = [previous.hubspot, previous.salesforce]
+                plan.bases[key] = stored_base(previous)
             continue
         if decision.to_salesforce is not None:
             plan.to_salesforce[mapping.salesforce_field] = decision.to_salesforce or None
         if decision.to_hubspot is not None:
             plan.to_hubspot[mapping.hubspot_property] = decision.to_hubspot
         if decision.base is not None:
-            plan.bases[key] = [decision.base.hubspot, decision.base.salesforce]
+            plan.bases[key] = stored_base(decision.base)
         if decision.conflict is not None:
             plan.conflicts.append(conflict_entry(mapping, decision.conflict))
     return plan

@@ -103,6 +103,6 @@ def _record(
         fields=sorted(plan.to_hubspot),
         payload_before=before,
         payload_after=dict(plan.to_hubspot),
-        conflicts=[c for c in plan.conflicts if c["property"] in plan.to_hubspot],
+        conflicts=[c for c in plan.conflicts if c["property"] in plan.to_hubspot] or None,
         **fields,
     )

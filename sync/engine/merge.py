@@ -63,10 +63,11 @@ def canonical(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = str(value).strip()
-    if text.lower() in ("true", "false"):
+    text = value.strip() if isinstance(value, str) else str(value).strip()
+    first = text[:1]
+    if first in ("t", "T", "f", "F") and text.lower() in ("true", "false"):
         return text.lower()
-    if isinstance(value, int | float | Decimal) or _DECIMAL.fullmatch(text):
+    if isinstance(value, int | float | Decimal) or ((first.isdigit() or first == "-") and _DECIMAL.fullmatch(text)):
         try:
             number = Decimal(text)
         except InvalidOperation:

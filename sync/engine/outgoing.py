@@ -24,6 +24,7 @@ class Outgoing:
     before: dict | None = None
     state: SyncedState | None = None
     plan: ContactPlan | None = None  # the field decisions (sync.engine.fields); payload is its Salesforce half
+    read_now: bool = False  # the record's values were read from Salesforce in this pass (the email look-up)
 
     @property
     def creating(self) -> bool:

@@ -307,6 +307,7 @@ class Pusher(PushWrites, PushFields):
                 item.state = SyncedState(contact=item.contact)
             values = {**dict(best.fields), "LastModifiedDate": best.last_modified} if best.fields else None
             item.state.salesforce_values = values or item.state.salesforce_values
+            item.read_now = values is not None
 
     def _unchanged(self, items: list[Outgoing]) -> None:
         records = []

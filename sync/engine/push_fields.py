@@ -72,7 +72,8 @@ class PushFields:
         that field."""
         for item in items:
             self._plan(item)
-        self._read_salesforce([i for i in items if not i.creating and i.plan.to_salesforce])
+        # Records the email look-up has just read need no second read.
+        self._read_salesforce([i for i in items if not i.creating and not i.read_now and i.plan.to_salesforce])
         conflicted = [i for i in items if i.plan.conflicts]
         if conflicted and self.hubspot is not None:
             times = self._hubspot_times(conflicted)

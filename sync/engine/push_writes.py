@@ -27,7 +27,7 @@ from sync.engine.budget import ApiBudget
 from sync.engine.errors import GONE_CODES, RunStopped, category_for, is_transient
 from sync.engine.gate import Gate
 from sync.engine.outgoing import Outgoing, PushCounters
-from sync.engine.payload import Rule, fingerprint
+from sync.engine.payload import Rule
 from sync.engine.spool import Spool
 from sync.models import Category, PendingSync, SyncedState, SyncRecord, SyncRun
 
@@ -249,7 +249,9 @@ class PushWrites:
                         fields=sorted(item.payload),
                         payload_before=item.before,
                         payload_after=item.payload,
-                        conflicts=[c for c in item.plan.conflicts if c["field"] in item.payload] if item.plan else [],
+                        conflicts=[c for c in item.plan.conflicts if c["field"] in item.payload] or None
+                        if item.plan
+                        else None,
                     )
                 )
                 done.append(item.entry)
@@ -315,8 +317,8 @@ class PushWrites:
         states = []
         for item in items:
             state = item.state or SyncedState(contact=item.contact)
-            state.payload_hash = fingerprint(item.salesforce_object, item.payload)
-            state.last_payload = item.payload
+            # The bases say what was agreed: the payload and its hash are no longer kept (they
+            # remain readable on states written before the bases existed).
             state.last_sent_at = sent_at
             merged = dict(state.salesforce_values or {})
             merged.update(item.payload)
@@ -329,7 +331,7 @@ class PushWrites:
             states,
             update_conflicts=True,
             unique_fields=["contact"],
-            update_fields=["payload_hash", "last_payload", "last_sent_at", "salesforce_values", "field_bases"],
+            update_fields=["last_sent_at", "salesforce_values", "field_bases"],
             batch_size=500,
         )
 

@@ -37,6 +37,7 @@ CLAIM_FIELDS = (
     "contact__firstname",
     "contact__lastname",
     "contact__raw_properties",
+    "contact__hubspot_updated_at",  # HubSpot's time of a field, when its history is not read
     "contact__archived",
     "contact__salesforce_id",
     "contact__salesforce_object",

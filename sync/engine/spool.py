@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from lists.models import Contact
+from sync.engine.fields import ContactPlan
 from sync.engine.outgoing import Outgoing
 from sync.models import PendingSync, SyncedState
 
@@ -51,7 +52,10 @@ class Spool:
             (entry.pk, entry.contact_id, entry.reasons, entry.attempts, entry.updated_at),
             (contact.hubspot_id, contact.email, contact.firstname, contact.lastname),
             (contact.salesforce_id, contact.salesforce_object),
-            (item.salesforce_object, item.salesforce_id, item.payload, item.before, values, item.plan),
+            (item.salesforce_object, item.salesforce_id, item.payload, item.before, values),
+            # What the results need of the plan (its Salesforce half is the payload): plain data,
+            # cheaper to pickle than the plan itself.
+            (item.plan.bases, item.plan.conflicts) if item.plan is not None else None,
         )
         pickle.dump(row, self._file, protocol=pickle.HIGHEST_PROTOCOL)
         self._columns.update(dict.fromkeys(item.payload))
@@ -80,9 +84,10 @@ def _rebuilt(rows: list[tuple], with_states: bool) -> list[Outgoing]:
         else {}
     )
     items = []
-    for (pk, contact_id, reasons, attempts, updated_at), person, linked, sending in rows:
+    for (pk, contact_id, reasons, attempts, updated_at), person, linked, sending, planned in rows:
         hubspot_id, email, firstname, lastname = person
-        salesforce_object, salesforce_id, payload, before, values, plan = sending
+        salesforce_object, salesforce_id, payload, before, values = sending
+        plan = ContactPlan(to_salesforce=payload, bases=planned[0], conflicts=planned[1]) if planned else None
         contact = Contact(pk=contact_id, hubspot_id=hubspot_id, email=email, firstname=firstname, lastname=lastname)
         contact.salesforce_id, contact.salesforce_object = linked
         entry = PendingSync(pk=pk, contact_id=contact_id, reasons=reasons, attempts=attempts, updated_at=updated_at)

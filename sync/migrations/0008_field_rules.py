@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='syncrecord',
             name='conflicts',
-            field=models.JSONField(blank=True, default=list, verbose_name='conflicts'),
+            field=models.JSONField(blank=True, null=True, verbose_name='conflicts'),
         ),
         migrations.AddField(
             model_name='syncrun',

@@ -60,7 +60,7 @@ def _recount(run: SyncRun) -> None:
     that pushed for it, and whatever happened to their live increments."""
     for name in (*SyncRun.PUSH_COUNTERS, *SyncRun.PULL_COUNTERS):
         setattr(run, name, 0)
-    run.conflicts = SyncRecord.objects.filter(run=run).exclude(conflicts=[]).count()
+    run.conflicts = SyncRecord.objects.filter(run=run).filter(conflicts__isnull=False).count()
     rows = SyncRecord.objects.filter(run=run).values("direction", "action").annotate(n=Count("id")).order_by()
     for row in rows:
         direction, action, n = row["direction"], row["action"], row["n"]

@@ -134,7 +134,7 @@ def test_the_same_field_edited_on_both_sides_goes_to_the_latest_edit_and_the_log
     assert world.hubspot_values(ids[ada["email"]])["jobtitle"] == "CFO in Salesforce"
     assert world.lead(grace["email"])["Title"] == "CTO in HubSpot"
     assert world.hubspot_values(ids[grace["email"]])["jobtitle"] == "CTO in HubSpot"
-    logged = [c for r in SyncRecord.objects.exclude(conflicts=[]) for c in r.conflicts]
+    logged = [c for r in SyncRecord.objects.filter(conflicts__isnull=False) for c in r.conflicts]
     winners = {(c["hubspot"]["value"], c["salesforce"]["value"], c["winner"]) for c in logged}
     assert winners == {
         ("CTO in HubSpot", "CFO in Salesforce", "salesforce"),
