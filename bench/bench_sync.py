@@ -288,7 +288,9 @@ def latency(env: dict) -> list[Figure]:
                 raise SystemExit(f"webhook refused: {response.status_code} {response.content[:200]!r}")
         deadline = started + 240
         while time.monotonic() < deadline:
-            rows = list(salesforce.query(f"SELECT Title FROM {contact.salesforce_object} WHERE Id = '{contact.salesforce_id}'"))
+            rows = list(
+                salesforce.query(f"SELECT Title FROM {contact.salesforce_object} WHERE Id = '{contact.salesforce_id}'")
+            )
             if rows and rows[0].get("Title") == title:
                 break
             time.sleep(0.1)
