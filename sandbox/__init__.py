@@ -35,5 +35,6 @@ The emulators:
   ``ids``; :mod:`sandbox.salesforce.testing` starts it over TLS.
 
 Management commands (``sandbox/management/commands``): ``sandbox_serve`` (both emulators),
-``sandbox_seed`` (HubSpot contacts) and ``sandbox_reset`` (empty both).
+``sandbox_seed`` (HubSpot contacts, and Salesforce records duplicating the first of them by email,
+``sandbox.salesforce.seed``) and ``sandbox_reset`` (empty both).
 """

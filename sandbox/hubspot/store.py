@@ -9,8 +9,8 @@ transaction, with the write's time and source (``source=``: the API's app by def
 
 HubSpot refuses a second contact with the same email, case-insensitively (409 ``CONFLICT``);
 the API paths here enforce that. ``bulk_insert`` (used by ``sandbox_seed``) writes rows as
-given, which lets the seed reproduce the case-only duplicates that real portals hold from
-imports made before de-duplication (see :mod:`sandbox.hubspot.seed`).
+given; the seed gives only emails unique ignoring case, as HubSpot holds them (deliberate
+duplicates live in the Salesforce sandbox, where real orgs have them).
 """
 
 from __future__ import annotations
@@ -250,7 +250,8 @@ class HubSpotStore(SQLiteStore):
     def get_by_email(
         self, email: str, *, archived: bool = False, conn: sqlite3.Connection | None = None
     ) -> sqlite3.Row | None:
-        # With case-only duplicates (seeded legacy data) the oldest contact wins, as in HubSpot.
+        # Were two contacts' emails to differ only by case (a state file written by an older
+        # seed), the oldest would win, as in HubSpot.
         return (
             (conn or self.read())
             .execute(
