@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from sandbox.hubspot import HubSpotStore
+from sandbox.management.options import add_state_file_arguments, state_file
 from sandbox.salesforce import reset as salesforce_reset
-from sandbox.store import default_db_path
 
 
 class Command(BaseCommand):
@@ -23,27 +21,16 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--hubspot-db",
-            type=Path,
-            default=None,
-            help=gettext_lazy("HubSpot sandbox state file (default: DATA_DIR/sandbox/hubspot.sqlite3)."),
-        )
-        parser.add_argument(
-            "--salesforce-db",
-            type=Path,
-            default=None,
-            help=gettext_lazy("Salesforce sandbox state file (default: DATA_DIR/sandbox/salesforce.sqlite3)."),
-        )
+        add_state_file_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.SANDBOX:
             raise CommandError(_("The sandbox is switched off (SANDBOX=false); nothing was reset."))
-        store = HubSpotStore(options["hubspot_db"] or default_db_path("hubspot"))
+        store = HubSpotStore(state_file(options, "hubspot"))
         try:
             store.reset()
         finally:
             store.close()
         self.stdout.write(self.style.SUCCESS(_("HubSpot sandbox emptied.")))
-        salesforce_reset(options["salesforce_db"] or default_db_path("salesforce"))
+        salesforce_reset(state_file(options, "salesforce"))
         self.stdout.write(self.style.SUCCESS(_("Salesforce sandbox emptied.")))

@@ -16,9 +16,9 @@ from django.utils.translation import gettext_lazy
 
 from sandbox.hubspot import HubSpotStore
 from sandbox.hubspot.seed import make_contact, seed_contacts
+from sandbox.management.options import add_state_file_arguments, state_file
 from sandbox.salesforce.seed import GROUPS, SeededRecord, SeedPerson, seed_duplicates
 from sandbox.salesforce.store import SalesforceStore
-from sandbox.store import default_db_path
 
 
 def _date(value: str) -> dt.date:
@@ -71,18 +71,7 @@ class Command(BaseCommand):
             action="store_true",
             help=gettext_lazy("Do nothing when the sandbox already holds contacts (used by make run)."),
         )
-        parser.add_argument(
-            "--db",
-            type=Path,
-            default=None,
-            help=gettext_lazy("HubSpot sandbox state file (default: DATA_DIR/sandbox/hubspot.sqlite3)."),
-        )
-        parser.add_argument(
-            "--salesforce-db",
-            type=Path,
-            default=None,
-            help=gettext_lazy("Salesforce sandbox state file (default: DATA_DIR/sandbox/salesforce.sqlite3)."),
-        )
+        add_state_file_arguments(parser, hubspot_flag="--db")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.SANDBOX:
@@ -90,7 +79,7 @@ class Command(BaseCommand):
         count = options["contacts"]
         if count < 0:
             raise CommandError(_("--contacts must be zero or more."))
-        store = HubSpotStore(options["db"] or default_db_path("hubspot"))
+        store = HubSpotStore(state_file(options, "hubspot"))
         try:
             if options["if_empty"] and store.count() + store.count(archived=True) > 0:
                 self.stdout.write(_("The HubSpot sandbox already has contacts; not seeding."))
@@ -108,7 +97,7 @@ class Command(BaseCommand):
             )
         )
         duplicates = _seed_salesforce(
-            options["salesforce_db"] or default_db_path("salesforce"),
+            state_file(options, "salesforce"),
             count=count,
             seed=options["seed"],
             anchor=options["anchor"],
