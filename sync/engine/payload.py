@@ -1,4 +1,4 @@
-"""The field mappings as the engine reads them, and the fingerprint of what was sent.
+"""The field mappings as the engine reads them.
 
 How a mapped field travels (HubSpot's four sync rules, decided field by field against the
 values both sides last agreed on) is ``sync.engine.merge``; ``sync.engine.fields`` applies it to
@@ -7,9 +7,7 @@ a contact.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from integration.models import FieldMapping
@@ -41,8 +39,3 @@ def mapped_properties(mappings: Iterable[MappingRule]) -> set[str]:
 
 def salesforce_fields(mappings: Iterable[MappingRule], salesforce_object: str) -> list[str]:
     return sorted({m.salesforce_field for m in mappings if m.applies_to(salesforce_object)})
-
-
-def fingerprint(salesforce_object: str, payload: Mapping[str, object]) -> str:
-    blob = json.dumps({"object": salesforce_object, "payload": payload}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()

@@ -23,7 +23,7 @@ from sync.engine.merge import (
     canonical,
     decide,
 )
-from sync.engine.payload import MappingRule, fingerprint
+from sync.engine.payload import MappingRule
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -190,8 +190,3 @@ def test_a_contact_plan_sends_only_what_changed_each_way():
     assert plan.to_salesforce == {"Phone": "222"}
     assert plan.to_hubspot == {"jobtitle": "CTO", "company": "Acme"}
     assert not plan.conflicts
-
-
-def test_fingerprint_ignores_key_order_but_not_the_object():
-    assert fingerprint("Lead", {"a": "1", "b": "2"}) == fingerprint("Lead", {"b": "2", "a": "1"})
-    assert fingerprint("Lead", {"a": "1"}) != fingerprint("Contact", {"a": "1"})
