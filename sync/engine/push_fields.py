@@ -104,11 +104,7 @@ class PushFields:
             )
         except ClientError:
             return {}  # the contact's last modification time stands in for the field's
-        times: dict[str, dict[str, datetime]] = {}
-        for contact in result.contacts:
-            history = getattr(contact, "history", None) or {}
-            times[str(contact.id)] = {name: values[0].timestamp for name, values in history.items() if values}
-        return times
+        return {str(contact.id): contact.changed_at for contact in result.contacts}
 
     # -- the HubSpot half -------------------------------------------------------------------
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from integration.clients.base import ClientError
@@ -23,7 +22,7 @@ from integration.models import SyncSettings
 from lists.models import Contact
 from sync.engine import queue
 from sync.engine.errors import hubspot_error_category
-from sync.engine.fields import ContactPlan, bases_for, plan_contact
+from sync.engine.fields import ContactPlan, as_datetime, bases_for, plan_contact
 from sync.engine.gate import Gate
 from sync.engine.hubspot_pull import contacts_upsert_from_hubspot
 from sync.engine.hubspot_write import hubspot_updates_apply
@@ -47,16 +46,6 @@ class SalesforcePullResult:
     failed: int = 0
 
 
-def _as_datetime(value) -> datetime | None:
-    if not value:
-        return None
-    text = str(value).replace("+0000", "+00:00")
-    parsed = parse_datetime(text)
-    if parsed and not parsed.tzinfo:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
-
-
 class SalesforcePull:
     def __init__(self, *, run: SyncRun, salesforce, hubspot, on_progress: Callable[[], None] | None = None) -> None:
         self.run = run
@@ -66,6 +55,11 @@ class SalesforcePull:
         self.settings = SyncSettings.load()
         self.mappings: list[MappingRule] = load_mappings()
         self.result = SalesforcePullResult()
+        # What the batch in hand changes locally, written by ``_flush`` at its end.
+        self._states: dict[int, SyncedState] = {}
+        self._changed: dict[int, SyncedState] = {}
+        self._linked: list[Contact] = []
+        self._requeue: list[int] = []
 
     def run_all(self) -> SalesforcePullResult:
         for salesforce_object, source in SOURCES.items():
@@ -94,7 +88,7 @@ class SalesforcePull:
         newest = mark.value
         for record in self.salesforce.query_modified_since(salesforce_object, mark.value - OVERLAP, fields):
             batch.append(record)
-            modified = _as_datetime(record.get("LastModifiedDate"))
+            modified = as_datetime(record.get("LastModifiedDate"))
             if modified and modified > newest:
                 newest = modified
             if len(batch) >= BATCH:
@@ -124,7 +118,7 @@ class SalesforcePull:
             for contact in matches:
                 by_email.setdefault(contact.email.lower(), contact)
         known = [*by_sf_id.values(), *by_email.values()]
-        states = {s.contact_id: s for s in SyncedState.objects.filter(contact_id__in=[c.pk for c in known])}
+        self._states_load([c.pk for c in known])
         gate = Gate.current()
         members = gate.members([c.pk for c in known])
         creates: list[tuple[dict, ContactPlan]] = []
@@ -150,9 +144,8 @@ class SalesforcePull:
                 plan.to_hubspot["email"] = record["Email"].strip()
                 creates.append((record, plan))
                 continue
-            state = states.get(contact.pk)
             self._remember_salesforce(contact, salesforce_object, record)
-            plan = self._plan_for(contact, state, salesforce_object, record)
+            plan = self._plan_for(contact, self._states.get(contact.pk), salesforce_object, record)
             if not plan.to_hubspot:
                 # Agreed, our own echo, or a field HubSpot must send (queued for the push, for a
                 # member): nothing for this pull to write.
@@ -170,6 +163,7 @@ class SalesforcePull:
             self._create_in_hubspot(salesforce_object, creates)
         if updates:
             self._update_in_hubspot(salesforce_object, updates)
+        self._flush()
         if self.on_progress:
             self.on_progress()
 
@@ -213,28 +207,49 @@ class SalesforcePull:
             hubspot_updated_at=contact.hubspot_updated_at,
         )
 
+    def _states_load(self, contact_ids: list[int]) -> None:
+        self._states.update({s.contact_id: s for s in SyncedState.objects.filter(contact_id__in=contact_ids)})
+
+    def _state(self, contact: Contact) -> SyncedState:
+        """The contact's synced state, to be written by ``_flush``."""
+        state = self._states.get(contact.pk)
+        if state is None:
+            state = self._states[contact.pk] = SyncedState(contact=contact)
+        self._changed[contact.pk] = state
+        return state
+
     def _bases_store(self, contact: Contact, plan: ContactPlan, *, queue_pending: bool = True) -> None:
         if plan.bases:
-            state, _created = SyncedState.objects.get_or_create(contact=contact)
+            state = self._state(contact)
             state.field_bases = {**(state.field_bases or {}), **plan.bases}
-            state.save(update_fields=["field_bases"])
         if plan.pending and queue_pending:
             # A field HubSpot must send (a first link, a conflict HubSpot won): the push does it.
-            queue.enqueue(contact_ids=[contact.pk], reason=Reason.SALESFORCE_CHANGED)
+            self._requeue.append(contact.pk)
 
     def _remember_salesforce(self, contact: Contact, salesforce_object: str, record: dict) -> None:
-        values = {k: v for k, v in record.items() if k not in ("attributes",)}
+        if not contact.salesforce_id:
+            contact.salesforce_id, contact.salesforce_object = record["Id"], salesforce_object
+            self._linked.append(contact)
+        state = self._state(contact)
+        state.salesforce_values = {k: v for k, v in record.items() if k != "attributes"}
+        state.salesforce_seen_at = timezone.now()
+
+    def _flush(self) -> None:
+        """Write what the batch changed locally: a few queries a batch, not a few a record."""
         with transaction.atomic():
-            if not contact.salesforce_id:
-                contact.salesforce_id = record["Id"]
-                contact.salesforce_object = salesforce_object
-                Contact.objects.filter(pk=contact.pk).update(
-                    salesforce_id=record["Id"], salesforce_object=salesforce_object
+            if self._linked:
+                Contact.objects.bulk_update(self._linked, ["salesforce_id", "salesforce_object"], batch_size=500)
+            if self._changed:
+                SyncedState.objects.bulk_create(
+                    list(self._changed.values()),
+                    update_conflicts=True,
+                    unique_fields=["contact"],
+                    update_fields=["salesforce_values", "salesforce_seen_at", "field_bases"],
+                    batch_size=500,
                 )
-            SyncedState.objects.update_or_create(
-                contact=contact,
-                defaults={"salesforce_values": values, "salesforce_seen_at": timezone.now()},
-            )
+        if self._requeue:
+            queue.enqueue(contact_ids=self._requeue, reason=Reason.SALESFORCE_CHANGED)
+        self._states, self._changed, self._linked, self._requeue = {}, {}, [], []
 
     def _skipped(self, contact: Contact, record: dict, salesforce_object: str, reason: str, message: str) -> SyncRecord:
         return self._record(
@@ -282,6 +297,7 @@ class SalesforcePull:
                 )
                 continue
             contact_ids = contacts_upsert_from_hubspot(results)
+            self._states_load(contact_ids)
             by_email = {c.email.lower(): c for c in Contact.objects.filter(pk__in=contact_ids)}
             refused = {str(e.get("email") or "").strip().lower(): e for e in getattr(results, "errors", [])}
             out = []
@@ -323,13 +339,12 @@ class SalesforcePull:
         the last pull, and the time of each field both sides changed), then written."""
         properties = sorted({p for _r, _c, plan in updates for p in plan.to_hubspot})
         fresh = self._hubspot_now([c for _r, c, _p in updates], properties)
-        states = {s.contact_id: s for s in SyncedState.objects.filter(contact_id__in=[c.pk for _r, c, _p in updates])}
         planned = []
         for record, contact, plan in updates:
             now = fresh.get(contact.hubspot_id)
             if now is not None:
                 contact.raw_properties = {**(contact.raw_properties or {}), **now[0]}
-                plan = self._plan_for(contact, states.get(contact.pk), salesforce_object, record, times=now[1])
+                plan = self._plan_for(contact, self._states.get(contact.pk), salesforce_object, record, times=now[1])
             if plan.to_hubspot:
                 planned.append((contact, plan, salesforce_object, record["Id"]))
             else:
@@ -355,7 +370,6 @@ class SalesforcePull:
             return {}
         now = {}
         for answer in result.contacts:
-            history = getattr(answer, "history", None) or {}
-            times = {name: values[0].timestamp for name, values in history.items() if values}
-            now[str(answer.id)] = ({k: v for k, v in (answer.properties or {}).items() if k in properties}, times)
+            values = {k: v for k, v in (answer.properties or {}).items() if k in properties}
+            now[str(answer.id)] = (values, answer.changed_at)
         return now

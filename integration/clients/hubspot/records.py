@@ -54,6 +54,11 @@ class HubSpotContact:
         raw = self.properties.get("lastmodifieddate")
         return _parse_ts(raw) if raw else self.updated_at
 
+    @property
+    def changed_at(self) -> dict[str, dt.datetime]:
+        """When each property asked with history last changed (its newest value's timestamp)."""
+        return {name: values[0].timestamp for name, values in self.history.items() if values}
+
 
 @dataclass
 class ContactPage:
