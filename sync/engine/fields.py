@@ -81,15 +81,22 @@ def bases_of(
 
 
 def bases_for(state: Any, mappings: Iterable[MappingRule]) -> dict[str, Base]:
-    """The bases of a contact's ``SyncedState`` (none without one)."""
+    """The bases of a contact's ``SyncedState`` (none without one).
+
+    A state from before bases were kept gets them from what was sent and seen then, once: they
+    are fixed on ``state.field_bases`` (stored with it), so a cycle that reads Salesforce again
+    and replaces ``salesforce_values`` does not take the fresh values for agreed ones."""
     if state is None:
         return {}
-    return bases_of(
+    bases = bases_of(
         state.field_bases,
         mappings=mappings,
         last_payload=state.last_payload,
         salesforce_values=state.salesforce_values,
     )
+    if bases and not state.field_bases:
+        state.field_bases = {key: stored_base(base) for key, base in bases.items()}
+    return bases
 
 
 def _base(stored: Any) -> Base:

@@ -15,7 +15,7 @@ from integration.models import FieldMapping, SyncSettings
 from integration.services import inclusion_list_set
 from lists.models import Contact
 from lists.services import list_create, list_refresh
-from sync.models import Category, SyncRecord, SyncRun
+from sync.models import Category, SyncedState, SyncRecord, SyncRun
 from sync.services import hubspot_pull, list_resync, push_pending, sync_cycle
 from tests.lists.factories import filter_branch, property_filter
 
@@ -213,3 +213,24 @@ def test_a_new_mapping_rewrites_nothing_until_an_edit_and_a_resync_applies_it(wo
     lead = world.sandbox.soql(f"SELECT NumberOfEmployees FROM Lead WHERE Email = '{ada['email']}'")[0]
     assert lead["NumberOfEmployees"] == 120
     assert world.hubspot_values(ids[ada["email"]])["jobtitle"] == "CEO"
+
+
+def test_a_contact_synced_before_field_bases_were_kept_still_gets_each_sides_edits(world):
+    """Its bases come from what was sent and seen then (``last_payload``, ``salesforce_values``),
+    fixed before this cycle's fresh Salesforce values replace what was seen."""
+    ada = people(1)[0]
+    ids = world.start([ada])
+    state = SyncedState.objects.get(contact__hubspot_id=ids[ada["email"]])
+    mapped = set(FieldMapping.objects.values_list("salesforce_field", flat=True))
+    state.last_payload = {f: v for f, v in state.salesforce_values.items() if f in mapped}
+    state.field_bases = {}
+    state.save()
+
+    world.edit_salesforce(ada["email"], Title="VP Sales")
+    world.edit_hubspot(ids[ada["email"]], phone="+33 6 12 34 56 78")
+    world.cycle()
+    world.cycle()
+
+    lead = world.lead(ada["email"])
+    assert (lead["Title"], lead["Phone"]) == ("VP Sales", "+33 6 12 34 56 78")
+    assert world.hubspot_values(ids[ada["email"]])["jobtitle"] == "VP Sales"
