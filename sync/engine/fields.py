@@ -53,10 +53,6 @@ class ContactPlan:
     conflicts: list[dict] = field(default_factory=list)  # for the log: both values, both times, the winner
     pending: set[str] = field(default_factory=set)  # field keys whose write goes the other way, later
 
-    @property
-    def writes(self) -> bool:
-        return bool(self.to_salesforce or self.to_hubspot)
-
 
 def bases_of(
     stored: Mapping[str, Any] | None,

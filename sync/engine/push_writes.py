@@ -73,7 +73,7 @@ class PushWrites:
 
     def _withheld(self, salesforce_object: str, fields: list[str]) -> list[str]:
         """Why a field Salesforce requires was not sent: its rule keeps HubSpot's value back."""
-        withheld = {Rule.ALWAYS_SALESFORCE: _("Always use Salesforce"), Rule.DONT_SYNC: _("Don't sync")}
+        withheld = (Rule.ALWAYS_SALESFORCE, Rule.DONT_SYNC)
         notes = []
         for mapping in self.mappings:
             if (
@@ -86,7 +86,7 @@ class PushWrites:
                         "%(field)s is mapped “%(rule)s”: HubSpot never sends it, so Salesforce cannot create "
                         "the %(object)s. Fill it in Salesforce, or map it another way."
                     )
-                    % {"field": mapping.salesforce_field, "rule": withheld[mapping.rule], "object": salesforce_object}
+                    % {"field": mapping.salesforce_field, "rule": Rule(mapping.rule).label, "object": salesforce_object}
                 )
         return notes
 
