@@ -234,3 +234,14 @@ def test_a_contact_synced_before_field_bases_were_kept_still_gets_each_sides_edi
     lead = world.lead(ada["email"])
     assert (lead["Title"], lead["Phone"]) == ("VP Sales", "+33 6 12 34 56 78")
     assert world.hubspot_values(ids[ada["email"]])["jobtitle"] == "VP Sales"
+
+
+def test_a_required_field_kept_back_by_its_rule_is_named_in_the_log_and_nothing_is_invented(world):
+    FieldMapping.objects.filter(salesforce_field="LastName").update(rule=FieldMapping.Rule.ALWAYS_SALESFORCE)
+    ada = people(1)[0]
+    world.start([ada])
+
+    assert world.sandbox.soql(f"SELECT Id FROM Lead WHERE Email = '{ada['email']}'") == []
+    failed = SyncRecord.objects.get(direction=SyncRecord.Direction.TO_SALESFORCE, action="failed")
+    assert failed.error_code == "REQUIRED_FIELD_MISSING"
+    assert "LastName is mapped “Always use Salesforce”: HubSpot never sends it" in failed.message
