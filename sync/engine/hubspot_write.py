@@ -15,11 +15,12 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from integration.clients.base import ClientError
+from integration.clients.hubspot import category_for_status
 from lists.models import Contact
 from sync.engine.errors import hubspot_error_category
 from sync.engine.fields import ContactPlan
 from sync.engine.hubspot_pull import contacts_upsert_from_hubspot
-from sync.models import Category, SyncRecord, SyncRun
+from sync.models import SyncRecord, SyncRun
 
 BATCH = 100  # HubSpot's batch endpoints take 100 inputs
 
@@ -42,7 +43,7 @@ def hubspot_updates_apply(client: Any, run: SyncRun, updates: Sequence[Update]) 
             )
         except ClientError as exc:
             failed.update(contact.pk for contact, *_rest in chunk)
-            category = Category.API_LIMIT if exc.status == 429 else Category.CONNECTION
+            category = str(category_for_status(exc.status))
             records += [_record(run, u, SyncRecord.Action.FAILED, category=category, exc=exc) for u in chunk]
             continue
         done = {str(c.id) for c in result.contacts}

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integration.clients.base import ClientError
+from integration.clients.hubspot import category_for_status
 from integration.models import SyncSettings
 from lists.models import Contact
 from sync.engine import queue
@@ -28,7 +29,7 @@ from sync.engine.hubspot_pull import contacts_upsert_from_hubspot
 from sync.engine.hubspot_write import hubspot_updates_apply
 from sync.engine.merge import SALESFORCE
 from sync.engine.payload import MappingRule, load_mappings, salesforce_fields
-from sync.models import Category, Reason, SyncedState, SyncRecord, SyncRun, Watermark
+from sync.models import Reason, SyncedState, SyncRecord, SyncRun, Watermark
 
 logger = logging.getLogger(__name__)
 
@@ -286,9 +287,7 @@ class SalesforcePull:
                             r,
                             salesforce_object,
                             SyncRecord.Action.FAILED,
-                            category=hubspot_error_category({"status": exc.status, "category": exc.code})
-                            if exc.status in (400, 409)
-                            else Category.CONNECTION,
+                            category=str(category_for_status(exc.status)),
                             error_code=exc.code[:80] or type(exc).__name__,
                             message=str(exc),
                         )

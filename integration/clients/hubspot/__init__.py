@@ -31,7 +31,7 @@ from hubspot.oauth.exceptions import ApiException as OAuthApiException
 
 from integration.clients.base import AuthError
 from integration.clients.hubspot.client import HubSpotClient
-from integration.clients.hubspot.isolation import ErrorCategory, RecordError
+from integration.clients.hubspot.isolation import ErrorCategory, RecordError, category_for_status
 from integration.clients.hubspot.records import BatchResult, ContactPage, HubSpotContact, PropertyValue, UpsertResult
 from integration.clients.hubspot.retry import CountingRetry, default_retry
 from integration.models import HubSpotConnection, SalesforceConnection
@@ -46,6 +46,7 @@ __all__ = [
     "PropertyValue",
     "RecordError",
     "UpsertResult",
+    "category_for_status",
     "default_retry",
     "get_hubspot_client",
 ]
