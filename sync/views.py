@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -17,7 +18,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from lists.admin.base import admin_url_name
 from lists.models import Contact
 from sync import selectors
 from sync.admin.links import salesforce_instance_url, salesforce_url
@@ -32,7 +32,7 @@ def _require(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
-LOG = admin_url_name(SyncRecord._meta, "changelist")
+LOG = admin_urlname(SyncRecord._meta, "changelist")
 
 
 def _log_url(**params: str) -> str:
@@ -72,10 +72,9 @@ def health(request: HttpRequest) -> HttpResponse:
         "suspensions": selectors.suspensions(usage=usage),
         "progress_url": reverse("sync:run_progress"),
         "log_url": reverse(LOG),
-        "runs_url": reverse(admin_url_name(SyncRun._meta, "changelist")),
+        "runs_url": reverse(admin_urlname(SyncRun._meta, "changelist")),
         "errors_url": _log_url(current="yes"),
-        "export_url": reverse(admin_url_name(SyncRecord._meta, "export")) + "?current=yes",
-        "can_export": request.user.has_perm(VIEW_PERMISSION),
+        "export_url": reverse(admin_urlname(SyncRecord._meta, "export")) + "?current=yes",
     }
     return TemplateResponse(request, "admin/sync/health.html", context)
 
@@ -110,8 +109,9 @@ def _salesforce_url(contact: Contact) -> str:
 def contact_timeline(request: HttpRequest, contact_id: int) -> HttpResponse:
     _require(request)
     contact = get_object_or_404(Contact, pk=contact_id)
-    events = selectors.contact_timeline(contact=contact)
-    contact_admin_url = reverse(admin_url_name(Contact._meta, "change"), args=[contact.pk])
+    explanations = selectors.inclusion_explanations(contact)
+    events = selectors.contact_timeline(contact=contact, explanations=explanations)
+    contact_admin_url = reverse(admin_urlname(Contact._meta, "change"), args=[contact.pk])
     context = {
         **admin.site.each_context(request),
         "title": _("Sync timeline of %(contact)s") % {"contact": contact},
@@ -119,7 +119,7 @@ def contact_timeline(request: HttpRequest, contact_id: int) -> HttpResponse:
         "events": events,
         "contact_admin_url": contact_admin_url,
         "log_url": _log_url(q=contact.hubspot_id),
-        "explanations": selectors.inclusion_explanations(contact),
+        "explanations": explanations,
         "inclusion": selectors.inclusion_status(contact),
         "salesforce_url": _salesforce_url(contact),
         "Action": SyncRecord.Action,

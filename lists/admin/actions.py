@@ -8,6 +8,7 @@ every join and leave as a ``MembershipChange``). Only users who may change lists
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -16,7 +17,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from lists import services
-from lists.admin.base import admin_url_name
 from lists.forms import StaticListChoiceForm
 from lists.models import ContactList
 
@@ -66,6 +66,6 @@ def _static_list_action(
         "select_across": select_across,
         "action": request.POST.get("action"),
         "has_static_lists": form.fields["contact_list"].queryset.exists(),
-        "add_list_url": reverse(admin_url_name(ContactList._meta, "add")) + "?processing_type=MANUAL",
+        "add_list_url": reverse(admin_urlname(ContactList._meta, "add")) + "?processing_type=MANUAL",
     }
     return TemplateResponse(request, "admin/lists/contact/static_list_action.html", context)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models.options import Options
 from django.http import HttpRequest
 
 
@@ -28,9 +27,3 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.deletable and super().has_delete_permission(request, obj)
-
-
-def admin_url_name(opts: Options, action: str) -> str:
-    """The admin's URL name of a model's page (``changelist``, ``change``, ``add`` or a custom
-    one such as ``export``), built from ``_meta`` as Django's admin does, never hard-coded."""
-    return f"admin:{opts.app_label}_{opts.model_name}_{action}"

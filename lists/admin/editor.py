@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.core.exceptions import ValidationError
 from django.db.models.options import Options
 from django.http import JsonResponse
 from django.urls import reverse
 
-from lists.admin.base import admin_url_name
 from lists.criteria.catalogue import ANY_PROPERTY_TYPE, LIST_OPERATOR_CHOICES, OPERATOR_CHOICES, operation_types_for
 from lists.criteria.nodes import group_label, where
 from lists.models import Contact, ContactList, ContactProperty
@@ -35,12 +35,12 @@ def editor_config(*, opts: Options, contact_list: ContactList | None) -> dict[st
             {"id": str(other_pk), "name": name, "active": kind == ContactList.ProcessingType.DYNAMIC}
             for other_pk, name, kind in others.values_list("pk", "name", "processing_type")
         ],
-        "previewUrl": reverse(admin_url_name(opts, "preview")),
+        "previewUrl": reverse(admin_urlname(opts, "preview")),
         "listId": str(pk) if pk else None,
         # What is stored, to tell the person when the preview shows unsaved criteria.
         "savedFilterBranch": contact_list.filter_branch if contact_list else None,
-        "renameUrl": reverse(admin_url_name(opts, "rename"), args=[pk]) if pk else None,
-        "statusUrl": reverse(admin_url_name(opts, "status"), args=[pk]) if pk else None,
+        "renameUrl": reverse(admin_urlname(opts, "rename"), args=[pk]) if pk else None,
+        "statusUrl": reverse(admin_urlname(opts, "status"), args=[pk]) if pk else None,
     }
 
 
@@ -141,7 +141,7 @@ def status_payload(contact_list: ContactList) -> dict[str, Any]:
 
 def preview_payload(preview: Any) -> dict[str, Any]:
     """A ``selectors.list_preview`` result: the count, the first contacts, a count per drawn filter."""
-    contact_change = admin_url_name(Contact._meta, "change")
+    contact_change = admin_urlname(Contact._meta, "change")
     contacts = [
         {
             "id": contact.pk,

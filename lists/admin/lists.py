@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -18,7 +19,6 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from lists import selectors, services
-from lists.admin.base import admin_url_name
 from lists.admin.editor import editor_config, error_entries, json_error, preview_payload, status_payload
 from lists.forms import ContactListForm
 from lists.models import Contact, ContactList
@@ -77,7 +77,7 @@ class ContactListAdmin(admin.ModelAdmin):
             # The lists page's script follows this list until it is computed.
             return format_html(
                 '<span class="list-pill list-pill-processing" data-status-url="{}">{}</span>',
-                reverse(admin_url_name(self.opts, "status"), args=[obj.pk]),
+                reverse(admin_urlname(self.opts, "status"), args=[obj.pk]),
                 label,
             )
         return format_html(
@@ -125,7 +125,7 @@ class ContactListAdmin(admin.ModelAdmin):
                 "editor_config": editor_config(opts=self.opts, contact_list=obj),
                 "next_url": _safe_next(request) or "",
                 "list_uses": uses_of(obj) if obj else [],
-                "contacts_url": reverse(admin_url_name(Contact._meta, "changelist")),
+                "contacts_url": reverse(admin_urlname(Contact._meta, "changelist")),
                 # One Save, at the top right, as in HubSpot's editor.
                 "show_save_and_add_another": False,
                 "show_save_and_continue": False,
@@ -173,7 +173,7 @@ class ContactListAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(self._change_url(obj))
 
     def _change_url(self, obj: ContactList) -> str:
-        return reverse(admin_url_name(self.opts, "change"), args=[obj.pk])
+        return reverse(admin_urlname(self.opts, "change"), args=[obj.pk])
 
     def response_add(
         self, request: HttpRequest, obj: ContactList, post_url_continue: str | None = None
@@ -220,7 +220,7 @@ class ContactListAdmin(admin.ModelAdmin):
                 self.message_user(
                     request, gettext("The list “%(name)s” was deleted.") % {"name": name}, messages.SUCCESS
                 )
-                return HttpResponseRedirect(reverse(admin_url_name(self.opts, "changelist")))
+                return HttpResponseRedirect(reverse(admin_urlname(self.opts, "changelist")))
         return super().delete_view(request, object_id, extra_context)
 
     def _delete_refusal(self, obj: ContactList) -> str | None:

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, StreamingHttpResponse
@@ -23,7 +24,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from lists.admin.base import ReadOnlyAdmin, admin_url_name
+from lists.admin.base import ReadOnlyAdmin
 from sync.admin.export import export_rows
 from sync.admin.filters import ConflictFilter, CurrentFailureFilter, RunFilter
 from sync.admin.links import salesforce_id_18, salesforce_instance_url, salesforce_url
@@ -301,7 +302,7 @@ class SyncRecordAdmin(ReadOnlyAdmin):
             path(
                 "export/",
                 self.admin_site.admin_view(self.export_view),
-                name=admin_url_name(self.opts, "export").removeprefix("admin:"),
+                name=admin_urlname(self.opts, "export").removeprefix("admin:"),
             ),
             *super().get_urls(),
         ]
@@ -322,7 +323,7 @@ class SyncRecordAdmin(ReadOnlyAdmin):
         query = request.GET.copy()
         for key in ("p", "o"):
             query.pop(key, None)
-        extra_context["export_url"] = reverse(admin_url_name(self.opts, "export")) + (
+        extra_context["export_url"] = reverse(admin_urlname(self.opts, "export")) + (
             "?" + query.urlencode() if query else ""
         )
         extra_context["health_url"] = reverse("sync:health")

@@ -4,12 +4,13 @@ keeps."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from lists.admin.base import ReadOnlyAdmin, admin_url_name
+from lists.admin.base import ReadOnlyAdmin
 from sync.models import AlertState, PendingSync, SyncedState, SyncRecord, SyncRun, Watermark
 
 
@@ -49,7 +50,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
     @admin.display(description=_("records"))
     def records_link(self, obj: SyncRun):
         return format_html(
-            '<a href="{}?run={}">{}</a>', reverse(admin_url_name(SyncRecord._meta, "changelist")), obj.pk, _("sync log")
+            '<a href="{}?run={}">{}</a>', reverse(admin_urlname(SyncRecord._meta, "changelist")), obj.pk, _("sync log")
         )
 
 

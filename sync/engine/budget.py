@@ -8,14 +8,9 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from sync.engine.errors import RunStopped
-from sync.models import Category, SyncRun
+from sync.models import Category
 
 RETRY_SHARE = 0.75
-
-
-def calls_last_24h() -> int:
-    """Salesforce calls the sync spent in the last 24 hours (the query the health page uses too)."""
-    return SyncRun.objects.api_calls_last_24h().salesforce
 
 
 @dataclass

@@ -28,7 +28,7 @@ from sync.selectors.timeline import (
     payload_changes,
     redact,
 )
-from sync.selectors.usage import ApiUsage, HourTotals, api_calls_last_24h, api_usage, hourly_totals
+from sync.selectors.usage import ApiUsage, HourTotals, api_usage, hourly_totals
 
 __all__ = [
     "ApiUsage",
@@ -41,7 +41,6 @@ __all__ = [
     "InclusionStatus",
     "Suspension",
     "TimelineEvent",
-    "api_calls_last_24h",
     "api_usage",
     "category_cards",
     "conflict_rows",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from integration.models import ConnectionStatus, HubSpotConnection, SalesforceConnection, SyncSettings
-from lists.admin.base import admin_url_name
 from sync.selectors.usage import ApiUsage
 
 
@@ -99,7 +99,7 @@ def suspensions(*, usage: ApiUsage | None = None) -> list[Suspension]:
                     % {"used": usage.used_24h, "allocation": usage.allocation}
                 ),
                 advice=str(ADVICE["limit"]),
-                link=reverse(admin_url_name(SyncSettings._meta, "changelist")),
+                link=reverse(admin_urlname(SyncSettings._meta, "changelist")),
             )
         )
     return out

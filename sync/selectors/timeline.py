@@ -163,8 +163,16 @@ def _reason_labels(reasons: Iterable[str]) -> list[str]:
     return [str(labels.get(r, r)) for r in reasons]
 
 
-def contact_timeline(*, contact: Contact, limit: int = 200, now: dt.datetime | None = None) -> list[TimelineEvent]:
-    """What happened to a contact, newest first: list joins and leaves, queueing, every decision."""
+def contact_timeline(
+    *,
+    contact: Contact,
+    limit: int = 200,
+    now: dt.datetime | None = None,
+    explanations: list[Explanation] | None = None,
+) -> list[TimelineEvent]:
+    """What happened to a contact, newest first: list joins and leaves, queueing, every decision.
+    ``explanations``: the contact's ``inclusion_explanations`` when the caller has them already
+    (else computed here, once, if a skip needs them)."""
     inclusion_id = SyncSettings.objects.filter(pk=1).values_list("inclusion_list_id", flat=True).first()
     events: list[TimelineEvent] = []
     changes = MembershipChange.objects.filter(contact=contact).select_related("contact_list").order_by("-at", "-id")
@@ -192,8 +200,7 @@ def contact_timeline(*, contact: Contact, limit: int = 200, now: dt.datetime | N
             )
         )
 
-    explanations: list[Explanation] | None = None
-    explained = False
+    explained = explanations is not None
     records = SyncRecord.objects.filter(contact=contact).order_by("-created_at", "-id")[:limit]
     for record in records:
         event = TimelineEvent(

@@ -60,11 +60,6 @@ def _per_hour(since: dt.datetime, **sums: Any) -> dict[dt.datetime, dict[str, in
     return {row["hour"].astimezone(dt.UTC): {k: row[k] or 0 for k in sums} for row in rows}
 
 
-def api_calls_last_24h(*, now: dt.datetime | None = None) -> int:
-    """Salesforce API calls the sync spent over the last 24 hours (sum over its runs)."""
-    return SyncRun.objects.api_calls_last_24h(now=now).salesforce
-
-
 def api_usage(*, now: dt.datetime | None = None) -> ApiUsage:
     """Salesforce calls spent by runs that started in the last 24 hours, against the allocation.
 

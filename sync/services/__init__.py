@@ -15,7 +15,6 @@ from sync.services.resync import (
     contacts_resync,
     inclusion_joins_enqueue,
     list_resync,
-    pending_enqueue,
     records_ignore,
     records_resync,
 )
@@ -30,7 +29,6 @@ __all__ = [
     "hubspot_pull",
     "inclusion_joins_enqueue",
     "list_resync",
-    "pending_enqueue",
     "push_pending",
     "records_ignore",
     "records_resync",

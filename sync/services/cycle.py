@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from integration.clients.base import AuthError, ClientError
 from integration.models import ConnectionStatus, SalesforceConnection, SyncSettings
 from sync.engine import queue
-from sync.engine.budget import ApiBudget, calls_last_24h
+from sync.engine.budget import ApiBudget
 from sync.engine.errors import RunStopped
 from sync.engine.hubspot_pull import HubSpotPull
 from sync.engine.push import Pusher
@@ -62,7 +62,7 @@ def _push(run: SyncRun, clients: RunClients, publisher: Publisher, *, manual: bo
     sync_settings = SyncSettings.load()
     budget = ApiBudget(
         allocation=sync_settings.daily_api_allocation,
-        used_before=calls_last_24h(),
+        used_before=SyncRun.objects.api_calls_last_24h().salesforce,
         manual=manual,
         client=clients.salesforce,
     )

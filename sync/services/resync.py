@@ -4,7 +4,7 @@ audited (``SettingChange``) and starts its run."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -19,10 +19,6 @@ from sync.services.runs import sync_run_start
 
 # Contacts queued per statement by a resync.
 CHUNK = 2000
-
-
-def pending_enqueue(*, contact_ids: Iterable[int], reason: str) -> int:
-    return queue.enqueue(contact_ids=contact_ids, reason=reason)
 
 
 def inclusion_joins_enqueue() -> int:
@@ -114,9 +110,9 @@ def contacts_resync(*, contact_ids: Collection[int], actor=None, run_async: bool
     return run
 
 
-def records_ignore(*, records, actor=None) -> int:
+def records_ignore(*, records: QuerySet[SyncRecord], actor=None) -> int:
     """Hide failures ops decided not to fix from the health page (they stay in the log)."""
-    ids = list(records.values_list("id", flat=True)) if hasattr(records, "values_list") else [r.pk for r in records]
+    ids = list(records.values_list("id", flat=True))
     count = SyncRecord.objects.filter(id__in=ids, ignored=False).update(ignored=True)
     if count:
         SettingChange.objects.create(
@@ -128,14 +124,11 @@ def records_ignore(*, records, actor=None) -> int:
     return count
 
 
-def records_resync(*, records: QuerySet[SyncRecord] | Iterable[SyncRecord], actor=None) -> tuple[SyncRun | None, int]:
+def records_resync(*, records: QuerySet[SyncRecord], actor=None) -> tuple[SyncRun | None, int]:
     """Queue the contacts behind records for a new send; ``contacts_resync`` queues, audits and
     starts the push. Returns the run and how many contacts were queued."""
 
-    if isinstance(records, QuerySet):
-        contact_ids = set(records.exclude(contact=None).values_list("contact_id", flat=True).distinct().order_by())
-    else:
-        contact_ids = {r.contact_id for r in records if r.contact_id}
+    contact_ids = set(records.exclude(contact=None).values_list("contact_id", flat=True).distinct().order_by())
     if not contact_ids:
         return None, 0
     run = contacts_resync(contact_ids=contact_ids, actor=actor)

@@ -44,6 +44,10 @@ class Service:
     def permission(self) -> str:
         return f"integration.change_{self.model._meta.model_name}"
 
+    def callback_url(self, request: HttpRequest) -> str:
+        """Where the provider sends the browser back after the OAuth consent screen."""
+        return request.build_absolute_uri(reverse(f"integration:{self.key}_oauth_callback"))
+
     def service(self, verb: str) -> Callable[..., Any]:
         """``integration.services.<key>_<verb>``: connection_test, connect, disconnect, use_sandbox,
         authorize_url, oauth_callback."""
@@ -118,16 +122,12 @@ def _action(request: HttpRequest, service: Service) -> HttpResponse:
     return back("connection", service.key)
 
 
-def _callback_url(request: HttpRequest, service: Service) -> str:
-    return request.build_absolute_uri(reverse(f"integration:{service.key}_oauth_callback"))
-
-
 def _oauth_start(request: HttpRequest, service: Service, connection: Any) -> HttpResponse:
     state = conn.new_oauth_state()
     request.session[OAUTH_STATE_KEY] = {"which": service.key, "state": state}
     try:
         authorize_url = service.service("authorize_url")
-        url = authorize_url(connection=connection, redirect_uri=_callback_url(request, service), state=state)
+        url = authorize_url(connection=connection, redirect_uri=service.callback_url(request), state=state)
     except ValidationError as exc:
         error_messages(request, exc)
         return back("connection", service.key)
@@ -151,7 +151,7 @@ def _oauth_callback(request: HttpRequest, service: Service) -> HttpResponse:
     connection = service.model.load()
     try:
         service.service("oauth_callback")(
-            connection=connection, code=code, redirect_uri=_callback_url(request, service), actor=request.user
+            connection=connection, code=code, redirect_uri=service.callback_url(request), actor=request.user
         )
         result = service.service("connection_test")(connection=connection, actor=request.user)
     except conn.ConnectError as exc:

@@ -24,7 +24,8 @@ def _field_types() -> dict[str, tuple[dict[str, str], bool]]:
 
 
 def mappings_context(request: HttpRequest, add_form: FieldMappingForm | None = None) -> dict[str, Any]:
-    field_types = _field_types()
+    # A refused add brings its form, with the Salesforce field types it was checked against.
+    field_types = add_form.field_types if add_form is not None else _field_types()
     mappings = list(FieldMapping.objects.order_by("hubspot_property", "salesforce_object", "salesforce_field"))
     for mapping in mappings:
         # The email takes only the rules HubSpot allows for it.

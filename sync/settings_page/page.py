@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -20,10 +21,9 @@ from django.views.decorators.http import require_GET
 
 from integration import selectors
 from integration.models import HubSpotConnection, SalesforceConnection
-from lists.admin.base import admin_url_name
 from lists.models import ContactList
 from sync.models import SyncRun
-from sync.selectors import api_calls_last_24h, inclusion_list_stats
+from sync.selectors import inclusion_list_stats
 from sync.settings_page.common import (
     LAST_TEST_KEY,
     SIDES,
@@ -34,10 +34,9 @@ from sync.settings_page.common import (
     require,
     settings_url,
 )
+from sync.settings_page.connections import HUBSPOT, SALESFORCE
 from sync.settings_page.forms import (
-    HubSpotConnectionForm,
     HubSpotSideSettingsForm,
-    SalesforceConnectionForm,
     SalesforceSideSettingsForm,
 )
 from sync.settings_page.mappings import mappings_context
@@ -119,7 +118,7 @@ def _sync_tab_context(request: HttpRequest, side: str) -> dict[str, Any]:
     choices = list(selectors.inclusion_list_choices())
     context: dict[str, Any] = {
         "sync_settings": sync_settings,
-        "api_used_24h": fmt(api_calls_last_24h()),
+        "api_used_24h": fmt(SyncRun.objects.api_calls_last_24h().salesforce),
         "api_allocation": fmt(sync_settings.daily_api_allocation),
     }
     if side == "salesforce":
@@ -165,7 +164,7 @@ def _sync_tab_context(request: HttpRequest, side: str) -> dict[str, Any]:
         impact_url=settings_url("sync", "switch-impact", impact=1),
         new_list=new_list,
         stats=_stats_display(current),
-        create_url=reverse(admin_url_name(ContactList._meta, "add"))
+        create_url=reverse(admin_urlname(ContactList._meta, "add"))
         + "?"
         + urlencode({"next": settings_url("sync", "limit-syncs", new_since=int(time.time()))}),
         can_resync=request.user.has_perm("sync.trigger_sync"),
@@ -213,14 +212,14 @@ def _resync_run(request: HttpRequest, current: ContactList | None) -> SyncRun | 
 def _connection_tab_context(
     request: HttpRequest, salesforce: SalesforceConnection, hubspot: HubSpotConnection
 ) -> dict[str, Any]:
+    context: dict[str, Any] = {}
+    for service, connection in ((SALESFORCE, salesforce), (HUBSPOT, hubspot)):
+        context[f"{service.key}_form"] = service.form_class(instance=connection, prefix=service.prefix)
+        context[f"can_change_{service.key}"] = request.user.has_perm(service.permission)
+        context[f"{service.key}_callback"] = service.callback_url(request)
     return {
-        "salesforce_form": SalesforceConnectionForm(instance=salesforce, prefix="sf"),
-        "hubspot_form": HubSpotConnectionForm(instance=hubspot, prefix="hs"),
-        "can_change_salesforce": request.user.has_perm("integration.change_salesforceconnection"),
-        "can_change_hubspot": request.user.has_perm("integration.change_hubspotconnection"),
-        "salesforce_callback": request.build_absolute_uri(reverse("integration:salesforce_oauth_callback")),
-        "hubspot_callback": request.build_absolute_uri(reverse("integration:hubspot_oauth_callback")),
-        "api_used_24h": fmt(api_calls_last_24h()),
+        **context,
+        "api_used_24h": fmt(SyncRun.objects.api_calls_last_24h().salesforce),
         "last_test": _last_test_display(request.session.pop(LAST_TEST_KEY, None)),
     }
 
