@@ -32,8 +32,9 @@ class ConnectError(Exception):
 
 
 def _login_base(connection: SalesforceConnection) -> str:
-    base = (connection.login_url or "https://login.salesforce.com").rstrip("/")
-    return base
+    """The connection's login URL, else the deployment's (``SALESFORCE_LOGIN_URL``), as the API
+    client uses."""
+    return (connection.login_url or settings.SALESFORCE_LOGIN_URL).rstrip("/")
 
 
 def salesforce_authorize_url(*, connection: SalesforceConnection, redirect_uri: str, state: str) -> str:
