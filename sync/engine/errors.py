@@ -55,30 +55,12 @@ def category_for(code: str) -> str:
     return CATEGORY_BY_CODE.get(code, Category.OTHER)
 
 
-# HubSpot's error categories (``{"status": "error", "category": ...}``) → ours.
-HUBSPOT_CATEGORIES: dict[str, str] = {
-    "CONFLICT": Category.DUPLICATE,  # 409: "Contact already exists. Existing ID: N"
-    "VALIDATION_ERROR": Category.INVALID_VALUE,
-    "INVALID_EMAIL": Category.INVALID_VALUE,
-    "PROPERTY_DOESNT_EXIST": Category.INVALID_VALUE,
-    "OBJECT_NOT_FOUND": Category.OTHER,
-    "MISSING_SCOPES": Category.PERMISSION,
-    "RATE_LIMITS": Category.API_LIMIT,
-}
-
-
 def hubspot_error_category(error: dict) -> str:
-    """Our category of one contact's error in a HubSpot batch answer (a duplicate email is a
-    duplicate, never a connection problem)."""
-    if error.get("category") in Category.values:
-        return str(error["category"])  # the client files each refused record already
-    status = error.get("status")
-    if str(status) == "409":
-        return Category.DUPLICATE
-    category = str(error.get("category") or error.get("code") or "").upper()
-    if category in HUBSPOT_CATEGORIES:
-        return HUBSPOT_CATEGORIES[category]
-    return Category.INVALID_VALUE if str(status) == "400" else Category.OTHER
+    """Our category of one contact's error in a HubSpot batch answer: the client files each
+    refused record (``RecordError.category``: a duplicate email is a duplicate, never a
+    connection problem)."""
+    category = error.get("category")
+    return str(category) if category in Category.values else Category.OTHER
 
 
 def is_transient(code: str) -> bool:

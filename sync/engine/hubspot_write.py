@@ -77,12 +77,7 @@ def hubspot_updates_apply(client: Any, run: SyncRun, updates: Sequence[Update]) 
 
 
 def _errors_by_id(errors: Sequence[dict]) -> dict[str, dict]:
-    by_id: dict[str, dict] = {}
-    for error in errors:
-        ids = [error.get("id")] if error.get("id") else (error.get("context") or {}).get("ids") or []
-        for record_id in ids:
-            by_id[str(record_id)] = error
-    return by_id
+    return {str(error["id"]): error for error in errors if error.get("id")}
 
 
 def _record(

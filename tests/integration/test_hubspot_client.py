@@ -13,6 +13,7 @@ import requests
 from integration.clients.base import AuthError, Conflict, RateLimited, ServiceUnavailable, ValidationFailed
 from integration.clients.hubspot import ErrorCategory, HubSpotClient, PropertyValue, default_retry, get_hubspot_client
 from integration.clients.hubspot.isolation import send_isolating
+from integration.clients.hubspot.records import _errors as batch_errors
 from sandbox.testing import running_hubspot_app
 from tests.sandbox.hubspot_helpers import oauth_token
 
@@ -386,3 +387,29 @@ def test_the_culprit_is_read_from_hubspots_own_wording_of_a_validation_error():
     _answers, errors = send_isolating(items, send, identify=lambda i: (i[0], None), values=lambda i: i[1])
     assert sent == [["1", "2", "3"], ["1", "3"]]
     assert [(e["id"], e["category"], e["code"]) for e in errors] == [("2", "invalid_value", "INVALID_OPTION")]
+
+
+@pytest.mark.parametrize(
+    ("hubspot_category", "filed_as"),
+    [
+        ("CONFLICT", ErrorCategory.DUPLICATE),
+        ("VALIDATION_ERROR", ErrorCategory.INVALID_VALUE),
+        ("INVALID_EMAIL", ErrorCategory.INVALID_VALUE),
+        ("PROPERTY_DOESNT_EXIST", ErrorCategory.INVALID_VALUE),
+        ("MISSING_SCOPES", ErrorCategory.PERMISSION),
+        ("RATE_LIMITS", ErrorCategory.API_LIMIT),
+        ("OBJECT_NOT_FOUND", ErrorCategory.OTHER),
+        ("SOMETHING_NEW", ErrorCategory.OTHER),
+    ],
+)
+def test_each_record_a_batch_answer_refuses_is_filed_by_hubspots_error_category(hubspot_category, filed_as):
+    answer = {
+        "status": "COMPLETE",
+        "results": [],
+        "errors": [{"status": "error", "category": hubspot_category, "message": "no", "context": {"ids": ["1", "2"]}}],
+    }
+    errors = batch_errors(answer)
+    assert [(e["id"], e["category"], e["code"]) for e in errors] == [
+        ("1", filed_as, hubspot_category),
+        ("2", filed_as, hubspot_category),
+    ]

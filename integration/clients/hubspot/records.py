@@ -19,6 +19,14 @@ from integration.clients.hubspot.isolation import ErrorCategory, RecordError, ca
 
 # The status a batch answer's error stands for (its own "status" field only says "error").
 _STATUS_BY_CATEGORY = {"OBJECT_NOT_FOUND": 404, "VALIDATION_ERROR": 400, "CONFLICT": 409}
+# HubSpot's error categories (``{"status": "error", "category": ...}``) → ours; the rest is
+# filed by its status (an unknown one: other).
+_CATEGORY_BY_CODE = {
+    "INVALID_EMAIL": ErrorCategory.INVALID_VALUE,
+    "PROPERTY_DOESNT_EXIST": ErrorCategory.INVALID_VALUE,
+    "MISSING_SCOPES": ErrorCategory.PERMISSION,
+    "RATE_LIMITS": ErrorCategory.API_LIMIT,
+}
 
 
 @dataclass(frozen=True)
@@ -184,7 +192,8 @@ def _errors(response: dict[str, Any]) -> list[RecordError]:
                 {
                     "id": ident,
                     "email": None,
-                    "category": category_for_status(status) if status not in (0, 404) else ErrorCategory.OTHER,
+                    "category": _CATEGORY_BY_CODE.get(code)
+                    or (category_for_status(status) if status else ErrorCategory.OTHER),
                     "code": code,
                     "message": str(e.get("message") or ""),
                     "status": status,
