@@ -58,7 +58,10 @@ def upsert_uniform(
             lengths = list(map(len, column)) if set(map(type, column)) == {str} else None
             if not lengths or min(lengths) == 0 or max(lengths) > limit:
                 # Off the usual path: clears among plain values, or a batch for the record path.
-                column = None if name in required else _text_with_clears(column, limit)
+                fast = fast_values.get(name)
+                column = (
+                    None if name in required or fast is None else _fast_with_clears(column, fast, sobject.by_name[name])
+                )
                 if column is None:
                     return None
             columns[name] = column
@@ -169,28 +172,14 @@ def upsert_uniform(
     return results
 
 
-def _text_with_clears(column: Sequence[Any], limit: int) -> list[Any] | None:
-    """A text column of plain values and clears, as stored (a clear is null), or ``None`` when a
-    value needs the full validation.
+def _fast_with_clears(column: Sequence[Any], fast: Callable[[Any], Any], f: Field) -> list[Any] | None:
+    """A column of ``Field.fast_value`` values and clears, as stored, or ``None`` when a value needs
+    the full validation. ``""`` clears an email, picklist or number as ``values.coerce`` does; for
+    a checkbox it is refused (JSON_PARSER_ERROR), so it goes to the record path.
 
     A JSON ``null`` sets the field to null, and Salesforce stores an empty text value as null
     too: sObject string fields are never empty, only null ("Primitive Data Types", String,
     https://developer.salesforce.com/docs/platform/apex-dev/references/apex-dev/langcon-apex-primitives.html)."""
-    stored: list[Any] = []
-    for value in column:
-        if value is None or value == "":
-            stored.append(None)
-        elif type(value) is str and len(value) <= limit:
-            stored.append(value)
-        else:
-            return None
-    return stored
-
-
-def _fast_with_clears(column: Sequence[Any], fast: Callable[[Any], Any], f: Field) -> list[Any] | None:
-    """A column of ``Field.fast_value`` values and clears, as stored, or ``None`` when a value needs
-    the full validation. ``""`` clears an email, picklist or number as ``values.coerce`` does; for
-    a checkbox it is refused (JSON_PARSER_ERROR), so it goes to the record path."""
     blank_clears = f.type != "boolean"
     stored: list[Any] = []
     for value in column:
