@@ -163,7 +163,10 @@ def send_isolating(
     pending: list[list[int]] = [list(range(len(items)))]
 
     def fail(indices: list[int], exc: ClientError) -> None:
-        errors.extend(record_error(*identify(items[i]), exc) for i in indices)
+        shared = record_error(None, None, exc)  # parsed once for every record it refuses
+        for i in indices:
+            ident, email = identify(items[i])
+            errors.append({**shared, "id": ident, "email": email})
 
     calls = 0
     while pending:
