@@ -64,13 +64,18 @@ def raise_request_error(error: RequestError) -> NoReturn:
     raise HttpError(error.status, error.message, code=error.code, fields=error.fields)
 
 
-def lock_fault_indexes(request: Request, count: int) -> set[int]:
-    """The records an ``UNABLE_TO_LOCK_ROW`` fault refuses one by one (every ``every``-th)."""
+def lock_every(request: Request) -> int | None:
+    """Every how many records an ``UNABLE_TO_LOCK_ROW`` fault refuses one (``None``: no fault)."""
     fault = request.state.get("fault")
     if fault is None or fault.kind != UNABLE_TO_LOCK_ROW:
-        return set()
-    every = max(1, int(fault.params.get("every", 1)))
-    return set(range(0, count, every))
+        return None
+    return max(1, int(fault.params.get("every", 1)))
+
+
+def lock_fault_indexes(request: Request, count: int) -> set[int]:
+    """The records an ``UNABLE_TO_LOCK_ROW`` fault refuses one by one (every ``every``-th)."""
+    every = lock_every(request)
+    return set() if every is None else set(range(0, count, every))
 
 
 def selected_fields(request: Request, sobject: SObject) -> list[Field] | None:

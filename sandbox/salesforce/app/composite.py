@@ -15,6 +15,7 @@ from sandbox.salesforce.app.common import (
     check_version,
     get_sobject,
     lock_fault_indexes,
+    raise_request_error,
     selected_fields,
 )
 from sandbox.salesforce.records import (
@@ -122,7 +123,7 @@ class CompositeHandlers:
             with self.store.write():
                 return self._run_groups(records, results, groups, all_or_none, operation)
         except RequestError as exc:
-            raise HttpError(exc.status, exc.message, code=exc.code, fields=exc.fields) from None
+            raise_request_error(exc)
 
     def _run_groups(
         self,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.faults import UNABLE_TO_LOCK_ROW
-from sandbox.salesforce.app.common import check_version, raise_request_error
+from sandbox.salesforce.app.common import check_version, lock_every, raise_request_error
 from sandbox.salesforce.bulk import BulkService
 from sandbox.salesforce.records import RequestError
 from sandbox.wsgi import HttpError, Request, Response, empty_response, json_response, text_response
@@ -15,9 +14,9 @@ class IngestHandlers:
     def __init__(self, bulk: BulkService) -> None:
         self.bulk = bulk
 
-    def _bulk(self, call: Any, *args: Any) -> Any:
+    def _bulk(self, call: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return call(*args)
+            return call(*args, **kwargs)
         except RequestError as exc:
             raise_request_error(exc)
 
@@ -35,14 +34,7 @@ class IngestHandlers:
         version = check_version(version)
         body = request.json()
         state = body.get("state") if isinstance(body, dict) else None
-        fault = request.state.get("fault")
-        lock_every = None
-        if fault is not None and fault.kind == UNABLE_TO_LOCK_ROW:
-            lock_every = max(1, int(fault.params.get("every", 1)))
-        try:
-            info = self.bulk.set_state(job, state, version, lock_every=lock_every)
-        except RequestError as exc:
-            raise_request_error(exc)
+        info = self._bulk(self.bulk.set_state, job, state, version, lock_every=lock_every(request))
         return json_response(200, info)
 
     def bulk_delete(self, request: Request, version: str, job: str) -> Response:
