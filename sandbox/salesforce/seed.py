@@ -97,8 +97,7 @@ def seed_duplicates(store: SalesforceStore, people: Sequence[SeedPerson], *, see
     allowed = ALLOW_DUPLICATE_SAVE.set(True)
     try:
         with store.write() as conn:
-            row = conn.execute("SELECT value FROM counters WHERE name = ?", (counter,)).fetchone()
-            done = row["value"] if row is not None else 0
+            done = store.counter(conn, counter)
             wanted = min(len(people), GROUPS)
             for k in range(done, wanted):
                 for object_name, values in group_records(k, people[k]):
@@ -108,11 +107,7 @@ def seed_duplicates(store: SalesforceStore, people: Sequence[SeedPerson], *, see
                         raise ValueError(f"Salesforce refused a seeded {object_name}: {result.errors}")
                     added.append(SeededRecord(object_name, result.id, values["Email"]))
             if wanted > done:
-                conn.execute(
-                    "INSERT INTO counters (name, value) VALUES (?, ?) "
-                    "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                    (counter, wanted),
-                )
+                store.counter_set(conn, counter, wanted)
     finally:
         ALLOW_DUPLICATE_SAVE.reset(allowed)
     return added

@@ -288,12 +288,21 @@ class SalesforceStore(SQLiteStore):
 
     # -- counters ---------------------------------------------------------------------------
 
-    def allocate(self, conn: sqlite3.Connection, name: str, count: int) -> int:
-        """Reserve ``count`` consecutive numbers; returns the first. Call inside ``write()``."""
+    @staticmethod
+    def counter(conn: sqlite3.Connection, name: str) -> int:
+        """Counter ``name``'s value (0 before it is first set)."""
         row = conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
-        first = (row["value"] if row else 0) + 1
+        return row["value"] if row is not None else 0
+
+    @staticmethod
+    def counter_set(conn: sqlite3.Connection, name: str, value: int) -> None:
         conn.execute(
             "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-            (name, first + count - 1),
+            (name, value),
         )
+
+    def allocate(self, conn: sqlite3.Connection, name: str, count: int) -> int:
+        """Reserve ``count`` consecutive numbers; returns the first. Call inside ``write()``."""
+        first = self.counter(conn, name) + 1
+        self.counter_set(conn, name, first + count - 1)
         return first
