@@ -18,7 +18,6 @@ from sync.selectors.suspensions import Suspension, connected_app_url, suspension
 from sync.selectors.timeline import (
     Change,
     ConflictRow,
-    Explanation,
     InclusionStatus,
     TimelineEvent,
     conflict_rows,
@@ -35,7 +34,6 @@ __all__ = [
     "CategoryCard",
     "Change",
     "ConflictRow",
-    "Explanation",
     "HourTotals",
     "InclusionStats",
     "InclusionStatus",

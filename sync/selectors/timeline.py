@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from integration.models import SyncSettings
-from lists.criteria import CriteriaError, explain, parse, referenced_list_ids
+from lists.criteria import CriteriaError, FilterExplanation, explain, parse, referenced_list_ids
 from lists.models import Contact, ContactList, ContactProperty, MembershipChange
 from sync.models import PendingSync, Reason, SyncRecord
 
@@ -73,17 +73,7 @@ def conflict_rows(conflicts: Iterable[dict] | None) -> list[ConflictRow]:
     return rows
 
 
-@dataclass
-class Explanation:
-    group: int
-    index: int
-    place: str
-    sentence: str
-    passed: bool
-    value: Any = None
-
-
-def inclusion_explanations(contact: Contact, *, now: dt.datetime | None = None) -> list[Explanation] | None:
+def inclusion_explanations(contact: Contact, *, now: dt.datetime | None = None) -> list[FilterExplanation] | None:
     """Each filter of the inclusion list for this contact now, or None without a usable list."""
     inclusion = SyncSettings.objects.filter(pk=1).values_list("inclusion_list_id", flat=True).first()
     if inclusion is None:
@@ -97,7 +87,7 @@ def inclusion_explanations(contact: Contact, *, now: dt.datetime | None = None) 
         return None
     list_ids = set(contact.memberships.values_list("contact_list_id", flat=True))
     names = dict(ContactList.objects.filter(pk__in=referenced_list_ids(branch)).values_list("pk", "name"))
-    raw = explain(
+    return explain(
         branch,
         properties=contact.properties,
         list_ids=list_ids,
@@ -105,7 +95,6 @@ def inclusion_explanations(contact: Contact, *, now: dt.datetime | None = None) 
         schema=ContactProperty.objects.schema(),
         list_names=names,
     )
-    return [_explanation(item) for item in raw]
 
 
 @dataclass
@@ -133,18 +122,6 @@ def inclusion_status(contact: Contact) -> InclusionStatus:
     )
 
 
-def _explanation(item: Any) -> Explanation:
-    get = item.get if isinstance(item, dict) else lambda k, d=None: getattr(item, k, d)
-    return Explanation(
-        group=get("group_index", 0) or 0,
-        index=get("filter_index", 0) or 0,
-        place=str(get("place", "")),
-        sentence=str(get("sentence", "")),
-        passed=bool(get("passed", False)),
-        value=get("value"),
-    )
-
-
 @dataclass
 class TimelineEvent:
     at: dt.datetime
@@ -154,7 +131,7 @@ class TimelineEvent:
     changes: list[Change] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     detail: str = ""
-    explanations: list[Explanation] | None = None
+    explanations: list[FilterExplanation] | None = None
     conflicts: list[ConflictRow] = field(default_factory=list)
 
 
@@ -168,7 +145,7 @@ def contact_timeline(
     contact: Contact,
     limit: int = 200,
     now: dt.datetime | None = None,
-    explanations: list[Explanation] | None = None,
+    explanations: list[FilterExplanation] | None = None,
 ) -> list[TimelineEvent]:
     """What happened to a contact, newest first: list joins and leaves, queueing, every decision.
     ``explanations``: the contact's ``inclusion_explanations`` when the caller has them already
