@@ -49,12 +49,7 @@ def health(request: HttpRequest) -> HttpResponse:
     runs = selectors.recent_runs()
     current = next((r for r in runs if r.status == r.Status.RUNNING), None) or selectors.current_run()
     for run in runs:
-        seconds = int(selectors.run_duration(run, now=now).total_seconds())
-        run.duration_text = (
-            f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-            if seconds >= 3600
-            else f"{seconds // 60}:{seconds % 60:02d}"
-        )
+        run.duration_text = selectors.run_duration_text(run, now=now)
         run.log_url = _log_url(run=str(run.pk))
     context = {
         **admin.site.each_context(request),

@@ -6,12 +6,12 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from lists.admin.base import ReadOnlyAdmin
 from sync.models import AlertState, PendingSync, SyncedState, SyncRecord, SyncRun, Watermark
+from sync.selectors import run_duration_text
 
 
 @admin.register(SyncRun)
@@ -34,9 +34,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("duration"))
     def duration(self, obj: SyncRun):
-        end = obj.finished_at or timezone.now()
-        seconds = int((end - obj.started_at).total_seconds())
-        return f"{seconds // 60}:{seconds % 60:02d}"
+        return run_duration_text(obj)
 
     @admin.display(description=_("progress"))
     def progress(self, obj: SyncRun):

@@ -13,7 +13,7 @@ Every query here must stay fast with millions of ``SyncRecord`` rows: none scans
 
 from sync.selectors.failures import CategoryCard, category_cards, conflicts_24h, current_failures
 from sync.selectors.inclusion import InclusionStats, inclusion_list_stats
-from sync.selectors.runs import current_run, recent_runs, run_duration, run_progress
+from sync.selectors.runs import current_run, recent_runs, run_duration, run_duration_text, run_progress
 from sync.selectors.suspensions import Suspension, connected_app_url, suspensions
 from sync.selectors.timeline import (
     Change,
@@ -55,6 +55,7 @@ __all__ = [
     "recent_runs",
     "redact",
     "run_duration",
+    "run_duration_text",
     "run_progress",
     "suspensions",
 ]

@@ -24,6 +24,14 @@ def run_duration(run: SyncRun, *, now: dt.datetime | None = None) -> dt.timedelt
     return max(dt.timedelta(0), end - run.started_at)
 
 
+def run_duration_text(run: SyncRun, *, now: dt.datetime | None = None) -> str:
+    """``m:ss``, or ``h:mm:ss`` from an hour."""
+    seconds = int(run_duration(run, now=now).total_seconds())
+    if seconds >= 3600:
+        return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
 def run_progress(run: SyncRun, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """A run as every progress bar reads it (the health page, a resync on the settings page):
     JSON-serialisable, the one shape ``sync:run_progress`` answers."""
