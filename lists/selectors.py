@@ -11,7 +11,17 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from lists.criteria import AndBranch, OrBranch, check_filter_branch, iter_filters, referenced_ids_of_json, to_q
+from lists.criteria import (
+    AndBranch,
+    FilterExplanation,
+    OrBranch,
+    check_filter_branch,
+    explain,
+    iter_filters,
+    referenced_ids_of_json,
+    referenced_list_ids,
+    to_q,
+)
 from lists.criteria.nodes import where
 from lists.models import Contact, ContactList, ContactProperty, ListMembership
 
@@ -124,6 +134,23 @@ def lists_using_rolling_dates() -> list[ContactList]:
 
 # --------------------------------------------------------------------------------------------
 # Criteria against the stored properties and lists
+
+
+def filters_explained(
+    *, contact: Contact, branch: OrBranch, list_ids: set[int] | None = None, now: datetime | None = None
+) -> list[FilterExplanation]:
+    """Each filter of ``branch`` for ``contact`` now: its verdict, in words, and the value it read.
+    ``list_ids``: the lists the contact is in (read when not given)."""
+    if list_ids is None:
+        list_ids = set(contact.memberships.values_list("contact_list_id", flat=True))
+    return explain(
+        branch,
+        properties=contact.properties or {},
+        list_ids=list_ids,
+        now=now or timezone.now(),
+        schema=ContactProperty.objects.schema(),
+        list_names=dict(ContactList.objects.filter(pk__in=referenced_list_ids(branch)).values_list("pk", "name")),
+    )
 
 
 def criteria_check(*, filter_branch: object, list_id: int | None = None) -> OrBranch:

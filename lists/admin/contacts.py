@@ -10,7 +10,6 @@ from typing import Any
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +18,6 @@ from lists import selectors
 from lists.admin.actions import add_to_static_list, remove_from_static_list
 from lists.admin.base import ReadOnlyAdmin
 from lists.admin.filters import InclusionListFilter
-from lists.criteria import explain
 from lists.models import Contact, ContactList, ContactProperty, ListMembership, MembershipChange
 from lists.normalize import public_properties
 
@@ -124,14 +122,7 @@ class ContactAdmin(ReadOnlyAdmin):
         except ValidationError as exc:
             context["explanation_error"] = " ".join(exc.messages)
             return context
-        rows = explain(
-            branch,
-            properties=contact.properties or {},
-            list_ids=member_ids,
-            now=timezone.now(),
-            schema=ContactProperty.objects.schema(),
-            list_names=dict(ContactList.objects.values_list("pk", "name")),
-        )
+        rows = selectors.filters_explained(contact=contact, branch=branch, list_ids=member_ids)
         context["explanation"] = [
             {
                 "group_label": row.place,

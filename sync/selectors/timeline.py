@@ -14,8 +14,9 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from integration.models import SyncSettings
-from lists.criteria import CriteriaError, FilterExplanation, explain, parse, referenced_list_ids
-from lists.models import Contact, ContactList, ContactProperty, MembershipChange
+from lists.criteria import CriteriaError, FilterExplanation, parse
+from lists.models import Contact, ContactList, MembershipChange
+from lists.selectors import filters_explained
 from sync.models import PendingSync, Reason, SyncRecord
 
 SECRET_KEYS = re.compile(r"pass(word)?|secret|token|api[_-]?key|private|credential|ssn|card", re.I)
@@ -85,16 +86,7 @@ def inclusion_explanations(contact: Contact, *, now: dt.datetime | None = None) 
         branch = parse(contact_list.filter_branch)
     except CriteriaError:
         return None
-    list_ids = set(contact.memberships.values_list("contact_list_id", flat=True))
-    names = dict(ContactList.objects.filter(pk__in=referenced_list_ids(branch)).values_list("pk", "name"))
-    return explain(
-        branch,
-        properties=contact.properties,
-        list_ids=list_ids,
-        now=now or timezone.now(),
-        schema=ContactProperty.objects.schema(),
-        list_names=names,
-    )
+    return filters_explained(contact=contact, branch=branch, now=now)
 
 
 @dataclass
