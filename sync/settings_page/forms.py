@@ -31,7 +31,14 @@ class SecretTextarea(forms.Textarea):
         return None
 
 
-class SecretFieldsMixin:
+class SettingChangesMixin:
+    """For a ModelForm whose save goes through an audited service: the model fields changed."""
+
+    def setting_changes(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.changed_data}
+
+
+class SecretFieldsMixin(SettingChangesMixin):
     """Adds a write-only ``new_<name>`` field per secret and reports which secrets are stored."""
 
     secret_fields: dict[str, tuple[Any, type[forms.Widget]]] = {}
@@ -49,9 +56,6 @@ class SecretFieldsMixin:
 
     def new_secrets(self) -> dict[str, str]:
         return {name: self.cleaned_data.get(f"new_{name}", "") for name in self.secret_fields}
-
-    def setting_changes(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.changed_data}
 
 
 class SalesforceConnectionForm(SecretFieldsMixin, forms.ModelForm):
@@ -110,11 +114,8 @@ class InclusionListForm(forms.Form):
     )
 
 
-class _SettingsForm(forms.ModelForm):
+class _SettingsForm(SettingChangesMixin, forms.ModelForm):
     """Validated against the model (``full_clean``), saved by ``sync_settings_update``."""
-
-    def setting_changes(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.changed_data}
 
 
 class HubSpotSideSettingsForm(_SettingsForm):
