@@ -8,6 +8,7 @@ They live in ``sync`` because they act on it (a resync, its runs, members never 
 - :mod:`.common`: the page's URLs, permissions and messages, shared by the views.
 - :mod:`.page`: the two pages and each tab's context.
 - :mod:`.limit_syncs`: the inclusion list, the switch impact, the resync, the other settings.
+- :mod:`.imports`: "Import existing Salesforce records" (a run, with its progress).
 - :mod:`.connections`: saving, testing, connecting and disconnecting Salesforce and HubSpot.
 - :mod:`.mappings`: adding, changing and deleting field mappings.
 - :mod:`.forms`: the forms of all three tabs.

@@ -131,9 +131,36 @@ class HubSpotSideSettingsForm(_SettingsForm):
 
 
 class SalesforceSideSettingsForm(_SettingsForm):
+    # The page shows "Import existing Salesforce records" right after this setting (the import
+    # does for existing records what it does for new ones).
+    IMPORT_AFTER = "create_hubspot_contacts_from_salesforce"
+    # Added after the page was first shipped: a post that does not carry it (a page loaded before
+    # the upgrade, a script) keeps what is stored instead of being refused as incomplete.
+    KEPT_WHEN_OMITTED = ("salesforce_deletions",)
+
     class Meta:
         model = SyncSettings
-        fields = ["salesforce_object_for_new", "create_hubspot_contacts_from_salesforce", "daily_api_allocation"]
+        fields = [
+            "salesforce_object_for_new",
+            "use_lead_assignment_rules",
+            "create_hubspot_contacts_from_salesforce",
+            "salesforce_deletions",
+            "daily_api_allocation",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.is_bound:
+            for name in self.KEPT_WHEN_OMITTED:
+                if self[name].field.widget.value_omitted_from_data(self.data, self.files, self.add_prefix(name)):
+                    del self.fields[name]
+
+    def around_import(self) -> tuple[list[forms.BoundField], list[forms.BoundField]]:
+        """The visible fields before the import button (up to ``IMPORT_AFTER``) and after it."""
+        fields = self.visible_fields()
+        names = [field.name for field in fields]
+        cut = names.index(self.IMPORT_AFTER) + 1 if self.IMPORT_AFTER in names else len(fields)
+        return fields[:cut], fields[cut:]
 
 
 def mapping_type_problem(

@@ -39,6 +39,7 @@ from sync.settings_page.forms import (
     HubSpotSideSettingsForm,
     SalesforceSideSettingsForm,
 )
+from sync.settings_page.imports import running_import
 from sync.settings_page.mappings import mappings_context
 
 
@@ -123,6 +124,7 @@ def _sync_tab_context(request: HttpRequest, side: str) -> dict[str, Any]:
     }
     if side == "salesforce":
         context["side_form"] = SalesforceSideSettingsForm(instance=sync_settings)
+        context.update(_import_context(request))
         return context
     context["side_form"] = HubSpotSideSettingsForm(instance=sync_settings)
 
@@ -203,6 +205,20 @@ def _resync_run(request: HttpRequest, current: ContactList | None) -> SyncRun | 
         .order_by("-started_at")
         .first()
     )
+
+
+def _import_context(request: HttpRequest) -> dict[str, Any]:
+    """ "Import existing Salesforce records": the import just started (``?run=``), or one going on."""
+    run = None
+    run_id = request.GET.get("run", "")
+    if run_id.isdigit():
+        run = SyncRun.objects.filter(pk=int(run_id), trigger=SyncRun.Trigger.SALESFORCE_IMPORT).first()
+    run = run or running_import()
+    return {
+        "can_import": request.user.has_perm("sync.trigger_sync"),
+        "import_run": run,
+        "import_progress_url": reverse("sync:run_progress") + f"?run={run.pk}" if run else "",
+    }
 
 
 # --------------------------------------------------------------------------------------------

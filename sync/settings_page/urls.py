@@ -9,7 +9,7 @@ connected-apps page; every other path falls through to the generated admin. The 
 from django.contrib import admin
 from django.urls import URLPattern, path
 
-from sync.settings_page import connections, limit_syncs, mappings, page
+from sync.settings_page import connections, imports, limit_syncs, mappings, page
 
 app_name = "integration"
 
@@ -27,6 +27,7 @@ urlpatterns = [
     _page("salesforce/settings/impacts/", limit_syncs.switch_impacts),
     _page("salesforce/settings/resync/", limit_syncs.resync),
     _page("salesforce/settings/sync/<str:side>/", limit_syncs.sync_settings_save),
+    _page("salesforce/settings/import/", imports.salesforce_import),
     _page("salesforce/settings/connection/", connections.salesforce_connection_save),
     _page("salesforce/settings/connection/action/", connections.salesforce_connection_action),
     _page("salesforce/oauth/callback/", connections.salesforce_oauth_callback),

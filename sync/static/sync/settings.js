@@ -1,5 +1,5 @@
 // The connected app's settings page: "Limit syncs" saves as soon as a list is picked, and a
-// running resync shows its progress (run_progress.js). Without JavaScript the page still works (a Save button
+// running resync or import shows its progress (run_progress.js). Without JavaScript the page still works (a Save button
 // appears in <noscript>, the progress shows its state at load).
 (function () {
   "use strict";
@@ -16,11 +16,13 @@
     });
   }
 
-  // The resync's progress is followed by run_progress.js; when the run ends, Resync is offered again.
-  function resyncButton() {
+  // A run's progress (a resync, an import) is followed by run_progress.js; when the run ends, the
+  // button that started it (the box's data-button) is offered again.
+  function runButtons() {
     document.addEventListener("run-progress:finished", function (event) {
-      var button = document.getElementById("resync-button");
-      if (button && event.target.id === "resync-progress") button.disabled = false;
+      var id = event.target.dataset && event.target.dataset.button;
+      var button = id && document.getElementById(id);
+      if (button) button.disabled = false;
     });
   }
 
@@ -48,7 +50,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     autosubmit();
-    resyncButton();
+    runButtons();
     impactPreview();
   });
 })();
