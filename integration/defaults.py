@@ -19,7 +19,10 @@ DEFAULT_MAPPINGS = [
     ("city", "MailingCity", "Contact", "two_way"),
     ("country", "Country", "Lead", "two_way"),
     ("country", "MailingCountry", "Contact", "two_way"),
+    # The owner, matched by email on both sides (sync.engine.owners).
+    ("hubspot_owner_id", "OwnerId", "both", "two_way"),
 ]
+OWNER_MAPPING = DEFAULT_MAPPINGS[-1]
 
 
 def ensure_defaults(apps=global_apps, using: str = "default") -> None:

@@ -129,6 +129,13 @@ class SyncSettings(SingletonModel):
         EMAIL = "email", _("Email")
         EXTERNAL_ID = "external_id", _("External ID field")
 
+    class SalesforceDeletions(models.TextChoices):
+        """What a Lead or Contact deleted in Salesforce does to its HubSpot contact."""
+
+        KEEP_UNLINKED = "keep_unlinked", _("Keep the HubSpot contact, unlinked; never re-create the record")
+        ARCHIVE_IN_HUBSPOT = "archive_in_hubspot", _("Archive the HubSpot contact")
+        RECREATE = "recreate", _("Re-create the Salesforce record at the contact's next change")
+
     inclusion_list = models.ForeignKey(
         ContactList,
         verbose_name=_("inclusion list"),
@@ -155,6 +162,24 @@ class SyncSettings(SingletonModel):
     )
     external_id_field = models.CharField(_("external ID field"), max_length=80, blank=True)
     polling_interval_minutes = models.PositiveSmallIntegerField(_("polling interval (minutes)"), default=1)
+    salesforce_deletions = models.CharField(
+        _("when a record is deleted in Salesforce"),
+        max_length=20,
+        choices=SalesforceDeletions.choices,
+        default=SalesforceDeletions.KEEP_UNLINKED,
+        help_text=_(
+            "A deleted Lead or Contact is never re-created automatically unless you choose so; a manual "
+            "resync of the contact may."
+        ),
+    )
+    use_lead_assignment_rules = models.BooleanField(
+        _("use the lead assignment rule"),
+        default=False,
+        help_text=_(
+            "New Leads go through the org's active lead assignment rule, whether they are sent one by one "
+            "or in Bulk API jobs; when off, no path applies it."
+        ),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

@@ -98,6 +98,7 @@ class SyncRun(models.Model):
         LIST_RESYNC = "list_resync", _("List resync")
         CONTACT_RESYNC = "contact_resync", _("Contact resync")
         COMMAND = "command", _("Command line")
+        SALESFORCE_IMPORT = "salesforce_import", _("Import of existing Salesforce records")
 
     class Status(models.TextChoices):
         RUNNING = "running", _("Running")
@@ -184,6 +185,10 @@ class SyncRecord(models.Model):
         UNCHANGED = "unchanged", _("Unchanged")
         SKIPPED = "skipped", _("Skipped")
         FAILED = "failed", _("Failed")
+        # Salesforce's lifecycle (sync.engine.lifecycle): the contact follows its record.
+        RELINKED = "relinked", _("Relinked")
+        UNLINKED = "unlinked", _("Unlinked")
+        ARCHIVED = "archived", _("Archived in HubSpot")
 
     class SkipReason(models.TextChoices):
         NOT_MEMBER = "not_member", _("Not in the inclusion list")
@@ -195,6 +200,9 @@ class SyncRecord(models.Model):
         API_BUDGET = "api_budget", _("Daily API allocation reached")
         # A Salesforce record with the email of a contact linked to another record.
         OTHER_RECORD = "other_record", _("Another Salesforce record of the contact")
+        SALESFORCE_DELETED = "salesforce_deleted", _("Deleted in Salesforce")
+        # A field skipped, not the record: the owner has no user with the same email on the other side.
+        OWNER_UNMATCHED = "owner_unmatched", _("Owner not found on the other side")
 
     run = models.ForeignKey(SyncRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="records")
     contact = models.ForeignKey(
@@ -275,6 +283,10 @@ class SyncedState(models.Model):
     # Per mapped field ("<hubspot property>:<salesforce field>"), the values HubSpot and Salesforce
     # last agreed on, [hubspot, salesforce]: the base of the three-way merge (sync.engine.merge).
     field_bases = models.JSONField(_("values both sides last agreed on"), default=dict, blank=True)
+    # The Salesforce record this contact was linked to until it was deleted there, and when: under
+    # SyncSettings.salesforce_deletions "keep_unlinked", the push does not create another one.
+    salesforce_deleted_id = models.CharField(_("deleted Salesforce ID"), max_length=18, blank=True)
+    salesforce_deleted_at = models.DateTimeField(_("deleted in Salesforce at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("synced state")
@@ -293,6 +305,12 @@ class Watermark(models.Model):
         INCLUSION_JOINS = "inclusion_joins", _("Inclusion-list joins")
         # When contacts deleted in HubSpot were last looked for (search never returns them).
         HUBSPOT_ARCHIVED = "hubspot_archived", _("HubSpot deletions")
+        # When Salesforce's deletions (getDeleted) were last read, per object.
+        SALESFORCE_LEAD_DELETIONS = "sf_lead_deletions", _("Salesforce lead deletions")
+        SALESFORCE_CONTACT_DELETIONS = "sf_contact_deletions", _("Salesforce contact deletions")
+        # The import of existing records: ``cursor`` is the last Id imported, ``value`` when it finished.
+        SALESFORCE_LEAD_IMPORT = "sf_lead_import", _("Import of existing Salesforce leads")
+        SALESFORCE_CONTACT_IMPORT = "sf_contact_import", _("Import of existing Salesforce contacts")
 
     source = models.CharField(_("source"), max_length=24, choices=Source.choices, unique=True)
     value = models.DateTimeField(_("changes up to"), null=True, blank=True)
