@@ -30,7 +30,7 @@ from hubspot import HubSpot
 from hubspot.oauth.exceptions import ApiException as OAuthApiException
 
 from integration.clients.base import AuthError
-from integration.clients.hubspot.client import HubSpotClient
+from integration.clients.hubspot.client import HubSpotClient, HubSpotOwner
 from integration.clients.hubspot.isolation import ErrorCategory, RecordError, category_for_status
 from integration.clients.hubspot.records import BatchResult, ContactPage, HubSpotContact, PropertyValue, UpsertResult
 from integration.clients.hubspot.retry import CountingRetry, default_retry
@@ -42,6 +42,7 @@ __all__ = [
     "CountingRetry",
     "ErrorCategory",
     "HubSpotClient",
+    "HubSpotOwner",
     "HubSpotContact",
     "PropertyValue",
     "RecordError",

@@ -36,6 +36,7 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import urllib3
@@ -43,11 +44,13 @@ from hubspot import HubSpot
 from hubspot.crm.contacts import (
     BatchInputSimplePublicObjectBatchInput,
     BatchInputSimplePublicObjectBatchInputUpsert,
+    BatchInputSimplePublicObjectId,
     BatchReadInputSimplePublicObjectId,
     PublicObjectSearchRequest,
     SimplePublicObjectInputForCreate,
 )
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
+from hubspot.crm.owners.exceptions import ApiException as OwnersApiException
 from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
 from urllib3.util.retry import Retry
 
@@ -81,6 +84,7 @@ BATCH_SIZE = 100
 # number of inputs supported in a batch request for property histories is 50" (VALIDATION_ERROR;
 # crm-contacts-v3.json: history "will reduce the maximum number of contacts that can be read").
 HISTORY_BATCH_SIZE = 50
+OWNERS_PAGE = 500  # largest page of GET /crm/v3/owners
 
 
 class HubSpotClient:
@@ -110,13 +114,14 @@ class HubSpotClient:
         self.search_api = contacts.search_api
         self.batch_api = contacts.batch_api
         self.properties_api = self._hubspot.crm.properties.core_api
+        self.owners_api = self._hubspot.crm.owners.owners_api
 
     @property
     def api_calls(self) -> int:
         return self._counter.value
 
     def _apis(self) -> tuple[Any, ...]:
-        return (self.basic_api, self.search_api, self.batch_api, self.properties_api)
+        return (self.basic_api, self.search_api, self.batch_api, self.properties_api, self.owners_api)
 
     def _set_token(self, token: str) -> None:
         self._hubspot.access_token = token
@@ -130,7 +135,7 @@ class HubSpotClient:
             self._counter.increment()
             try:
                 return fn(*args, **kwargs)
-            except (ContactsApiException, PropertiesApiException) as exc:
+            except (ContactsApiException, PropertiesApiException, OwnersApiException) as exc:
                 error = self._translate(exc)
                 if (
                     isinstance(error, AuthError)
@@ -254,6 +259,23 @@ class HubSpotClient:
                 seen_at_floor = ids_at_last
             floor = last_stamp
 
+    def owners(self) -> list[HubSpotOwner]:
+        """Every owner, active and archived (``GET /crm/v3/owners``, 500 a page): the users a
+        contact's ``hubspot_owner_id`` can name."""
+        found = []
+        for archived in (False, True):
+            after = None
+            while True:
+                page = self._call_json(self.owners_api.get_page, after=after, limit=OWNERS_PAGE, archived=archived)
+                found.extend(
+                    HubSpotOwner(str(o["id"]), str(o.get("email") or ""), bool(o.get("archived", archived)))
+                    for o in page.get("results") or []
+                )
+                after = _next_after(page)
+                if not after:
+                    break
+        return found
+
     def get_properties(self) -> list[dict[str, Any]]:
         """The contact property schema, as HubSpot's JSON (name, label, type, fieldType, options...)."""
         response = self._call(self.properties_api.get_all, "contacts", archived=False)
@@ -372,6 +394,20 @@ class HubSpotClient:
                 result.errors += _errors(answer)
             result.errors += errors
         return result
+
+    def batch_archive(self, ids: Iterable[str]) -> None:
+        """Archive contacts by id, 100 a call (HubSpot answers 204; an id already archived or
+        unknown is not an error)."""
+        for chunk in _chunks([str(i) for i in ids], BATCH_SIZE):
+            body = BatchInputSimplePublicObjectId(inputs=[{"id": ident} for ident in chunk])
+            self._call(self.batch_api.archive, batch_input_simple_public_object_id=body)
+
+
+@dataclass(frozen=True)
+class HubSpotOwner:
+    id: str
+    email: str
+    archived: bool
 
 
 def _next_after(page: dict[str, Any]) -> str | None:

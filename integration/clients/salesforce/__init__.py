@@ -15,6 +15,7 @@ credentials and (sandbox) the TLS certificate trusted. One module per job:
   token, and the legacy password grant, posted to the org's token endpoint.
 - :mod:`.rest`: sObject Collections in chunks of 200 with results in input order, lookups by
   email in SOQL chunks under the URI length limit, paged queries, describe and limits.
+- :mod:`.lifecycle`: deleted and merged records, converted Leads, users, the lead assignment rule.
 - :mod:`.bulk`: Bulk API 2.0 jobs for large sets: the CSV streamed from a temporary file, the
   job polled at its own pace, results streamed back and matched to the input by key.
 - :mod:`.results`, :mod:`.soql`, :mod:`.errors`: per-record results and their parsers, SOQL
@@ -38,6 +39,7 @@ from integration.clients.salesforce.errors import (
     SalesforceTransientError,
 )
 from integration.clients.salesforce.factory import get_salesforce_client, sandbox_certificate, sandbox_session
+from integration.clients.salesforce.lifecycle import DeletedRecord, SalesforceUser
 from integration.clients.salesforce.results import EmailMatch, RecordError, RecordResult
 from integration.clients.salesforce.soql import soql_datetime, soql_quote
 
@@ -45,6 +47,7 @@ __all__ = [
     "BulkResults",
     "BulkUpload",
     "Credentials",
+    "DeletedRecord",
     "EmailMatch",
     "RecordError",
     "RecordResult",
@@ -55,6 +58,7 @@ __all__ = [
     "SalesforceNotFound",
     "SalesforceRequestError",
     "SalesforceTransientError",
+    "SalesforceUser",
     "get_salesforce_client",
     "request_token",
     "sandbox_certificate",

@@ -64,10 +64,16 @@ class BulkApi(SalesforceSession):
                 upload.add(record)
             return self.bulk_run(object_name, upload)
 
-    def bulk_run(self, object_name: str, upload: BulkUpload) -> Sequence[RecordResult]:
+    def bulk_run(
+        self, object_name: str, upload: BulkUpload, *, assignment_rule_id: str | None = None
+    ) -> Sequence[RecordResult]:
         """Run one Bulk API 2.0 ingest job with the rows of ``upload``; one result per row, in
         the order the rows were added (Salesforce does not keep it: results are matched by key).
-        The CSV is streamed from its file and the result files are read as they arrive."""
+        The CSV is streamed from its file and the result files are read as they arrive.
+
+        ``assignment_rule_id``: the assignment rule the job applies to its Leads; a Bulk API 2.0
+        job applies none without it ("Create a Job", ``assignmentRuleId``,
+        https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/create_job.htm)."""
         if not len(upload):
             return BulkResults(0)
         job_body: dict[str, Any] = {
@@ -79,6 +85,8 @@ class BulkApi(SalesforceSession):
         }
         if upload.external_id_field:
             job_body["externalIdFieldName"] = upload.external_id_field
+        if assignment_rule_id:
+            job_body["assignmentRuleId"] = assignment_rule_id
         # Creating a job is not retried blindly (a retry would leave an orphan Open job); the rest is.
         job = self._json("POST", "jobs/ingest", job_body, idempotent=False)
         job_id = job["id"]

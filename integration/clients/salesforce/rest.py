@@ -47,6 +47,16 @@ def rest_values(record: dict[str, Any]) -> dict[str, Any]:
     return {name: None if value == "" else value for name, value in record.items()}
 
 
+def assignment_header(auto_assign: bool | None) -> dict[str, str] | None:
+    """The ``Sforce-Auto-Assign`` header: without it, REST writes that create or update Leads apply
+    the org's active assignment rule ("Assignment Rule Header",
+    https://developer.salesforce.com/docs/platform/api-rest/guide/headers-autoassign.md); the
+    sync says each time whether it wants it. ``None``: no header."""
+    if auto_assign is None:
+        return None
+    return {"Sforce-Auto-Assign": "TRUE" if auto_assign else "FALSE"}
+
+
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -66,15 +76,23 @@ class RestApi(SalesforceSession):
     # -- collections ------------------------------------------------------------------------
 
     def _collection(
-        self, method: str, path: str, object_name: str, records: Sequence[dict[str, Any]], *, idempotent: bool
+        self,
+        method: str,
+        path: str,
+        object_name: str,
+        records: Sequence[dict[str, Any]],
+        *,
+        idempotent: bool,
+        auto_assign: bool | None = None,
     ) -> list[RecordResult]:
         results: list[RecordResult] = []
+        headers = assignment_header(auto_assign)
         for chunk in _chunks(records, COLLECTION_SIZE):
             body = {
                 "allOrNone": False,
                 "records": [{"attributes": {"type": object_name}, **rest_values(record)} for record in chunk],
             }
-            answer = self._json(method, path, body, idempotent=idempotent) or []
+            answer = self._json(method, path, body, idempotent=idempotent, headers=headers) or []
             if len(answer) != len(chunk):
                 raise SalesforceError(
                     _("Salesforce answered %(results)s results for %(records)s records.")
@@ -83,22 +101,36 @@ class RestApi(SalesforceSession):
             results.extend(_save_result(item) for item in answer)
         return results
 
-    def collections_create(self, object_name: str, records: Sequence[dict[str, Any]]) -> list[RecordResult]:
-        """Create records 200 at a time; one result per record, in input order.
+    def collections_create(
+        self, object_name: str, records: Sequence[dict[str, Any]], *, auto_assign: bool | None = None
+    ) -> list[RecordResult]:
+        """Create records 200 at a time; one result per record, in input order. ``auto_assign``:
+        whether Salesforce applies the active assignment rule (``assignment_header``).
 
         Not retried on a transient failure: the first attempt may have created the records."""
-        return self._collection("POST", "composite/sobjects", object_name, records, idempotent=False)
+        return self._collection(
+            "POST", "composite/sobjects", object_name, records, idempotent=False, auto_assign=auto_assign
+        )
 
-    def collections_update(self, object_name: str, records: Sequence[dict[str, Any]]) -> list[RecordResult]:
+    def collections_update(
+        self, object_name: str, records: Sequence[dict[str, Any]], *, auto_assign: bool | None = None
+    ) -> list[RecordResult]:
         """Update records (each with ``Id``) 200 at a time; results in input order."""
-        return self._collection("PATCH", "composite/sobjects", object_name, records, idempotent=True)
+        return self._collection(
+            "PATCH", "composite/sobjects", object_name, records, idempotent=True, auto_assign=auto_assign
+        )
 
     def collections_upsert(
-        self, object_name: str, external_id_field: str, records: Sequence[dict[str, Any]]
+        self,
+        object_name: str,
+        external_id_field: str,
+        records: Sequence[dict[str, Any]],
+        *,
+        auto_assign: bool | None = None,
     ) -> list[RecordResult]:
         """Upsert by an external-id field 200 at a time; results (with ``created``) in input order."""
         path = f"composite/sobjects/{quote(object_name)}/{quote(external_id_field)}"
-        return self._collection("PATCH", path, object_name, records, idempotent=True)
+        return self._collection("PATCH", path, object_name, records, idempotent=True, auto_assign=auto_assign)
 
     def upsert(self, object_name: str, external_id_field: str, value: str, data: dict[str, Any]) -> RecordResult:
         """Upsert one record by external id (the value is URL-encoded: emails hold ``+`` and ``/``)."""
@@ -108,9 +140,10 @@ class RestApi(SalesforceSession):
 
     # -- queries ----------------------------------------------------------------------------
 
-    def query(self, soql: str) -> Iterator[dict[str, Any]]:
-        """Every record of a SOQL query, following ``nextRecordsUrl``; ``attributes`` removed."""
-        page = self._call(lambda sf: sf.query(soql, timeout=self.timeout))
+    def query(self, soql: str, *, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
+        """Every record of a SOQL query, following ``nextRecordsUrl``; ``attributes`` removed.
+        ``include_deleted``: by ``queryAll``, deleted (and merged) records too."""
+        page = self._call(lambda sf: sf.query(soql, include_deleted=include_deleted, timeout=self.timeout))
         while True:
             for record in page.get("records", []):
                 record.pop("attributes", None)

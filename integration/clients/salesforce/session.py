@@ -204,8 +204,11 @@ class SalesforceSession:
 
         return call
 
-    def _json(self, method: str, path: str, body: Any = None, *, idempotent: bool = True) -> Any:
+    def _json(
+        self, method: str, path: str, body: Any = None, *, idempotent: bool = True, headers: dict | None = None
+    ) -> Any:
         data = json.dumps(body) if body is not None else None
+        extra = {"headers": headers} if headers else {}
         return self._call(
-            lambda sf: sf.restful(path, method=method, data=data, timeout=self.timeout), idempotent=idempotent
+            lambda sf: sf.restful(path, method=method, data=data, timeout=self.timeout, **extra), idempotent=idempotent
         )
