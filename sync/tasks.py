@@ -7,7 +7,7 @@ from sync.alerts import alerts_check
 from sync.models import SyncRun
 from sync.retention import records_sweep
 from sync.schedules import sync_schedule_follow_settings
-from sync.services import push_pending, sync_cycle
+from sync.services import push_pending, salesforce_import_run, sync_cycle
 
 
 def sync_cycle_task(trigger: str = SyncRun.Trigger.SCHEDULE) -> int:
@@ -19,6 +19,10 @@ def push_task(run_id: int) -> dict:
     stats: dict = {}
     run = push_pending(run=SyncRun.objects.get(pk=run_id), stats=stats)
     return {"run": run.pk, **stats}
+
+
+def salesforce_import_task(run_id: int) -> int:
+    return salesforce_import_run(run=SyncRun.objects.get(pk=run_id)).pk
 
 
 def records_sweep_task() -> int:

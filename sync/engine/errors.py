@@ -47,8 +47,10 @@ TRANSIENT_CODES = frozenset(
     }
 )
 
-# The stored Salesforce id no longer points to a record: forget it and look up again.
+# The stored Salesforce id no longer points to a record (deleted or merged): sync.engine.lifecycle.
 GONE_CODES = frozenset({"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY"})
+# A write to a Lead converted since it was linked: the contact follows its Contact (lifecycle).
+CONVERTED_LEAD = "CANNOT_UPDATE_CONVERTED_LEAD"
 
 
 def category_for(code: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 from django.utils.dateparse import parse_datetime
 
 from sync.engine.merge import Base, Conflict, canonical, decide
+from sync.engine.owners import OwnerDirectory, Unmatched, is_owner_mapping, owner_decision
 from sync.engine.payload import MappingRule
 
 # What the sync records about a Salesforce record besides its mapped fields.
@@ -52,6 +53,7 @@ class ContactPlan:
     bases: dict[str, Any] = field(default_factory=dict)  # field key -> the base after the writes (stored_base)
     conflicts: list[dict] = field(default_factory=list)  # for the log: both values, both times, the winner
     pending: set[str] = field(default_factory=set)  # field keys whose write goes the other way, later
+    unmatched: list[Unmatched] = field(default_factory=list)  # owners with no match on the other side
 
 
 def bases_of(
@@ -118,6 +120,7 @@ def plan_contact(
     hubspot_updated_at: datetime | None = None,
     directions: tuple[str, ...] = ("to_salesforce", "to_hubspot"),
     first_sync_winner: str | None = None,
+    owners: OwnerDirectory | None = None,
 ) -> ContactPlan:
     """Every mapped field of one contact, decided.
 
@@ -128,7 +131,8 @@ def plan_contact(
     ``hubspot_updated_at``; Salesforce's time is the record's ``LastModifiedDate`` (an org without
     field history has no better one). ``directions``: the writes this caller makes; a decision to
     write the other way leaves that field's base as it was (``pending``), so the caller of that
-    direction still sees the change.
+    direction still sees the change. ``owners``: how owners are matched (``sync.engine.owners``);
+    without it the owner is not synced.
     """
     plan = ContactPlan()
     salesforce_at = as_datetime((salesforce or {}).get(SALESFORCE_MODIFIED))
@@ -138,17 +142,32 @@ def plan_contact(
             continue
         key = field_key(mapping)
         known = salesforce is not None and mapping.salesforce_field in salesforce
+        hubspot_value = hubspot.get(mapping.hubspot_property)
+        salesforce_value = salesforce.get(mapping.salesforce_field) if known else None
+        owner = is_owner_mapping(mapping)
+        if owner:
+            if owners is None:
+                continue
+            # Compared as emails: the same person has a different id on each side.
+            hubspot_value = owners.hubspot_email(hubspot_value)
+            salesforce_value = owners.salesforce_email(salesforce_value) if known else None
         decision = decide(
             mapping.rule,
             base=bases.get(key),
-            hubspot=hubspot.get(mapping.hubspot_property),
-            salesforce=salesforce.get(mapping.salesforce_field) if known else None,
+            hubspot=hubspot_value,
+            salesforce=salesforce_value,
             salesforce_known=known,
             hubspot_at=times.get(mapping.hubspot_property) or hubspot_updated_at,
             salesforce_at=salesforce_at,
             first_sync=first_sync,
             first_sync_winner=first_sync_winner,
         )
+        if owner and decision.writes:
+            decision, unmatched = owner_decision(
+                decision, owners, hubspot=hubspot_value, salesforce=salesforce_value, previous=bases.get(key)
+            )
+            if unmatched is not None:
+                plan.unmatched.append(unmatched)
         wanted = (decision.to_salesforce is None or "to_salesforce" in directions) and (
             decision.to_hubspot is None or "to_hubspot" in directions
         )

@@ -38,12 +38,14 @@ from sync.engine import queue
 from sync.engine.budget import ApiBudget
 from sync.engine.directory import SalesforceDirectory
 from sync.engine.gate import Gate
+from sync.engine.lifecycle import deleted_in_salesforce
 from sync.engine.outgoing import Outgoing, PushCounters
+from sync.engine.owners import OwnerDirectory
 from sync.engine.payload import MappingRule, load_mappings, salesforce_fields
 from sync.engine.push_fields import PushFields
 from sync.engine.push_writes import PushWrites
 from sync.engine.spool import Spool
-from sync.models import PendingSync, SyncedState, SyncRecord, SyncRun
+from sync.models import PendingSync, Reason, SyncedState, SyncRecord, SyncRun
 
 DEFER_SECONDS = 1
 BULK_THRESHOLD = 2000
@@ -86,6 +88,8 @@ class Pusher(PushWrites, PushFields):
         self.directory = SalesforceDirectory(
             client, {obj: salesforce_fields(self.mappings, obj) for obj in SalesforceObject.values}
         )
+        # Owners are matched by email; without HubSpot's owners they are not synced.
+        self.owners = OwnerDirectory(salesforce=client, hubspot=hubspot) if hubspot is not None else None
         # Big queues go by Bulk API: records wait in spools, one per object and operation.
         self.streaming = False
         self.spools: dict[tuple[str, str], Spool] = {}
@@ -153,6 +157,13 @@ class Pusher(PushWrites, PushFields):
                 if not e.contact.salesforce_id and e.contact.email.strip()
             }
         )
+        # Contacts whose record was deleted in Salesforce: not re-created but by a manual resync.
+        recreate = self.settings.salesforce_deletions == SyncSettings.SalesforceDeletions.RECREATE
+        deleted = deleted_in_salesforce(
+            e.contact_id
+            for e in entries
+            if not recreate and not e.contact.salesforce_id and Reason.CONTACT_RESYNC not in e.reasons
+        )
         for entry in entries:
             contact = entry.contact
             reason = ""
@@ -164,6 +175,8 @@ class Pusher(PushWrites, PushFields):
                 reason = SyncRecord.SkipReason.NOT_MEMBER
             elif not contact.email.strip():
                 reason = SyncRecord.SkipReason.NO_EMAIL
+            elif contact.pk in deleted:
+                reason = SyncRecord.SkipReason.SALESFORCE_DELETED
             if reason:
                 self.counters.considered += 1
                 records.append(self._skip_record(entry, reason, gate))
@@ -268,6 +281,7 @@ class Pusher(PushWrites, PushFields):
                 return 0
         # Field by field (sync.engine.fields): only what changed goes, each way its rule allows.
         self._plan_all(outgoing)
+        self._log_unmatched_owners(outgoing)
         self._write_hubspot(outgoing)
         unchanged = [i for i in outgoing if not i.creating and not i.plan.to_salesforce]
         sendable = [i for i in outgoing if i.creating or i.plan.to_salesforce]

@@ -17,8 +17,9 @@ from sync.engine.fields import ContactPlan, bases_for, plan_contact
 from sync.engine.hubspot_write import hubspot_updates_apply
 from sync.engine.merge import HUBSPOT
 from sync.engine.outgoing import Outgoing
+from sync.engine.owners import OwnerDirectory, unmatched_records
 from sync.engine.payload import MappingRule
-from sync.models import Reason, SyncedState
+from sync.models import Reason, SyncedState, SyncRecord
 
 # Reasons that ask for every field again, as on a first sync (a resync applies new mappings).
 FORCING = {Reason.LIST_RESYNC, Reason.CONTACT_RESYNC}
@@ -31,6 +32,7 @@ class PushFields:
 
     mappings: list[MappingRule]
     hubspot: object | None
+    owners: OwnerDirectory | None
 
     def _plan(self, item: Outgoing, hubspot_times: dict[str, datetime] | None = None) -> ContactPlan:
         state = item.state
@@ -57,6 +59,7 @@ class PushFields:
             directions=("to_salesforce", "to_hubspot") if self.hubspot is not None else ("to_salesforce",),
             # HubSpot starts this sync: where a first sync finds a value on both sides, HubSpot's goes.
             first_sync_winner=HUBSPOT,
+            owners=self.owners,
         )
         if item.creating:
             plan.to_salesforce = {k: v for k, v in plan.to_salesforce.items() if v is not None}
@@ -105,6 +108,14 @@ class PushFields:
         except ClientError:
             return {}  # the contact's last modification time stands in for the field's
         return {str(contact.id): contact.changed_at for contact in result.contacts}
+
+    def _log_unmatched_owners(self, items: list[Outgoing]) -> None:
+        """One skip in the log per owner that has no match on the other side (the record goes)."""
+        records = [
+            r for i in items if i.plan is not None for r in unmatched_records(self.run, i.contact, i.plan.unmatched)
+        ]
+        if records:
+            SyncRecord.objects.bulk_create(records)
 
     # -- the HubSpot half -------------------------------------------------------------------
 

@@ -21,11 +21,12 @@ from django.utils.translation import gettext as _
 from integration.clients.base import AuthError, ClientError, RateLimited
 from integration.clients.salesforce import BulkUpload, SalesforceClient
 from integration.models import SyncSettings
-from lists.models import Contact
+from lists.models import Contact, SalesforceObject
 from sync.engine import queue
 from sync.engine.budget import ApiBudget
-from sync.engine.errors import GONE_CODES, RunStopped, category_for, is_transient
+from sync.engine.errors import CONVERTED_LEAD, GONE_CODES, RunStopped, category_for, is_transient
 from sync.engine.gate import Gate
+from sync.engine.lifecycle import Lifecycle, Move
 from sync.engine.outgoing import Outgoing, PushCounters
 from sync.engine.payload import Rule
 from sync.engine.spool import Spool
@@ -46,6 +47,7 @@ class PushWrites:
     counters: PushCounters
     settings: SyncSettings
     spools: dict[tuple[str, str], Spool]
+    hubspot: object | None
     _renewed_at: datetime
 
     # -- the log -----------------------------------------------------------------------------
@@ -57,6 +59,11 @@ class PushWrites:
             message = _("Not a member of the inclusion list “%(name)s” when it was to be sent.") % {
                 "name": gate.list_name
             }
+        if reason == SyncRecord.SkipReason.SALESFORCE_DELETED:
+            message = _(
+                "Its Salesforce record was deleted; no record is created for it automatically (setting). "
+                "Resync the contact to create one."
+            )
         self.counters.add("skipped")
         return self._record(entry, SyncRecord.Action.SKIPPED, skip_reason=reason, message=message)
 
@@ -187,7 +194,8 @@ class PushWrites:
             queue.renew(worker=self.worker)
             self._renewed_at = timezone.now()
             try:
-                results = self.client.bulk_run(spool.salesforce_object, upload)
+                rule = self._assignment_rule_id() if self._assigns(spool.salesforce_object, spool.operation) else None
+                results = self.client.bulk_run(spool.salesforce_object, upload, assignment_rule_id=rule)
             except ClientError as exc:
                 for chunk in self._sent_chunks(spool, sent):
                     self._call_failed([i.entry for i, _r in chunk], exc)
@@ -220,13 +228,32 @@ class PushWrites:
             return {self.settings.external_id_field: item.contact.hubspot_id, **item.payload}
         return item.payload
 
+    def _assigns(self, salesforce_object: str, operation: str) -> bool:
+        """Whether the lead assignment rule applies to this write: to new Leads when the setting
+        is on, never to updates (Salesforce would route an owned Lead again)."""
+        return (
+            self.settings.use_lead_assignment_rules
+            and salesforce_object == SalesforceObject.LEAD
+            and operation in ("create", "upsert")
+        )
+
+    def _assignment_rule_id(self) -> str | None:
+        """The org's active lead assignment rule, read once per push (a Bulk job names it)."""
+        if not hasattr(self, "_rule_id"):
+            self._rule_id = self.client.lead_assignment_rule_id()
+        return self._rule_id
+
     def _call(self, salesforce_object: str, operation: str, chunk: list[Outgoing]):
         records = [self._row(operation, i) for i in chunk]
+        # Said every time: REST applies the active rule unless told not to.
+        assign = self._assigns(salesforce_object, operation)
         if operation == "create":
-            return self.client.collections_create(salesforce_object, records)
+            return self.client.collections_create(salesforce_object, records, auto_assign=assign)
         if operation == "update":
-            return self.client.collections_update(salesforce_object, records)
-        return self.client.collections_upsert(salesforce_object, self.settings.external_id_field, records)
+            return self.client.collections_update(salesforce_object, records, auto_assign=assign)
+        return self.client.collections_upsert(
+            salesforce_object, self.settings.external_id_field, records, auto_assign=assign
+        )
 
     def _apply_results(self, chunk: list[Outgoing], results) -> None:
         now = timezone.now()
@@ -234,6 +261,7 @@ class PushWrites:
         done: list[PendingSync] = []
         retry: list[PendingSync] = []
         gone: list[Outgoing] = []
+        converted: list[Outgoing] = []
         linked: list[Outgoing] = []
         for item, result in zip(chunk, results, strict=True):
             if result.success:
@@ -265,6 +293,10 @@ class PushWrites:
             if code in GONE_CODES and not item.creating:
                 gone.append(item)
                 continue
+            if code == CONVERTED_LEAD:
+                # A queued write met a Lead converted since: not a failure, the contact follows it.
+                converted.append(item)
+                continue
             will_retry = is_transient(code) and item.entry.attempts + 1 < MAX_ATTEMPTS
             records.append(
                 self._outcome(
@@ -288,15 +320,63 @@ class PushWrites:
             self._link(linked, sent_at=now)
             SyncRecord.objects.bulk_create(records, batch_size=500)
             queue.complete(done)
-            if gone:
-                Contact.objects.filter(pk__in=[i.contact.pk for i in gone]).update(
-                    salesforce_id="", salesforce_object=""
-                )
-                for item in gone:
-                    item.contact.salesforce_id = ""
-                queue.release([i.entry for i in gone])
         if retry:
             queue.retry_later(retry, error="transient Salesforce error")
+        if gone or converted:
+            self._follow_lifecycle(gone, converted)
+
+    def _follow_lifecycle(self, gone: list[Outgoing], converted: list[Outgoing]) -> None:
+        """Records deleted, merged or converted since the contacts were queued: each contact
+        follows its record (``sync.engine.lifecycle``). Those relinked, or to be re-created, are
+        given back to the queue and sent again in this run; the others are done."""
+        lifecycle = Lifecycle(run=self.run, salesforce=self.client, hubspot=self.hubspot, settings=self.settings)
+        handled: set[int] = set()
+        try:
+            moved = self._relink_converted(lifecycle, converted)
+            for salesforce_object in {i.salesforce_object for i in gone}:
+                items = [i for i in gone if i.salesforce_object == salesforce_object]
+                masters = self.client.master_records(salesforce_object, [i.salesforce_id for i in items])
+                handled |= lifecycle.deleted(
+                    salesforce_object,
+                    {i.salesforce_id: masters.get(i.salesforce_id, "") for i in items},
+                    met_by=_("found when writing to it"),
+                )
+        except ClientError as exc:
+            queue.retry_later([i.entry for i in [*gone, *converted]], error=str(exc))
+            return
+        again = {i.entry.pk for i in moved}
+        linked = dict(Contact.objects.filter(pk__in=[i.contact.pk for i in gone]).values_list("pk", "salesforce_id"))
+        recreate = self.settings.salesforce_deletions == SyncSettings.SalesforceDeletions.RECREATE
+        for item in gone:
+            # Sent again: to a merge's survivor, as a new record (setting), or looked up afresh (a
+            # record the email look-up had just found). A record simply deleted is not re-created.
+            if recreate or linked.get(item.contact.pk) or item.contact.pk not in handled:
+                again.add(item.entry.pk)
+        entries = [i.entry for i in [*gone, *converted]]
+        queue.release([e for e in entries if e.pk in again])
+        queue.complete([e for e in entries if e.pk not in again])
+
+    def _relink_converted(self, lifecycle: Lifecycle, items: list[Outgoing]) -> list[Outgoing]:
+        """Relink contacts whose Lead refused a write as converted: to its ``ConvertedContactId``,
+        read by Lead id (or, for an upsert, by the external id)."""
+        if not items:
+            return []
+        by_id = self.client.converted_leads([i.salesforce_id for i in items if i.salesforce_id])
+        keyed = [i.contact.hubspot_id for i in items if not i.salesforce_id]
+        by_key = self.client.converted_leads_by_key(self.settings.external_id_field, keyed) if keyed else {}
+        moves, moved = [], []
+        for item in items:
+            target = by_key.get(item.contact.hubspot_id) if not item.salesforce_id else None
+            if item.salesforce_id:
+                target = by_id.get(item.salesforce_id) or by_id.get(item.salesforce_id[:15])
+                item.contact.salesforce_id, item.contact.salesforce_object = item.salesforce_id, SalesforceObject.LEAD
+            if target:
+                moves.append(
+                    Move(item.contact, SalesforceObject.CONTACT, target, _("The Lead was converted in Salesforce."))
+                )
+                moved.append(item)
+        lifecycle.relink(moves)
+        return moved
 
     def _link(self, items: list[Outgoing], sent_at: datetime | None = None) -> None:
         """Remember Salesforce ids (and, after a write, what was sent)."""
@@ -320,6 +400,8 @@ class PushWrites:
             # The bases say what was agreed: the payload and its hash are no longer kept (they
             # remain readable on states written before the bases existed).
             state.last_sent_at = sent_at
+            # A record exists again (a manual resync re-created one): no deletion holds it back.
+            state.salesforce_deleted_id, state.salesforce_deleted_at = "", None
             merged = dict(state.salesforce_values or {})
             merged.update(item.payload)
             state.salesforce_values = merged
@@ -331,7 +413,13 @@ class PushWrites:
             states,
             update_conflicts=True,
             unique_fields=["contact"],
-            update_fields=["last_sent_at", "salesforce_values", "field_bases"],
+            update_fields=[
+                "last_sent_at",
+                "salesforce_values",
+                "field_bases",
+                "salesforce_deleted_id",
+                "salesforce_deleted_at",
+            ],
             batch_size=500,
         )
 

@@ -20,14 +20,16 @@ from django.utils.translation import gettext as _
 from integration.clients.base import ClientError
 from integration.clients.hubspot import category_for_status
 from integration.models import SyncSettings
-from lists.models import Contact
+from lists.models import Contact, SalesforceObject
 from sync.engine import queue
 from sync.engine.errors import hubspot_error_category
 from sync.engine.fields import ContactPlan, as_datetime, bases_for, plan_contact
 from sync.engine.gate import Gate
 from sync.engine.hubspot_pull import contacts_upsert_from_hubspot
 from sync.engine.hubspot_write import hubspot_updates_apply
+from sync.engine.lifecycle import Lifecycle
 from sync.engine.merge import SALESFORCE
+from sync.engine.owners import OwnerDirectory, unmatched_records
 from sync.engine.payload import MappingRule, load_mappings, salesforce_fields
 from sync.models import Reason, SyncedState, SyncRecord, SyncRun, Watermark
 
@@ -36,6 +38,8 @@ logger = logging.getLogger(__name__)
 SOURCES = {"Lead": Watermark.Source.SALESFORCE_LEADS, "Contact": Watermark.Source.SALESFORCE_CONTACTS}
 BATCH = 100  # HubSpot batch endpoints take 100 inputs
 OVERLAP = timedelta(seconds=1)
+# Read with each Lead: a converted one hands its contact to the Contact it became.
+CONVERSION_FIELDS = ("IsConverted", "ConvertedContactId")
 
 
 @dataclass
@@ -61,8 +65,13 @@ class SalesforcePull:
         self._changed: dict[int, SyncedState] = {}
         self._linked: list[Contact] = []
         self._requeue: list[int] = []
+        self._owner_skips: list[SyncRecord] = []
+        self.owners = OwnerDirectory(salesforce=salesforce, hubspot=hubspot)
+        self.lifecycle = Lifecycle(run=run, salesforce=salesforce, hubspot=hubspot, settings=self.settings)
 
     def run_all(self) -> SalesforcePullResult:
+        # Deletions and merges first: an edit of a merge's survivor then finds its contact.
+        self.lifecycle.read_deletions()
         for salesforce_object, source in SOURCES.items():
             self._pull(salesforce_object, source)
         return self.result
@@ -74,17 +83,7 @@ class SalesforcePull:
             mark.value = timezone.now()
             mark.save(update_fields=["value", "updated_at"])
             return
-        fields = sorted(
-            {
-                "Id",
-                "Email",
-                "FirstName",
-                "LastName",
-                "CreatedDate",
-                "LastModifiedDate",
-                *salesforce_fields(self.mappings, salesforce_object),
-            }
-        )
+        fields = self.fields_for(salesforce_object)
         batch: list[dict] = []
         newest = mark.value
         for record in self.salesforce.query_modified_since(salesforce_object, mark.value - OVERLAP, fields):
@@ -93,20 +92,43 @@ class SalesforcePull:
             if modified and modified > newest:
                 newest = modified
             if len(batch) >= BATCH:
-                self._handle(salesforce_object, batch)
+                self.handle(salesforce_object, batch)
                 batch = []
                 mark.value = newest
                 mark.save(update_fields=["value", "updated_at"])
         if batch:
-            self._handle(salesforce_object, batch)
+            self.handle(salesforce_object, batch)
         if newest != mark.value:
             mark.value = newest
             mark.save(update_fields=["value", "updated_at"])
 
-    def _handle(self, salesforce_object: str, records: list[dict]) -> None:
+    def fields_for(self, salesforce_object: str) -> list[str]:
+        """The fields a pull reads of each record: the mapped ones, and what it needs besides."""
+        return sorted(
+            {
+                "Id",
+                "Email",
+                "FirstName",
+                "LastName",
+                "CreatedDate",
+                "LastModifiedDate",
+                *salesforce_fields(self.mappings, salesforce_object),
+                *(CONVERSION_FIELDS if salesforce_object == SalesforceObject.LEAD else ()),
+            }
+        )
+
+    def handle(self, salesforce_object: str, records: list[dict]) -> None:
+        """One batch of records (at most ``BATCH``) read from Salesforce, handled and written."""
         self.result.seen += len(records)
         ids = [r["Id"] for r in records]
         by_sf_id = {c.salesforce_id: c for c in Contact.objects.filter(salesforce_id__in=ids)}
+        converted = {r["Id"]: r["ConvertedContactId"] for r in records if r.get("IsConverted")}
+        if converted:
+            # A converted Lead is Salesforce's no longer: its contact follows the Contact, and
+            # nothing of the Lead is read or written again (a new one creates nothing either).
+            self.lifecycle.converted(by_sf_id.values(), {k: v for k, v in converted.items() if v})
+            records = [r for r in records if r["Id"] not in converted]
+            by_sf_id = {k: c for k, c in by_sf_id.items() if k not in converted}
         emails = {(r.get("Email") or "").strip().lower() for r in records if r.get("Email") and r["Id"] not in by_sf_id}
         by_email: dict[str, Contact] = {}
         if emails:
@@ -192,6 +214,7 @@ class SalesforcePull:
             directions=("to_hubspot",),
             # Salesforce starts this sync (a record it links to a contact by email): its values go.
             first_sync_winner=SALESFORCE,
+            owners=self.owners,
         )
 
     def _plan_for(
@@ -220,6 +243,7 @@ class SalesforcePull:
         return state
 
     def _bases_store(self, contact: Contact, plan: ContactPlan, *, queue_pending: bool = True) -> None:
+        self._owner_skips += unmatched_records(self.run, contact, plan.unmatched)
         if plan.bases:
             state = self._state(contact)
             state.field_bases = {**(state.field_bases or {}), **plan.bases}
@@ -238,6 +262,7 @@ class SalesforcePull:
     def _flush(self) -> None:
         """Write what the batch changed locally: a few queries a batch, not a few a record."""
         with transaction.atomic():
+            SyncRecord.objects.bulk_create(self._owner_skips)
             if self._linked:
                 Contact.objects.bulk_update(self._linked, ["salesforce_id", "salesforce_object"], batch_size=500)
             if self._changed:
@@ -250,7 +275,7 @@ class SalesforcePull:
                 )
         if self._requeue:
             queue.enqueue(contact_ids=self._requeue, reason=Reason.SALESFORCE_CHANGED)
-        self._states, self._changed, self._linked, self._requeue = {}, {}, [], []
+        self._states, self._changed, self._linked, self._requeue, self._owner_skips = {}, {}, [], [], []
 
     def _skipped(self, contact: Contact, record: dict, salesforce_object: str, reason: str, message: str) -> SyncRecord:
         return self._record(

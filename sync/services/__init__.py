@@ -6,6 +6,7 @@ the work; these services are what views, admin actions, commands and tasks call.
   ignore records.
 - :mod:`.cycle`: the full gated cycle, the push of a resync run, the HubSpot pull alone.
 - :mod:`.clients`: the API clients of one run and the calls it made.
+- :mod:`.salesforce_import`: the import of existing Salesforce records, as a run.
 - :mod:`.webhooks`: deletions and merges a HubSpot webhook reports.
 """
 
@@ -19,10 +20,12 @@ from sync.services.resync import (
     records_resync,
 )
 from sync.services.runs import Publisher, runs_close_interrupted, sync_run_claim, sync_run_finish, sync_run_start
+from sync.services.salesforce_import import ImportRefused, salesforce_import, salesforce_import_run
 from sync.services.webhooks import webhook_events_handle
 
 __all__ = [
     "AUTOMATIC_TRIGGERS",
+    "ImportRefused",
     "Publisher",
     "RunClients",
     "contacts_resync",
@@ -33,6 +36,8 @@ __all__ = [
     "records_ignore",
     "records_resync",
     "runs_close_interrupted",
+    "salesforce_import",
+    "salesforce_import_run",
     "sync_cycle",
     "sync_run_claim",
     "sync_run_finish",

@@ -61,7 +61,14 @@ def _recount(run: SyncRun) -> None:
     for name in (*SyncRun.PUSH_COUNTERS, *SyncRun.PULL_COUNTERS):
         setattr(run, name, 0)
     run.conflicts = SyncRecord.objects.filter(run=run).filter(conflicts__isnull=False).count()
-    rows = SyncRecord.objects.filter(run=run).values("direction", "action").annotate(n=Count("id")).order_by()
+    rows = (
+        SyncRecord.objects.filter(run=run)
+        # A field skipped (an owner with no match), not a record: the record has its own entry.
+        .exclude(skip_reason=SyncRecord.SkipReason.OWNER_UNMATCHED)
+        .values("direction", "action")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
     for row in rows:
         direction, action, n = row["direction"], row["action"], row["n"]
         if direction == SyncRecord.Direction.TO_SALESFORCE:
