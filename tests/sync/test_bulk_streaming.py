@@ -65,9 +65,9 @@ def spy(monkeypatch):
         seen["claims"].append(len(entries))
         return entries
 
-    def running(self, object_name, upload):
+    def running(self, object_name, upload, **kwargs):
         seen["jobs"].append((object_name, upload.operation, len(upload)))
-        return bulk_run(self, object_name, upload)
+        return bulk_run(self, object_name, upload, **kwargs)
 
     monkeypatch.setattr(queue, "claim", claiming)
     monkeypatch.setattr(SalesforceClient, "bulk_run", running)
@@ -178,7 +178,7 @@ def test_a_failed_bulk_job_retries_every_contact_in_it_later(sandbox, inclusion_
     queue.enqueue(contact_ids=[c.pk for c in contacts], reason=Reason.LIST_RESYNC)
     run = sync_run_start(trigger=SyncRun.Trigger.LIST_RESYNC, total=70)
 
-    def down(self, object_name, upload):
+    def down(self, object_name, upload, **kwargs):
         raise SalesforceTransientError("Salesforce did not answer")
 
     monkeypatch.setattr(SalesforceClient, "bulk_run", down)
