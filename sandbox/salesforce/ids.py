@@ -18,7 +18,14 @@ _SUFFIX_CHARS = string.ascii_uppercase + "012345"
 _POD = "5g0"
 _ID_RE = re.compile(r"^[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?$")
 
-KEY_PREFIXES = {"Lead": "00Q", "Contact": "003", "Account": "001", "User": "005", "Organization": "00D"}
+KEY_PREFIXES = {
+    "Lead": "00Q",
+    "Contact": "003",
+    "Account": "001",
+    "User": "005",
+    "AssignmentRule": "01Q",
+    "Organization": "00D",
+}
 JOB_PREFIX = "750"
 QUERY_LOCATOR_PREFIX = "01g"
 

@@ -87,9 +87,11 @@ class _ObjectMaps:
 
 
 class RecordLookups:
-    def __init__(self, store: SalesforceStore, object_names: Iterable[str]) -> None:
+    def __init__(self, store: SalesforceStore, object_names: Iterable[str], email_objects: Iterable[str]) -> None:
+        """Maps for ``object_names``; ``email_objects``: those of them with an Email field."""
         self.store = store
         self.object_names = tuple(object_names)
+        self.email_objects = frozenset(email_objects)
         self._lock = threading.Lock()
         self._maps: dict[str, _ObjectMaps] | None = None
         self._version: int | None = None
@@ -124,7 +126,8 @@ class RecordLookups:
         for name in self.object_names:
             found = _ObjectMaps()
             stamped = []
-            sql = f'SELECT "Id", "Email", "LastModifiedDate" FROM "{name}"'
+            email = '"Email"' if name in self.email_objects else "NULL"
+            sql = f'SELECT "Id", {email}, "LastModifiedDate" FROM "{name}"'
             for record_id, email, stamp in cursor.execute(sql):
                 if email is not None:
                     key = str(email).lower()

@@ -1,169 +1,25 @@
-"""The sObjects the sandbox knows (Lead, Contact) and their describe metadata.
+"""The sObjects the sandbox knows and their fields: Lead, Contact, Account, User, AssignmentRule.
 
 Field names, types, lengths and picklists follow a standard Salesforce org (Enterprise edition),
-plus the custom external-id field ``HubSpot_Id__c`` an admin adds for the integration.
+plus the custom external-id field ``HubSpot_Id__c`` an admin adds for the integration. The classes
+(``Field``, ``SObject``) are in :mod:`sandbox.salesforce.sobject`, re-exported here.
+
+Leads and Contacts have an owner (``OwnerId``, a User, the integration user unless given) and the
+fields of Salesforce's lifecycle: a converted Lead names its Contact and Account
+(``ConvertedContactId``, ``ConvertedAccountId``, ``ConvertedDate``), a record deleted by a merge
+its survivor (``MasterRecordId``). Those are set by conversion and merge only, never by a write.
+Users and the assignment rule are the sandbox's to manage (:mod:`sandbox.salesforce.org`): the
+API reads them and writes none.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+from dataclasses import replace
 
-from sandbox.salesforce.ids import KEY_PREFIXES
+from sandbox.salesforce.org import INTEGRATION_USER_ID
+from sandbox.salesforce.sobject import EMAIL_RE, SLOW, Field, PicklistValue, SObject
 
-# Salesforce's check is lenient (it accepts most RFC 5322 local parts) but needs one @ and a
-# dotted domain; spaces, double dots and a missing TLD are refused.
-EMAIL_RE = re.compile(
-    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    # \Z, not $: "$" also matches before a final newline, which Salesforce refuses.
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\Z"
-)
-
-
-class _Slow:
-    """Returned by a field's ``fast_value`` when the value needs the full validation."""
-
-    def __repr__(self) -> str:
-        return "SLOW"
-
-
-SLOW: Any = _Slow()
-
-
-@dataclass(frozen=True)
-class PicklistValue:
-    value: str
-    default: bool = False
-
-    def describe(self) -> dict:
-        return {
-            "active": True,
-            "defaultValue": self.default,
-            "label": self.value,
-            "validFor": None,
-            "value": self.value,
-        }
-
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-    label: str
-    type: str  # Salesforce field type: id, string, email, phone, picklist, int, datetime, boolean, reference
-    length: int = 0
-    nillable: bool = True
-    createable: bool = True
-    updateable: bool = True
-    defaulted_on_create: bool = False
-    picklist: tuple[PicklistValue, ...] = ()
-    restricted_picklist: bool = False
-    external_id: bool = False
-    unique: bool = False
-    custom: bool = False
-    reference_to: tuple[str, ...] = ()
-    digits: int = 0
-    # Required on create in the UI and the API (Salesforce marks these nillable=false).
-    required: bool = False
-
-    @cached_property
-    def is_text(self) -> bool:
-        return self.type in ("string", "email", "phone", "picklist", "textarea", "url", "id", "reference")
-
-    @cached_property
-    def picklist_values(self) -> frozenset[str]:
-        return frozenset(p.value for p in self.picklist)
-
-    @cached_property
-    def default_value(self) -> str | None:
-        for value in self.picklist:
-            if value.default:
-                return value.value
-        return None
-
-    @cached_property
-    def text_limit(self) -> int | None:
-        """For a freely writable plain text field, the longest value ``fast_value`` passes
-        through unchanged (any non-empty string up to it); ``None`` for other fields."""
-        if not (self.createable and self.updateable):
-            return None
-        if self.type in ("string", "phone", "textarea", "url") or (
-            self.type == "picklist" and not self.restricted_picklist
-        ):
-            return self.length or 1 << 62
-        return None
-
-    @cached_property
-    def fast_value(self) -> Callable[[Any], Any] | None:
-        """The stored value of a plain, valid JSON value of this field, or ``SLOW``.
-
-        The hot path of bulk writes: it accepts only values that the full validation in
-        ``records`` (coercion, then ``check_value``) would store unchanged or convert trivially,
-        and hands everything else (errors included) back to it. ``None`` for fields that are not
-        freely writable (their errors depend on create vs update) or have no shortcut.
-        """
-        if not (self.createable and self.updateable) or self.type in ("id", "reference", "datetime"):
-            return None
-        limit = self.length or 1 << 62
-        if self.text_limit is not None:
-            return lambda raw: raw if type(raw) is str and raw and len(raw) <= limit else SLOW
-        if self.type == "email":
-            match = EMAIL_RE.match
-            return lambda raw: raw if type(raw) is str and raw and len(raw) <= limit and match(raw) else SLOW
-        if self.type == "picklist":
-            allowed = frozenset(v for v in self.picklist_values if v and len(v) <= limit)
-            return lambda raw: raw if type(raw) is str and raw in allowed else SLOW
-        if self.type == "int":
-            bound = 10**self.digits if self.digits else 1 << 62
-            return lambda raw: raw if type(raw) is int and -bound < raw < bound else SLOW
-        if self.type == "boolean":
-            return lambda raw: int(raw) if type(raw) is bool else SLOW
-        return None
-
-    def describe(self) -> dict:
-        soap_types = {
-            "id": "tns:ID",
-            "reference": "tns:ID",
-            "int": "xsd:int",
-            "datetime": "xsd:dateTime",
-            "boolean": "xsd:boolean",
-        }
-        return {
-            "aggregatable": self.type not in ("boolean",),
-            "autoNumber": False,
-            "byteLength": self.length * 3,
-            "calculated": False,
-            "caseSensitive": False,
-            "createable": self.createable,
-            "custom": self.custom,
-            "defaultValue": self.type == "boolean" and False or None,
-            "defaultedOnCreate": self.defaulted_on_create,
-            "digits": self.digits,
-            "externalId": self.external_id,
-            "filterable": True,
-            "groupable": self.type not in ("datetime",),
-            "idLookup": self.type == "id" or self.type == "email" or self.external_id,
-            "label": self.label,
-            "length": self.length,
-            "name": self.name,
-            "nameField": self.name == "Name",
-            "nillable": self.nillable,
-            "permissionable": self.nillable and self.type != "id",
-            "picklistValues": [value.describe() for value in self.picklist],
-            "precision": 0,
-            "referenceTo": list(self.reference_to),
-            "relationshipName": self.name[:-2] if self.type == "reference" else None,
-            "restrictedPicklist": self.restricted_picklist,
-            "scale": 0,
-            "soapType": soap_types.get(self.type, "xsd:string"),
-            "sortable": True,
-            "type": self.type,
-            "unique": self.unique,
-            "updateable": self.updateable,
-        }
-
+__all__ = ["EMAIL_RE", "OBJECTS", "SLOW", "Field", "PicklistValue", "SObject", "get_object"]
 
 LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
 LEAD_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted")
@@ -249,6 +105,28 @@ def _picklist(values: tuple[str, ...], default: str | None = None) -> tuple[Pick
     return tuple(PicklistValue(value, default=value == default) for value in values)
 
 
+def _read_only(f: Field) -> Field:
+    """``f`` as neither createable nor updateable (set by the sandbox, never by a write)."""
+    return replace(f, createable=False, updateable=False)
+
+
+def _master_record(object_name: str) -> Field:
+    """The survivor of the merge that deleted the record."""
+    return _read_only(Field("MasterRecordId", "Master Record ID", "reference", 18, reference_to=(object_name,)))
+
+
+# Required on create (nillable=false) but defaulted: a record no one gives an owner is the
+# running user's, the integration user behind the sandbox token.
+_OWNER_ID = Field(
+    "OwnerId",
+    "Owner ID",
+    "reference",
+    18,
+    nillable=False,
+    defaulted_on_create=True,
+    reference_to=("User",),
+    default=INTEGRATION_USER_ID,
+)
 _HUBSPOT_ID = Field("HubSpot_Id__c", "HubSpot Id", "string", 64, external_id=True, unique=True, custom=True)
 _LEAD_SOURCE = Field(
     "LeadSource", "Lead Source", "picklist", 255, picklist=_picklist(LEAD_SOURCES), restricted_picklist=True
@@ -287,6 +165,11 @@ LEAD_FIELDS: tuple[Field, ...] = (
         defaulted_on_create=True,
     ),
     _HUBSPOT_ID,
+    _OWNER_ID,
+    _read_only(Field("ConvertedContactId", "Converted Contact ID", "reference", 18, reference_to=("Contact",))),
+    _read_only(Field("ConvertedAccountId", "Converted Account ID", "reference", 18, reference_to=("Account",))),
+    _read_only(Field("ConvertedDate", "Converted Date", "date")),
+    _master_record("Lead"),
 )
 
 CONTACT_FIELDS: tuple[Field, ...] = (
@@ -301,131 +184,59 @@ CONTACT_FIELDS: tuple[Field, ...] = (
     Field("MailingCountry", "Mailing Country", "string", 80),
     _LEAD_SOURCE,
     _HUBSPOT_ID,
+    _OWNER_ID,
+    _master_record("Contact"),
 )
 
+ACCOUNT_FIELDS: tuple[Field, ...] = (
+    *_system_fields(),
+    Field("Name", "Account Name", "string", 255, nillable=False, required=True),
+    _OWNER_ID,
+    _master_record("Account"),
+)
 
-@dataclass
-class SObject:
-    name: str
-    label: str
-    label_plural: str
-    fields: tuple[Field, ...]
-    by_lower: dict[str, Field] = field(init=False)
-    by_name: dict[str, Field] = field(init=False)
-    required_names: tuple[str, ...] = field(init=False)
-    # Precomputed once for the write path (see ``records``).
-    fast_values: dict[str, Callable[[Any], Any]] = field(init=False)
-    create_defaults: tuple[tuple[str, Any], ...] = field(init=False)
-    writable_names: tuple[str, ...] = field(init=False)
-    _shortcuts: dict[str | None, tuple[dict[str, int], dict[str, Callable[[Any], Any]]]] = field(
-        init=False, repr=False, compare=False
+USER_FIELDS: tuple[Field, ...] = tuple(
+    map(
+        _read_only,
+        (
+            *_system_fields(),
+            Field("Username", "Username", "string", 80, nillable=False),
+            Field("Email", "Email", "email", 128, nillable=False),
+            Field("FirstName", "First Name", "string", 40),
+            Field("LastName", "Last Name", "string", 80, nillable=False),
+            Field("Name", "Full Name", "string", 121, nillable=False),
+            Field("IsActive", "Active", "boolean", nillable=False, defaulted_on_create=True),
+        ),
     )
+)
 
-    def __post_init__(self) -> None:
-        self.by_lower = {f.name.lower(): f for f in self.fields}
-        self.by_name = {f.name: f for f in self.fields}
-        self.required_names = tuple(f.name for f in self.fields if not f.nillable and f.createable)
-        self.fast_values = {f.name: f.fast_value for f in self.fields if f.fast_value is not None}
-        self.create_defaults = tuple(
-            (f.name, f.default_value) for f in self.fields if f.defaulted_on_create and f.default_value is not None
-        )
-        self.writable_names = tuple(f.name for f in self.fields if f.createable)
-        self._shortcuts = {}
-
-    def shortcuts(self, key_name: str | None) -> tuple[dict[str, int], dict[str, Callable[[Any], Any]]]:
-        """The write path's per-field shortcuts, leaving out the upsert key ``key_name``:
-        ``{name: Field.text_limit}`` (checked inline, no call) and ``{name: Field.fast_value}``."""
-        found = self._shortcuts.get(key_name)
-        if found is None:
-            text_limits = {f.name: f.text_limit for f in self.fields if f.text_limit is not None and f.name != key_name}
-            fast_values = {name: fast for name, fast in self.fast_values.items() if name != key_name}
-            found = self._shortcuts[key_name] = (text_limits, fast_values)
-        return found
-
-    @property
-    def key_prefix(self) -> str:
-        return KEY_PREFIXES[self.name]
-
-    def field(self, name: str) -> Field | None:
-        """Field names are case-insensitive in Salesforce."""
-        return self.by_name.get(name) or self.by_lower.get(name.lower())
-
-    @property
-    def required_fields(self) -> list[Field]:
-        return [f for f in self.fields if f.required]
-
-    @property
-    def external_id_fields(self) -> list[Field]:
-        return [f for f in self.fields if f.external_id]
-
-    def urls(self, version: str) -> dict[str, str]:
-        base = f"/services/data/v{version}/sobjects/{self.name}"
-        return {
-            "compactLayouts": f"{base}/describe/compactLayouts",
-            "rowTemplate": f"{base}/{{ID}}",
-            "approvalLayouts": f"{base}/describe/approvalLayouts",
-            "defaultValues": f"{base}/defaultValues?recordTypeId&fields",
-            "listviews": f"{base}/listviews",
-            "describe": f"{base}/describe",
-            "quickActions": f"{base}/quickActions",
-            "layouts": f"{base}/describe/layouts",
-            "sobject": base,
-        }
-
-    def describe_basic(self, version: str) -> dict:
-        return {
-            "activateable": False,
-            "createable": True,
-            "custom": False,
-            "customSetting": False,
-            "deletable": True,
-            "deprecatedAndHidden": False,
-            "feedEnabled": True,
-            "hasSubtypes": False,
-            "isSubtype": False,
-            "keyPrefix": self.key_prefix,
-            "label": self.label,
-            "labelPlural": self.label_plural,
-            "layoutable": True,
-            "mergeable": True,
-            "mruEnabled": True,
-            "name": self.name,
-            "queryable": True,
-            "replicateable": True,
-            "retrieveable": True,
-            "searchable": True,
-            "triggerable": True,
-            "undeletable": True,
-            "updateable": True,
-            "urls": self.urls(version),
-        }
-
-    def describe(self, version: str) -> dict:
-        fields = []
-        for f in self.fields:
-            data = f.describe()
-            if f.name == "Id":
-                data["label"] = f"{self.label} ID"
-            fields.append(data)
-        return {
-            **self.describe_basic(version),
-            "childRelationships": [],
-            "compactLayoutable": True,
-            "fields": fields,
-            "listviewable": None,
-            "lookupLayoutable": None,
-            "namedLayoutInfos": [],
-            "networkScopeFieldName": None,
-            "recordTypeInfos": [],
-            "searchLayoutable": True,
-            "supportedScopes": [{"label": f"All {self.label_plural.lower()}", "name": "everything"}],
-            "actionOverrides": [],
-        }
-
+ASSIGNMENT_RULE_FIELDS: tuple[Field, ...] = tuple(
+    map(
+        _read_only,
+        (
+            *_system_fields(),
+            Field("Name", "Name", "string", 120, nillable=False),
+            Field("SobjectType", "Object", "picklist", 40, nillable=False, picklist=_picklist(("Case", "Lead"))),
+            Field("Active", "Active", "boolean", nillable=False, defaulted_on_create=True),
+        ),
+    )
+)
 
 OBJECTS: dict[str, SObject] = {
-    "lead": SObject("Lead", "Lead", "Leads", LEAD_FIELDS),
-    "contact": SObject("Contact", "Contact", "Contacts", CONTACT_FIELDS),
+    "lead": SObject("Lead", "Lead", "Leads", LEAD_FIELDS, mergeable=True),
+    "contact": SObject("Contact", "Contact", "Contacts", CONTACT_FIELDS, mergeable=True),
+    "account": SObject("Account", "Account", "Accounts", ACCOUNT_FIELDS, mergeable=True),
+    "user": SObject("User", "User", "Users", USER_FIELDS, createable=False, updateable=False, deletable=False),
+    "assignmentrule": SObject(
+        "AssignmentRule",
+        "Assignment Rule",
+        "Assignment Rules",
+        ASSIGNMENT_RULE_FIELDS,
+        createable=False,
+        updateable=False,
+        deletable=False,
+        replicateable=False,
+    ),
 }
 
 

@@ -10,8 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sandbox.salesforce import ids
 from sandbox.salesforce.lookups import RecordLookups
-from sandbox.salesforce.schema import OBJECTS, Field, SObject
+from sandbox.salesforce.org import (
+    DEFAULT_LEAD_RULE,
+    DEFAULT_USERS,
+    INTEGRATION_USER_ID,
+    LEAD_RULE_ID,
+    LEAD_RULE_NAME,
+    RULE_SETTING,
+    clean_rule_setting,
+)
+from sandbox.salesforce.schema import EMAIL_RE, OBJECTS, Field, SObject
 from sandbox.store import SQLiteStore
 
 SETTINGS_TTL_SECONDS = 1.0
@@ -30,6 +40,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "jwt_public_key": "",
     # {client_id: client_secret}; empty means any non-empty pair is accepted.
     "oauth_clients": {},
+    # {"active": bool, "entries": [{"country": ..., "ownerEmail": ...}]} (see ``org``).
+    RULE_SETTING: DEFAULT_LEAD_RULE,
 }
 
 
@@ -87,7 +99,8 @@ def _schema() -> str:
             state TEXT NOT NULL, line_ending TEXT NOT NULL, column_delimiter TEXT NOT NULL,
             content_type TEXT NOT NULL, api_version TEXT NOT NULL, created_date TEXT NOT NULL,
             system_modstamp TEXT NOT NULL, processed INTEGER NOT NULL DEFAULT 0,
-            failed INTEGER NOT NULL DEFAULT 0, error_message TEXT, processing_ms INTEGER NOT NULL DEFAULT 0);""",
+            failed INTEGER NOT NULL DEFAULT 0, error_message TEXT, processing_ms INTEGER NOT NULL DEFAULT 0,
+            assignment_rule_id TEXT);""",
         """CREATE TABLE IF NOT EXISTS bulk_job_data (
             job_id TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (job_id, seq));""",
         """CREATE TABLE IF NOT EXISTS bulk_job_results (
@@ -152,14 +165,23 @@ class SalesforceStore(SQLiteStore):
         self._settings_loaded = 0.0
         self._usage = _UsageState(today())
         # Lookups by Email and LastModifiedDate go through these maps rather than indexes.
-        self.lookups = RecordLookups(self, [sobject.name for sobject in OBJECTS.values()])
+        self.lookups = RecordLookups(
+            self,
+            [sobject.name for sobject in OBJECTS.values()],
+            [sobject.name for sobject in OBJECTS.values() if "Email" in sobject.by_name],
+        )
         self._upgrade_tables()
+        with self.write() as conn:
+            self._seed_org(conn)
 
     def _upgrade_tables(self) -> None:
         """A sandbox file from an older version gains the fields added since, its record tables
         are rebuilt without rowid (its data stays, in creation order), and its indexes are made
         as this version has them."""
         with self.write() as conn:
+            jobs = {row["name"] for row in conn.execute("PRAGMA table_info(bulk_jobs)")}
+            if "assignment_rule_id" not in jobs:
+                conn.execute("ALTER TABLE bulk_jobs ADD COLUMN assignment_rule_id TEXT")
             for sobject in OBJECTS.values():
                 table = sobject.name
                 # Replaced by the in-memory maps of ``lookups``.
@@ -169,6 +191,9 @@ class SalesforceStore(SQLiteStore):
                 added = [f for f in sobject.fields if f.name not in present]
                 for f in added:
                     conn.execute(f'ALTER TABLE "{table}" ADD COLUMN {_column_sql(f)}')
+                    if f.name == "OwnerId" and present:
+                        # Records made before owners existed are the integration user's.
+                        conn.execute(f'UPDATE "{table}" SET "OwnerId" = ?', (INTEGRATION_USER_ID,))
                 row = conn.execute(
                     "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
                 ).fetchone()
@@ -210,6 +235,13 @@ class SalesforceStore(SQLiteStore):
         if unknown:
             raise ValueError(f"Unknown sandbox settings: {', '.join(sorted(unknown))}.")
         with self.write() as conn:
+            if RULE_SETTING in changes:
+                emails = {str(row[0]).lower() for row in conn.execute('SELECT "Email" FROM "User"')}
+                rule = clean_rule_setting(changes[RULE_SETTING], self.settings()[RULE_SETTING], emails)
+                changes = {**changes, RULE_SETTING: rule}
+                conn.execute(
+                    'UPDATE "AssignmentRule" SET "Active" = ? WHERE "Id" = ?', (int(rule["active"]), LEAD_RULE_ID)
+                )
             for key, value in changes.items():
                 if key == "api_usage_used":
                     conn.execute(
@@ -234,6 +266,71 @@ class SalesforceStore(SQLiteStore):
             self._settings_cache = None
         self._forget_usage()
         self.lookups.forget()
+        self._seed_org(conn)
+
+    # -- the org: users and the lead assignment rule ----------------------------------------
+
+    def _seed_org(self, conn: sqlite3.Connection) -> None:
+        """The users and the assignment rule of a fresh sandbox (``org``), unless already there."""
+        if conn.execute('SELECT 1 FROM "User" LIMIT 1').fetchone() is None:
+            for number, user in enumerate(DEFAULT_USERS, start=1):
+                self._insert_user(
+                    conn, ids.make_id(ids.KEY_PREFIXES["User"], number), user.email, user.first_name, user.last_name
+                )
+                if not user.active:
+                    conn.execute('UPDATE "User" SET "IsActive" = 0 WHERE "Email" = ?', (user.email,))
+            self.counter_set(conn, "User", max(self.counter(conn, "User"), len(DEFAULT_USERS)))
+        if conn.execute('SELECT 1 FROM "AssignmentRule" WHERE "Id" = ?', (LEAD_RULE_ID,)).fetchone() is None:
+            now = format_datetime(utc_now())
+            active = bool(self.settings()[RULE_SETTING]["active"])
+            conn.execute(
+                'INSERT INTO "AssignmentRule" ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp", '
+                '"Name", "SobjectType", "Active") VALUES (?, 0, ?, ?, ?, ?, \'Lead\', ?)',
+                (LEAD_RULE_ID, now, now, now, LEAD_RULE_NAME, int(active)),
+            )
+            self.counter_set(conn, "AssignmentRule", max(self.counter(conn, "AssignmentRule"), 1))
+
+    def _insert_user(self, conn: sqlite3.Connection, user_id: str, email: str, first: str | None, last: str) -> None:
+        now = format_datetime(utc_now())
+        name = f"{first or ''} {last}".strip()
+        conn.execute(
+            'INSERT INTO "User" ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp", "Username", '
+            '"Email", "FirstName", "LastName", "Name", "IsActive") VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, 1)',
+            (user_id, now, now, now, email, email, first, last, name),
+        )
+        self.lookups.written(conn, "User", now, [user_id], [(user_id, email)])
+
+    def add_user(self, *, email: str, first_name: str | None, last_name: str, is_active: bool = True) -> str:
+        """A new user of the org (its Username is its email); returns its id. ``ValueError`` for
+        an invalid email, a missing last name or an email another user has."""
+        if not isinstance(email, str) or len(email) > 80 or not EMAIL_RE.match(email):
+            raise ValueError(f"Email: invalid email address: {email}")
+        if not isinstance(last_name, str) or not last_name.strip() or len(last_name) > 80:
+            raise ValueError("Required fields are missing: [LastName]")
+        if first_name is not None and (not isinstance(first_name, str) or len(first_name) > 40):
+            raise ValueError("FirstName: a text of at most 40 characters.")
+        with self.write() as conn:
+            taken = conn.execute('SELECT 1 FROM "User" WHERE "Username" = ?', (email,)).fetchone()
+            if taken is not None:
+                raise ValueError(f"Duplicate Username: {email} is another user's.")
+            user_id = ids.make_id(ids.KEY_PREFIXES["User"], self.allocate(conn, "User", 1))
+            self._insert_user(conn, user_id, email, first_name or None, last_name)
+            if not is_active:
+                self.set_user_active(user_id, False)
+        return user_id
+
+    def set_user_active(self, user_id: str, active: bool) -> None:
+        """(De)activate a user; ``KeyError`` when there is no such user."""
+        record_id = ids.normalize(user_id) if isinstance(user_id, str) else None
+        now = format_datetime(utc_now())
+        with self.write() as conn:
+            updated = conn.execute(
+                'UPDATE "User" SET "IsActive" = ?, "LastModifiedDate" = ?, "SystemModstamp" = ? WHERE "Id" = ?',
+                (int(active), now, now, record_id),
+            ).rowcount
+            if not updated:
+                raise KeyError(user_id)
+            self.lookups.written(conn, "User", now, [record_id])  # type: ignore[list-item]
 
     # -- API usage --------------------------------------------------------------------------
     #

@@ -1,8 +1,8 @@
-"""Planned writes applied: unique values and the duplicate rule checked, then one transaction.
+"""Planned writes applied: owners, unique values and the duplicate rule checked, then one transaction.
 
 The record-by-record path plans every record first (``Plan``: insert or update, with the values
-to store); ``apply_plans`` refuses what a unique field or the standard duplicate rule on Email
-would refuse, then writes the rest with ``executemany``, one statement per shape of UPDATE. An
+to store); ``apply_plans`` refuses an owner that is not an active user (``owners``) and what a
+unique field or the standard duplicate rule on Email would refuse, then writes the rest with ``executemany``, one statement per shape of UPDATE. An
 update leaves out the fields it would set to what they already hold.
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 
 from sandbox.salesforce import ids
 from sandbox.salesforce.lookups import CANDIDATES_SQL
+from sandbox.salesforce.records.owners import OWNER, owner_checks
 from sandbox.salesforce.records.results import RecordError, RecordResult, roll_back_all
 from sandbox.salesforce.schema import Field, SObject
 from sandbox.salesforce.store import SalesforceStore, format_datetime, quoted, utc_now
@@ -55,6 +56,8 @@ def apply_plans(
         else:
             errors_by_index[index] = plan  # type: ignore[assignment]
     if valid:
+        if OWNER in sobject.by_name:
+            owner_checks(store, valid, errors_by_index)
         _duplicate_checks(store, sobject, valid, errors_by_index, key_field)
     results = [
         RecordResult(None, errors_by_index[index], False)

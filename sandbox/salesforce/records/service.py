@@ -4,7 +4,10 @@ the reads the handlers share.
 A record refused by one write path is refused by all, with the same ``errorCode`` and message.
 Writes are planned first (``values.clean_record``, key lookups), then checked and applied in one
 SQLite transaction (``plans.apply_plans``); the usual upsert skips the planning and goes a column
-at a time (``uniform.upsert_uniform``).
+at a time (``uniform.upsert_uniform``). In the same transaction, the Leads written then go through
+the assignment rule the call asks for (``assignment``). A converted Lead is never written again
+(``CANNOT_UPDATE_CONVERTED_LEAD``), and objects the API only reads (User, AssignmentRule) refuse
+every write.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from functools import wraps
 from typing import Any
 
 from sandbox.salesforce import ids
+from sandbox.salesforce.assignment import AUTO_ASSIGN, assign_leads
 from sandbox.salesforce.lookups import CANDIDATES_SQL
 from sandbox.salesforce.records.plans import Plan, apply_plans
 from sandbox.salesforce.records.results import RecordError, RecordResult, roll_back_all
@@ -42,6 +46,35 @@ def _serialized(method: Callable[..., list[RecordResult]]) -> Callable[..., list
     return run
 
 
+def _saving(method: Callable[..., list[RecordResult]]) -> Callable[..., list[RecordResult]]:
+    """A create, update or upsert, in one transaction (``_serialized``); then, in it, the Leads
+    it saved go through the assignment rule the call asks for (``AUTO_ASSIGN``)."""
+
+    @wraps(method)
+    def run(self: RecordService, sobject: SObject, *args: Any, **kwargs: Any) -> list[RecordResult]:
+        with self.store.write():
+            results = method(self, sobject, *args, **kwargs)
+            if sobject.name == "Lead" and not kwargs.get("dry_run"):
+                assignment = AUTO_ASSIGN.get()
+                if assignment is not None:
+                    records = args[-1]  # (records) or (key_field, records)
+                    assign_leads(self.store, assignment, results, records, from_csv=kwargs.get("from_csv", False))
+            return results
+
+    return run
+
+
+def _read_only(sobject: SObject, count: int, verb: str) -> list[RecordResult]:
+    """Every record of a write to an object the API only reads, refused."""
+    error = RecordError("INVALID_TYPE_FOR_OPERATION", f"entity type cannot be {verb}: {sobject.label}")
+    return [RecordResult(None, [error]) for _ in range(count)]
+
+
+def _converted() -> RecordError:
+    """A converted Lead takes no write ("CANNOT_UPDATE_CONVERTED_LEAD"; only reads reference it)."""
+    return RecordError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", [])
+
+
 def _complete(sobject: SObject, plan: Plan, row: Any = None) -> Plan | list[RecordError]:
     """``plan``, or the error naming the required fields it would leave null (over the stored ``row``)."""
     missing = missing_required(sobject, plan.values, row)
@@ -55,6 +88,14 @@ def _gone(row: Any) -> RecordError | None:
     if row["IsDeleted"]:
         return RecordError("ENTITY_IS_DELETED", "entity is deleted")
     return None
+
+
+def _unwritable(sobject: SObject, row: Any) -> RecordError | None:
+    """Why the stored ``row`` cannot be updated (gone, or a converted Lead), if it cannot."""
+    gone = _gone(row)
+    if gone is None and sobject.name == "Lead" and row["IsConverted"]:
+        return _converted()
+    return gone
 
 
 class RecordService:
@@ -90,7 +131,7 @@ class RecordService:
 
     # -- writes -----------------------------------------------------------------------------
 
-    @_serialized
+    @_saving
     def create(
         self,
         sobject: SObject,
@@ -100,6 +141,13 @@ class RecordService:
         from_csv: bool = False,
         dry_run: bool = False,
     ) -> list[RecordResult]:
+        return self._create(sobject, records, all_or_none=all_or_none, from_csv=from_csv, dry_run=dry_run)
+
+    def _create(
+        self, sobject: SObject, records: list[dict[str, Any]], *, all_or_none: bool, from_csv: bool, dry_run: bool
+    ) -> list[RecordResult]:
+        if not sobject.createable:
+            return _read_only(sobject, len(records), "inserted")
         plans: list[Plan | list[RecordError]] = []
         for index, data in enumerate(records):
             values, errors = clean_record(sobject, data, creating=True, from_csv=from_csv)
@@ -108,7 +156,7 @@ class RecordService:
             )
         return apply_plans(self.store, sobject, plans, all_or_none=all_or_none, dry_run=dry_run)
 
-    @_serialized
+    @_saving
     def update(
         self,
         sobject: SObject,
@@ -118,6 +166,13 @@ class RecordService:
         from_csv: bool = False,
         dry_run: bool = False,
     ) -> list[RecordResult]:
+        return self._update(sobject, records, all_or_none=all_or_none, from_csv=from_csv, dry_run=dry_run)
+
+    def _update(
+        self, sobject: SObject, records: list[dict[str, Any]], *, all_or_none: bool, from_csv: bool, dry_run: bool
+    ) -> list[RecordResult]:
+        if not sobject.updateable:
+            return _read_only(sobject, len(records), "updated")
         raw_ids = []
         for data in records:
             raw = next((v for k, v in data.items() if k.lower() == "id"), None)
@@ -137,9 +192,9 @@ class RecordService:
                 )
                 continue
             row = existing.get(record_id)
-            gone = _gone(row)
-            if gone is not None:
-                plans.append([gone])
+            refused = _unwritable(sobject, row)
+            if refused is not None:
+                plans.append([refused])
                 continue
             if record_id in seen:
                 plans.append([RecordError("DUPLICATE_VALUE", f"Duplicate id in list: {record_id}")])
@@ -149,7 +204,7 @@ class RecordService:
             plans.append(errors or _complete(sobject, Plan(index, "update", record_id, values, False), row))
         return apply_plans(self.store, sobject, plans, all_or_none=all_or_none, dry_run=dry_run)
 
-    @_serialized
+    @_saving
     def upsert(
         self,
         sobject: SObject,
@@ -161,6 +216,8 @@ class RecordService:
         dry_run: bool = False,
     ) -> list[RecordResult]:
         """Upsert by an external-id (or idLookup) field; ``Id`` means insert-or-update by id."""
+        if not (sobject.createable and sobject.updateable):
+            return _read_only(sobject, len(records), "upserted")
         if key_field.name == "Id":
             return self._upsert_by_id(sobject, records, all_or_none=all_or_none, from_csv=from_csv, dry_run=dry_run)
         if not from_csv and not dry_run and key_field.name != "Email" and records:
@@ -183,7 +240,8 @@ class RecordService:
         # Only what the plan needs: the id, the key, the required fields to re-check and the
         # fields the records set (to leave unchanged ones out of the UPDATE).
         sent = {f.name for f in map(sobject.field, set().union(*records)) if f is not None and f.updateable}
-        names = list(dict.fromkeys(["Id", key_name, *sobject.required_names, *sorted(sent)]))
+        converts = ["IsConverted"] if sobject.name == "Lead" else []
+        names = list(dict.fromkeys(["Id", key_name, *converts, *sobject.required_names, *sorted(sent)]))
         columns = ", ".join(quoted(c) for c in names)
         cursor = conn.cursor()
         cursor.row_factory = None
@@ -224,6 +282,9 @@ class RecordService:
                     ]
                 )
                 continue
+            if found and converts and found[0]["IsConverted"]:
+                plans.append([_converted()])
+                continue
             creating = not found
             values, errors = clean_record(sobject, data, creating=creating, from_csv=from_csv, key_field=key_field)
             if errors:
@@ -257,8 +318,12 @@ class RecordService:
             checked = self._upsert_by_id(sobject, records, all_or_none=True, from_csv=from_csv, dry_run=True)
             if not all(r.success for r in checked):
                 return checked
-        updated = self.update(sobject, [records[i] for i in with_id], from_csv=from_csv, dry_run=dry_run)
-        created = self.create(sobject, [records[i] for i in without], from_csv=from_csv, dry_run=dry_run)
+        updated = self._update(
+            sobject, [records[i] for i in with_id], all_or_none=False, from_csv=from_csv, dry_run=dry_run
+        )
+        created = self._create(
+            sobject, [records[i] for i in without], all_or_none=False, from_csv=from_csv, dry_run=dry_run
+        )
         results: list[RecordResult] = [RecordResult(None)] * len(records)
         for position, i in enumerate(with_id):
             results[i] = updated[position]
@@ -272,7 +337,10 @@ class RecordService:
 
     @_serialized
     def delete(self, sobject: SObject, record_ids: list[str], *, dry_run: bool = False) -> list[RecordResult]:
-        """Soft delete (to the recycle bin: ``IsDeleted``, still visible to ``queryAll``)."""
+        """Soft delete (to the recycle bin: ``IsDeleted``, still visible to ``queryAll``). The
+        deletion time is the record's ``SystemModstamp`` (what Get Deleted reports as ``deletedDate``)."""
+        if not sobject.deletable:
+            return _read_only(sobject, len(record_ids), "deleted")
         results: list[RecordResult] = []
         normalized = [ids.normalize(i) for i in record_ids]
         existing = self.rows_by_ids(sobject, [i for i in normalized if i])

@@ -125,9 +125,12 @@ def upsert_uniform(
             )
             values = [rows_of(column, updating) for column in columns.values()]
             # A stored record may lack a required field the batch leaves as it is (one from
-            # an older sandbox file): such a record is not updated here, and then the whole
-            # batch goes record by record, which refuses it.
+            # an older sandbox file), or be a converted Lead (never written again): such a
+            # record is not updated here, and then the whole batch goes record by record, which
+            # refuses it. The row is read for the UPDATE anyway: the guard costs no lookup.
             guard = "".join(f" AND {quoted(name)} IS NOT NULL" for name in kept_required)
+            if sobject.name == "Lead":
+                guard += ' AND "IsConverted" = 0'
             updated = conn.executemany(
                 f'UPDATE "{sobject.name}" SET {assignments} WHERE "Id" = ?{guard}',
                 zip(*values, repeat(now), repeat(now), update_ids),
