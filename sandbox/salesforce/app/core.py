@@ -23,10 +23,12 @@ from sandbox.faults import (
     FaultInjector,
     install_control_routes,
 )
+from sandbox.salesforce import assignment
 from sandbox.salesforce.app.auth import OAuthHandlers
 from sandbox.salesforce.app.common import V, render_error, sf_error
 from sandbox.salesforce.app.composite import CompositeHandlers
 from sandbox.salesforce.app.ingest import IngestHandlers
+from sandbox.salesforce.app.lifecycle import LifecycleHandlers
 from sandbox.salesforce.app.meta import MetaHandlers
 from sandbox.salesforce.app.query import QueryCursors, QueryHandlers
 from sandbox.salesforce.app.sobjects import SObjectHandlers
@@ -56,6 +58,7 @@ class SalesforceSandbox:
         self.router.before.append(self._authenticate)
         self.router.before.append(self._count_api_call)
         self.router.before.append(self._duplicate_rule_header)
+        self.router.before.append(self._assignment_rule_header)
         self.router.after.append(self._limit_header)
         self._routes()
 
@@ -120,6 +123,16 @@ class SalesforceSandbox:
         ALLOW_DUPLICATE_SAVE.set("allowsave=true" in header.split(";"))
         return None
 
+    def _assignment_rule_header(self, request: Request) -> Response | None:
+        """``Sforce-Auto-Assign`` (see :mod:`sandbox.salesforce.assignment`) for the writes of this request."""
+        try:
+            assignment.AUTO_ASSIGN.set(assignment.from_header(self.store, request.header("Sforce-Auto-Assign")))
+        except assignment.AssignmentError as exc:
+            assignment.AUTO_ASSIGN.set(None)
+            if request.method != "GET":
+                return sf_error(400, exc.code, exc.message)
+        return None
+
     def _count_api_call(self, request: Request) -> Response | None:
         used, limit, allowed = self.store.consume_api_call()
         request.state["api_usage"] = (used, limit)
@@ -142,6 +155,7 @@ class SalesforceSandbox:
         composite = CompositeHandlers(self.store, self.records)
         query = QueryHandlers(self.store, self.records, self.cursors)
         ingest = IngestHandlers(self.bulk)
+        lifecycle = LifecycleHandlers(self.store)
         # First match wins: each specific path comes before the pattern that would also match it.
         r = self.router
         r.add("GET", r"/services/data/?", meta.versions, public=True)
@@ -156,6 +170,8 @@ class SalesforceSandbox:
         r.add("GET", rf"{V}/sobjects/(?P<obj>\w+)/?", sobjects.sobject_basic)
         r.add("POST", rf"{V}/sobjects/(?P<obj>\w+)/?", sobjects.sobject_create)
         r.add("GET", rf"{V}/sobjects/(?P<obj>\w+)/describe/?", sobjects.sobject_describe)
+        # Before the record route, which would read "deleted" as an id.
+        r.add("GET", rf"{V}/sobjects/(?P<obj>\w+)/(?P<which>(?i:deleted|updated))/?", lifecycle.replicated)
         r.add("GET", rf"{V}/sobjects/(?P<obj>\w+)/(?P<rid>[^/]+)/?", sobjects.record_get)
         r.add("PATCH", rf"{V}/sobjects/(?P<obj>\w+)/(?P<rid>[^/]+)/?", sobjects.record_update)
         r.add("DELETE", rf"{V}/sobjects/(?P<obj>\w+)/(?P<rid>[^/]+)/?", sobjects.record_delete)
@@ -186,6 +202,10 @@ class SalesforceSandbox:
         r.add("GET", r"/_sandbox/settings/?", self.get_settings, public=True)
         r.add("POST", r"/_sandbox/settings/?", self.set_settings, public=True)
         r.add("POST", r"/_sandbox/sessions/expire/?", self.expire_sessions, public=True)
+        r.add("POST", r"/_sandbox/users/?", lifecycle.user_add, public=True)
+        r.add("PATCH", r"/_sandbox/users/(?P<user_id>\w+)/?", lifecycle.user_update, public=True)
+        r.add("POST", r"/_sandbox/leads/(?P<lead_id>\w+)/convert/?", lifecycle.lead_convert, public=True)
+        r.add("POST", r"/_sandbox/merge/?", lifecycle.records_merge, public=True)
         install_control_routes(r, self.faults, reset=self.reset, status=self.status)
 
     # -- control endpoints (no auth) --------------------------------------------------------

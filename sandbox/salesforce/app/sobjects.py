@@ -121,7 +121,12 @@ class SObjectHandlers:
         check_version(version)
         sobject = get_sobject(obj)
         row = self._record_row(sobject, rid, for_get=False)
-        self.records.delete(sobject, [row["Id"]])
+        return self._deleted(self.records.delete(sobject, [row["Id"]])[0])
+
+    @staticmethod
+    def _deleted(result: RecordResult) -> Response:
+        if not result.success:
+            return json_response(400, [error.rest() for error in result.errors])
         return empty_response(204)
 
     @staticmethod
@@ -197,5 +202,4 @@ class SObjectHandlers:
         rows = self._found(sobject, f, value)
         if len(rows) > 1:
             return self._multiple(sobject, version, rows)
-        self.records.delete(sobject, [rows[0]["Id"]])
-        return empty_response(204)
+        return self._deleted(self.records.delete(sobject, [rows[0]["Id"]])[0])
