@@ -1,7 +1,8 @@
 """Bulk API 2.0 ingest jobs: Open -> UploadComplete -> InProgress -> JobComplete | Failed | Aborted.
 
 Processing runs in a background thread after ``UploadComplete``, like Salesforce's, so clients
-must poll the job. Result files come back in a shuffled (but deterministic, seeded by the job id)
+must poll the job. A job runs no lead assignment rule unless it was created with
+``assignmentRuleId`` (then that rule runs for every Lead row it writes; see :mod:`.assignment`). Result files come back in a shuffled (but deterministic, seeded by the job id)
 order: Salesforce does not promise input order, and a client that matches results by position
 would be wrong against a real org.
 """
@@ -15,7 +16,7 @@ import threading
 import time
 from typing import Any
 
-from sandbox.salesforce import ids
+from sandbox.salesforce import assignment, ids
 from sandbox.salesforce.records import RecordError, RecordResult, RecordService, RequestError
 from sandbox.salesforce.schema import SObject, get_object
 from sandbox.salesforce.store import SalesforceStore, format_datetime, utc_now
@@ -73,14 +74,24 @@ class BulkService:
             external_id = key_field.name
         else:
             external_id = None
+        rule = body.get("assignmentRuleId")
+        if rule is not None:
+            # "The ID of an assignment rule to run for a Case or a Lead. The assignment rule can
+            # be active or inactive." ("Create a Job", Bulk API 2.0)
+            try:
+                rule = assignment.rule_id(self.store, rule) if isinstance(rule, str) else None
+            except assignment.AssignmentError as exc:
+                raise _invalid(f"InvalidJob : {exc.message}") from None
+            if rule is None:
+                raise _invalid("InvalidJob : assignmentRuleId must be an AssignmentRule id.")
         now = format_datetime(utc_now())
         with self.store.write() as conn:
             job_id = ids.make_id(ids.JOB_PREFIX, self.store.allocate(conn, "bulk_job", 1))
             conn.execute(
                 "INSERT INTO bulk_jobs (id, object, operation, external_id_field, state, line_ending, "
-                "column_delimiter, content_type, api_version, created_date, system_modstamp) "
-                "VALUES (?, ?, ?, ?, 'Open', ?, ?, 'CSV', ?, ?, ?)",
-                (job_id, sobject.name, operation, external_id, line_ending, delimiter, version, now, now),
+                "column_delimiter, content_type, api_version, created_date, system_modstamp, assignment_rule_id) "
+                "VALUES (?, ?, ?, ?, 'Open', ?, ?, 'CSV', ?, ?, ?, ?)",
+                (job_id, sobject.name, operation, external_id, line_ending, delimiter, version, now, now, rule),
             )
         return self.job_info(job_id, version, full=False)
 
@@ -103,6 +114,8 @@ class BulkService:
         }
         if row["external_id_field"]:
             info["externalIdFieldName"] = row["external_id_field"]
+        if row["assignment_rule_id"]:
+            info["assignmentRuleId"] = row["assignment_rule_id"]
         info.update(
             {
                 "concurrencyMode": "Parallel",
@@ -227,6 +240,9 @@ class BulkService:
             if self._row(job_id)["state"] != "UploadComplete":
                 return
             self._update(job_id, state="InProgress")
+            rule = self._row(job_id)["assignment_rule_id"]
+            # Set in this thread whatever the request's was: a job assigns by its own rule only.
+            assignment.AUTO_ASSIGN.set(assignment.Assignment(rule) if rule else None)
             self._run(job_id, started)
         except Exception as exc:  # a crash must end as a Failed job, never as a job stuck InProgress
             self._update(job_id, state="Failed", error_message=f"InternalServerError : {exc}")
