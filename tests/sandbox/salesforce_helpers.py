@@ -1,8 +1,11 @@
-"""What the Salesforce emulator tests share: a valid Lead, the error of a call, and the ``server`` and
-``control`` fixtures (also used by the client's tests in ``tests/integration``)."""
+"""What the Salesforce emulator tests share: a valid Lead, the error of a call, the ``server`` and
+``control`` fixtures (also used by the client's tests in ``tests/integration``), the org's users,
+the other control endpoints and a Bulk API 2.0 job run to its end."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -50,3 +53,39 @@ def reset_control(server: RunningServer) -> Callable[[str, dict], requests.Respo
         return response
 
     return post
+
+
+# -- the org's users, the control endpoints, Bulk API 2.0 jobs ---------------------------------
+
+INGEST = "/services/data/v59.0/jobs/ingest"
+AUTH = {"Authorization": "Bearer sandbox"}
+
+
+def users_by_email(sf) -> dict[str, dict]:
+    """The org's users (``Id``, ``Email``, ``IsActive``, ``Name``) by email."""
+    records = sf.query("SELECT Id, Email, IsActive, Name FROM User")["records"]
+    return {r["Email"]: r for r in records}
+
+
+def control_call(server: RunningServer, method: str, path: str, body: dict | None = None) -> requests.Response:
+    """``method path`` on the emulator's ``/_sandbox/`` endpoints (no assertion on the answer)."""
+    return trusting_session(server.cert_path).request(method, server.url + path, json=body)
+
+
+def ingest_job(server: RunningServer, body: dict, data: str) -> dict:
+    """A Bulk API 2.0 ingest job created with ``body``, given the CSV ``data``, closed and processed:
+    ``{"job": its info, "successful": rows, "failed": rows}`` (rows as dicts)."""
+    session = trusting_session(server.cert_path)
+    base = server.url + INGEST
+    created = session.post(base, json=body, headers=AUTH)
+    assert created.status_code == 200, created.text
+    job = created.json()
+    session.put(f"{base}/{job['id']}/batches", data=data.encode(), headers={**AUTH, "Content-Type": "text/csv"})
+    session.patch(f"{base}/{job['id']}", json={"state": "UploadComplete"}, headers=AUTH)
+    server.app.bulk.wait(job["id"])
+
+    def rows(which: str) -> list[dict]:
+        return list(csv.DictReader(io.StringIO(session.get(f"{base}/{job['id']}/{which}", headers=AUTH).text)))
+
+    info = session.get(f"{base}/{job['id']}", headers=AUTH).json()
+    return {"job": info, "successful": rows("successfulResults"), "failed": rows("failedResults")}
