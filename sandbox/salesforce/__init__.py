@@ -9,15 +9,23 @@ What it answers (``V`` = ``/services/data/vXX.X``, versions 31.0 to 62.0):
   authorization_code (``GET /services/oauth2/authorize`` hands out codes), password. The bearer
   token ``sandbox`` is always accepted; issued tokens expire (``access_token_ttl_seconds``).
 - ``GET /services/data/``, ``V/``, ``V/limits`` (``DailyApiRequests``), ``V/sobjects``.
-- ``V/sobjects/Lead|Contact``: create, get, update (204), delete (to the recycle bin),
+- ``V/sobjects/Lead|Contact|Account``: create, get, update (204), delete (to the recycle bin),
   ``/describe``, upsert/get/delete by external id or ``Email`` (201 created, 200 updated, 300
-  when several records match).
+  when several records match); ``/deleted/`` and ``/updated/`` (Get Deleted, Get Updated:
+  :mod:`.lifecycle.replication`). ``User`` and ``AssignmentRule`` are read only (the org's
+  users and its lead assignment rule, :mod:`.org`).
 - ``V/composite/sobjects``: create, update, delete, retrieve; ``/Lead/<field>``: upsert. At most
   200 records, ``allOrNone``, results in input order.
 - ``V/query`` and ``V/queryAll`` with ``nextRecordsUrl`` paging (2,000 per page, or
   ``Sforce-Query-Options: batchSize=N``), SOQL subset of :mod:`.soql`.
 - ``V/jobs/ingest``: Bulk API 2.0 (insert, update, upsert, delete), processed in a background
   thread, result files in a shuffled order.
+
+Leads, Contacts and Accounts have an owner (``OwnerId``: an active User, the integration user by
+default). Writes that create or update Leads run the lead assignment rule as Salesforce does
+(``Sforce-Auto-Assign``, a Bulk job's ``assignmentRuleId``: :mod:`.assignment`). A converted Lead
+is read, never written (``CANNOT_UPDATE_CONVERTED_LEAD``); conversion and merges are in
+:mod:`.lifecycle` (commands ``sandbox_convert_lead``, ``sandbox_merge``).
 
 Every call counts against a daily allowance reported in ``Sforce-Limit-Info``; past it,
 ``REQUEST_LIMIT_EXCEEDED``. Records are validated like Salesforce does (required fields,
@@ -37,9 +45,11 @@ candidate ids kept in memory (:mod:`.lookups`) instead of paying an index on eve
 Control endpoints (no auth, for tests and demos): ``GET|POST /_sandbox/settings``
 (``duplicate_rule``, ``daily_api_max``, ``api_usage_used``, ``query_batch_size``,
 ``bulk_processing_delay_ms``, ``bulk_shuffle_results``, ``access_token_ttl_seconds``,
-``jwt_public_key``, ``oauth_clients``), ``POST /_sandbox/sessions/expire`` (every issued token
-becomes invalid), ``/_sandbox/faults`` and ``X-Sandbox-Fault`` (see
-:mod:`sandbox.faults`), ``POST /_sandbox/reset``, ``GET /_sandbox/status``.
+``jwt_public_key``, ``oauth_clients``, ``lead_assignment_rule``), ``POST /_sandbox/sessions/expire``
+(every issued token becomes invalid), ``POST /_sandbox/users`` and ``PATCH /_sandbox/users/{id}``
+(add a user, (de)activate one), ``POST /_sandbox/leads/{id}/convert``, ``POST /_sandbox/merge``,
+``/_sandbox/faults`` and ``X-Sandbox-Fault`` (see :mod:`sandbox.faults`), ``POST /_sandbox/reset``
+(the org's users and rule come back as seeded), ``GET /_sandbox/status``.
 """
 
 from sandbox.salesforce.app import SalesforceSandbox, make_app, reset

@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from sandbox.salesforce import assignment, ids
+from sandbox.salesforce.org import INTEGRATION_USER_ID
 from sandbox.salesforce.records import RecordError, RecordResult, RecordService, RequestError
 from sandbox.salesforce.schema import SObject, get_object
 from sandbox.salesforce.store import SalesforceStore, format_datetime, utc_now
@@ -27,7 +28,7 @@ LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 TERMINAL = ("JobComplete", "Failed", "Aborted")
 RESULT_KINDS = {"successfulResults": "successful", "failedResults": "failed", "unprocessedrecords": "unprocessed"}
 CHUNK = 2000
-USER_ID = ids.make_id(ids.KEY_PREFIXES["User"], 1)
+USER_ID = INTEGRATION_USER_ID  # who creates every job: the user behind the token
 
 
 def _invalid(message: str, code: str = "INVALIDJOB", status: int = 400) -> RequestError:

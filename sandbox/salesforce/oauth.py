@@ -23,11 +23,12 @@ from typing import Any
 import jwt
 
 from sandbox.salesforce import ids
+from sandbox.salesforce.org import INTEGRATION_USER_ID
 from sandbox.salesforce.store import SalesforceStore
 
 SANDBOX_TOKEN = "sandbox"
 ORG_ID = ids.make_id(ids.KEY_PREFIXES["Organization"], 1)
-USER_ID = ids.make_id(ids.KEY_PREFIXES["User"], 1)
+USER_ID = INTEGRATION_USER_ID  # every token is the integration user's
 _SIGNING_SECRET = b"salesforce-sandbox"
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"

@@ -9,6 +9,8 @@ table and the ``/_sandbox/`` control endpoints); the handlers are grouped by the
 - :mod:`.composite`: ``V/composite/sobjects`` (sObject Collections, the sync's push);
 - :mod:`.query`: ``V/query`` and ``V/queryAll`` with query locators;
 - :mod:`.ingest`: ``V/jobs/ingest`` (Bulk API 2.0);
+- :mod:`.lifecycle`: Get Deleted, Get Updated, and the control endpoints for users, conversion
+  and merges;
 - :mod:`.common`: Salesforce's error shape and the request checks they share.
 """
 

@@ -7,7 +7,10 @@ from urllib.parse import urlencode
 
 from sandbox.salesforce.app.common import instance_url
 from sandbox.salesforce.oauth import ORG_ID, USER_ID, OAuthError, TokenService
+from sandbox.salesforce.org import DEFAULT_USERS
 from sandbox.wsgi import Request, Response, empty_response, json_response
+
+INTEGRATION_USER = DEFAULT_USERS[0]
 
 
 class OAuthHandlers:
@@ -52,8 +55,10 @@ class OAuthHandlers:
                 "id": f"{base}/id/{ORG_ID}/{USER_ID}",
                 "user_id": USER_ID,
                 "organization_id": ORG_ID,
-                "username": "integration@sandbox.example.com",
-                "display_name": "Sandbox Integration",
+                # The integration user of the org's users (``org``): the User record behind the token.
+                "username": INTEGRATION_USER.email,
+                "email": INTEGRATION_USER.email,
+                "display_name": INTEGRATION_USER.name,
                 "urls": {
                     "rest": f"{base}/services/data/v{{version}}/",
                     "sobjects": f"{base}/services/data/v{{version}}/sobjects/",

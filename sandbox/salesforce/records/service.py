@@ -57,7 +57,7 @@ def _saving(method: Callable[..., list[RecordResult]]) -> Callable[..., list[Rec
             if sobject.name == "Lead" and not kwargs.get("dry_run"):
                 assignment = AUTO_ASSIGN.get()
                 if assignment is not None:
-                    records = args[-1]  # (records) or (key_field, records)
+                    records = kwargs["records"] if "records" in kwargs else args[-1]  # after key_field, if any
                     assign_leads(self.store, assignment, results, records, from_csv=kwargs.get("from_csv", False))
             return results
 
