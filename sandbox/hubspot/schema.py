@@ -88,6 +88,10 @@ class PropertyDef:
     has_unique_value: bool = False
     display_order: int = -1
     created_at: str = "2019-08-06T02:41:52.359Z"
+    # Options kept outside the definition: "OWNER" fills them with the active owners when the
+    # store loads the schema (HubSpot's ``externalOptions`` and ``referencedObjectType``).
+    external_options: bool = False
+    referenced_object_type: str | None = None
 
     @property
     def multiple(self) -> bool:
@@ -112,7 +116,7 @@ class PropertyDef:
             ],
             "displayOrder": self.display_order,
             "calculated": self.calculated,
-            "externalOptions": False,
+            "externalOptions": self.external_options,
             "hasUniqueValue": self.has_unique_value,
             "hidden": self.hidden,
             "hubspotDefined": self.hubspot_defined,
@@ -127,6 +131,8 @@ class PropertyDef:
         }
         if self.type == "enumeration":
             data["modificationMetadata"]["readOnlyOptions"] = self.hubspot_defined
+        if self.referenced_object_type:
+            data["referencedObjectType"] = self.referenced_object_type
         return data
 
     @classmethod
@@ -148,6 +154,8 @@ class PropertyDef:
             has_unique_value=bool(data.get("hasUniqueValue")),
             display_order=int(data.get("displayOrder", -1)),
             created_at=data.get("createdAt") or "2019-08-06T02:41:52.359Z",
+            external_options=bool(data.get("externalOptions")),
+            referenced_object_type=data.get("referencedObjectType") or None,
         )
 
 
@@ -166,6 +174,24 @@ def _custom(name: str, label: str, type_: str, field_type: str, **kw: Any) -> Pr
         read_only_definition=False,
         created_at="2024-01-15T09:00:00.000Z",
         **kw,
+    )
+
+
+def owner_property() -> PropertyDef:
+    """HubSpot's default "Contact owner": its options are the active owners (an owner's id as the
+    value, "First Last" as the label), filled in by the store; see :mod:`sandbox.hubspot.owners`."""
+    return _std(
+        "hubspot_owner_id",
+        "Contact owner",
+        "enumeration",
+        "select",
+        group="sales_properties",
+        description=(
+            "The owner of a contact. This can be any HubSpot user or Salesforce integration user, "
+            "and can be set manually or via Workflows."
+        ),
+        external_options=True,
+        referenced_object_type="OWNER",
     )
 
 
@@ -198,6 +224,7 @@ def standard_properties() -> list[PropertyDef]:
             options=LEAD_STATUSES,
             description="The contact's sales, prospecting or outreach status",
         ),
+        owner_property(),
         _std(
             "numemployees",
             "Number of Employees",

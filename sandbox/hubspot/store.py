@@ -1,4 +1,4 @@
-"""The HubSpot sandbox's state: contacts, the property schema and issued OAuth tokens.
+"""The HubSpot sandbox's state: contacts, the property schema, owners (:mod:`.owners`) and OAuth tokens.
 
 One SQLite file (``HubSpotStore(path)``). A contact row keeps ``hs_object_id`` (the row id),
 ``createdate`` and ``lastmodifieddate`` (epoch ms) in columns, a case-folded email key for
@@ -33,6 +33,7 @@ from sandbox.hubspot.history import (
     history_record_rows,
     integration,
 )
+from sandbox.hubspot.owners import OWNER_SCHEMA, OwnerMethods, owners_install, owners_seed, with_owner_options
 from sandbox.hubspot.schema import (
     COLUMN_PROPERTIES,
     NAME_RE,
@@ -74,7 +75,7 @@ class EmailConflict(Exception):
         self.email = email
 
 
-class HubSpotStore(SQLiteStore):
+class HubSpotStore(OwnerMethods, SQLiteStore):
     SCHEMA = """
     CREATE TABLE IF NOT EXISTS contact (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -118,9 +119,9 @@ class HubSpotStore(SQLiteStore):
         count INTEGER NOT NULL
     );
     """
-    SCHEMA += HISTORY_SCHEMA  # CREATE ... IF NOT EXISTS: an older file gains the table on open
+    SCHEMA += HISTORY_SCHEMA + OWNER_SCHEMA  # CREATE ... IF NOT EXISTS: an older file gains the table on open
     # schema_version survives a reset: it only ever grows, so every process notices the change.
-    TABLES = ("contact", "property", "token", "seed_progress", "property_history")
+    TABLES = ("contact", "property", "token", "seed_progress", "property_history", "owner")
 
     def __init__(self, path: Any) -> None:
         self._schema_lock = threading.Lock()
@@ -131,6 +132,7 @@ class HubSpotStore(SQLiteStore):
             if conn.execute("SELECT COUNT(*) FROM property").fetchone()[0] == 0:
                 self._install_standard_properties(conn)
             history_backfill(conn)  # a file from before the history: its values become its history
+            owners_install(conn, self._bump_schema)  # seeded owners; hubspot_owner_id in an older file
         self._load_properties()
 
     def _connect(self) -> sqlite3.Connection:
@@ -151,7 +153,8 @@ class HubSpotStore(SQLiteStore):
         version = conn.execute("SELECT version FROM schema_version WHERE id = 1").fetchone()[0]
         rows = conn.execute("SELECT definition FROM property ORDER BY position").fetchall()
         with self._schema_lock:
-            self._properties = {d.name: d for d in (PropertyDef.from_json(json.loads(r[0])) for r in rows)}
+            loaded = {d.name: d for d in (PropertyDef.from_json(json.loads(r[0])) for r in rows)}
+            self._properties = with_owner_options(conn, loaded)
             self._schema_version = version
 
     @staticmethod
@@ -161,6 +164,7 @@ class HubSpotStore(SQLiteStore):
     def after_reset(self, conn: sqlite3.Connection) -> None:
         conn.execute("DELETE FROM sqlite_sequence WHERE name = 'contact'")
         self._install_standard_properties(conn)
+        owners_seed(conn)
         self._bump_schema(conn)
 
     def reset(self) -> None:

@@ -46,7 +46,9 @@ class PropertyHandlers:
         if not NAME_RE.match(str(body["name"])):
             raise HttpError(400, f"Property name {body['name']} is invalid.", code="VALIDATION_ERROR")
         options = body.get("options") or []
-        if body["type"] == "enumeration" and not options:
+        # A "HubSpot user" property: its options are the owners (see sandbox.hubspot.owners).
+        owners = body.get("referencedObjectType") == "OWNER" and bool(body.get("externalOptions"))
+        if body["type"] == "enumeration" and not options and not owners:
             raise HttpError(400, "Enumeration properties need options.", code="VALIDATION_ERROR")
         definition = PropertyDef(
             name=body["name"],
@@ -62,9 +64,11 @@ class PropertyHandlers:
             has_unique_value=bool(body.get("hasUniqueValue")),
             display_order=int(body.get("displayOrder", -1)),
             created_at=iso_ms_now(),
+            external_options=owners,
+            referenced_object_type="OWNER" if owners else None,
         )
         try:
             self.store.add_property(definition)
         except KeyError:
             raise HttpError(409, f"A property named '{definition.name}' already exists.", code="OBJECT_ALREADY_EXISTS")
-        return json_response(201, definition.to_json())
+        return json_response(201, self.store.properties.get(definition.name, definition).to_json())
