@@ -13,9 +13,14 @@ Endpoints (shaped as ``../shared/specs/hubspot/crm-contacts-v3.json`` and
 - ``propertiesWithHistory`` on the list, the get and the batch read: each property's values newest
   first (:mod:`sandbox.hubspot.history`), at most 50 contacts a call then, as HubSpot's;
 - ``GET/POST /crm/v3/properties/contacts``, ``GET /crm/v3/properties/contacts/{name}``;
+- ``GET /crm/v3/owners/`` (``email``, ``after``, ``limit`` <= 500, ``archived``) and
+  ``GET /crm/v3/owners/{ownerId}`` (``idProperty=id|userId``, ``archived``); the active owners are
+  the options of ``hubspot_owner_id`` (:mod:`sandbox.hubspot.owners`);
 - ``POST /oauth/v1/token`` (authorization_code and refresh_token grants; any client id and
   secret) and ``GET /oauth/v1/access-tokens/{token}``;
-- the sandbox's ``/_sandbox/`` control endpoints (faults, reset, status) and
+- the sandbox's ``/_sandbox/`` control endpoints (faults, reset, status), ``POST /_sandbox/owners``
+  ``{"email", "firstName", "lastName", "archived"}`` (adds an owner), ``PATCH /_sandbox/owners/{id}``
+  ``{"archived": true|false}`` and
   ``POST /_sandbox/config`` ``{"rate_limit": {"max": 10, "interval_ms": 10000}}`` (burst
   limit) and/or ``{"search_rate_limit": {"max": 5, "interval_ms": 1000}}`` (HubSpot's separate
   per-second limit on search); ``null`` switches a limit back off.
@@ -28,9 +33,9 @@ so benches measure the sync rather than a throttle.
 
 Layout: :mod:`.core` (``make_app``: the state, the hooks, the route table and the control
 endpoints); the handlers by API in :mod:`.contacts` (one contact at a time, and search),
-:mod:`.batch`, :mod:`.properties` and :mod:`.oauth`; :mod:`.hooks` (faults, auth and rate limits
-around every call, counted by :mod:`.limits`); :mod:`.common` (HubSpot's error shape and the
-contact look-ups the handlers share).
+:mod:`.batch`, :mod:`.properties`, :mod:`.owners` and :mod:`.oauth`; :mod:`.hooks` (faults, auth
+and rate limits around every call, counted by :mod:`.limits`); :mod:`.common` (HubSpot's error
+shape and the contact look-ups the handlers share).
 """
 
 from sandbox.hubspot.app.core import make_app

@@ -12,6 +12,7 @@ from sandbox.hubspot.app.contacts import ContactHandlers
 from sandbox.hubspot.app.hooks import HubSpotHooks
 from sandbox.hubspot.app.limits import RateLimiter
 from sandbox.hubspot.app.oauth import OAuthHandlers
+from sandbox.hubspot.app.owners import OwnerHandlers
 from sandbox.hubspot.app.properties import PropertyHandlers
 from sandbox.hubspot.store import HubSpotStore
 from sandbox.store import default_db_path
@@ -75,7 +76,7 @@ def make_app(db_path: str | Path | None = None, *, rate_limit: tuple[int, int] |
 
 def _add_routes(router: Router, store: HubSpotStore) -> None:
     contacts, batch = ContactHandlers(store), BatchHandlers(store)
-    properties, oauth = PropertyHandlers(store), OAuthHandlers(store)
+    properties, oauth, owners = PropertyHandlers(store), OAuthHandlers(store), OwnerHandlers(store)
     r = router
     r.add("GET", CONTACT_PATH, contacts.list_contacts)
     r.add("POST", CONTACT_PATH, contacts.create_contact)
@@ -92,5 +93,9 @@ def _add_routes(router: Router, store: HubSpotStore) -> None:
     r.add("GET", r"/crm/v3/properties/contacts/(?P<name>[^/]+)", properties.get_property)
     r.add("DELETE", r"/crm/v3/properties/contacts/(?P<name>[^/]+)", properties.archive_property)
     r.add("POST", r"/crm/v3/properties/contacts", properties.create_property)
+    r.add("GET", r"/crm/v3/owners/?", owners.list_owners)
+    r.add("GET", r"/crm/v3/owners/(?P<owner_id>[^/]+)", owners.get_owner)
+    r.add("POST", r"/_sandbox/owners", owners.create_owner, public=True)
+    r.add("PATCH", r"/_sandbox/owners/(?P<owner_id>[^/]+)", owners.update_owner, public=True)
     r.add("POST", r"/oauth/v1/token", oauth.oauth_token, public=True)
     r.add("GET", r"/oauth/v1/access-tokens/(?P<token>[^/]+)", oauth.token_info, public=True)

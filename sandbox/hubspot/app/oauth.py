@@ -77,6 +77,7 @@ class OAuthHandlers:
                     "crm.objects.contacts.read",
                     "crm.objects.contacts.write",
                     "crm.schemas.contacts.read",
+                    "crm.objects.owners.read",
                 ],
                 "hub_id": 1234567,
                 "app_id": 1000,
