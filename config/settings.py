@@ -214,6 +214,9 @@ SYNC_BULK_BATCH = env.int("SYNC_BULK_BATCH", default=50_000)
 
 # Ops view: how long the per-record sync log is kept, and who is told when the sync is in trouble.
 SYNC_RECORD_RETENTION_DAYS = env.int("SYNC_RECORD_RETENTION_DAYS", default=30)
+# How often the Salesforce pull reads Salesforce's deleted records (two API calls each time); a
+# write to a deleted record meets the deletion at once whatever this is.
+SYNC_SALESFORCE_DELETIONS_EVERY_SECONDS = env.int("SYNC_SALESFORCE_DELETIONS_EVERY_SECONDS", default=900)
 SYNC_ALERT_EMAILS = env.list("SYNC_ALERT_EMAILS", default=[])
 SYNC_ALERT_FAILURE_THRESHOLD = env.int("SYNC_ALERT_FAILURE_THRESHOLD", default=25)
 SYNC_PUBLIC_URL = env.str("SYNC_PUBLIC_URL", default="http://127.0.0.1:8000")

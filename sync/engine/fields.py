@@ -176,6 +176,14 @@ def plan_contact(
             previous = bases.get(key)
             if previous is not None:
                 plan.bases[key] = stored_base(previous)
+            elif first_sync and known:
+                # A first sync (a record linked now) whose write goes the other way, later: the
+                # base says the receiving side is the one to fill, so that the caller of that
+                # direction, no longer in a first sync, still makes the write.
+                if decision.to_salesforce is not None:
+                    plan.bases[key] = stored_base(Base("", canonical(salesforce_value)))
+                else:
+                    plan.bases[key] = stored_base(Base(canonical(hubspot_value), ""))
             continue
         if decision.to_salesforce is not None:
             plan.to_salesforce[mapping.salesforce_field] = decision.to_salesforce or None

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,8 +42,10 @@ DELETION_SOURCES = {
     SalesforceObject.LEAD: Watermark.Source.SALESFORCE_LEAD_DELETIONS,
     SalesforceObject.CONTACT: Watermark.Source.SALESFORCE_CONTACT_DELETIONS,
 }
-# Salesforce's Get Deleted reads whole minutes: the window overlaps the previous one a little.
+# Salesforce's Get Deleted ignores the seconds of its start and end: the window overlaps the
+# previous one a little, and ends a minute ahead, so a record deleted a second ago is in it.
 DELETION_OVERLAP = timedelta(minutes=2)
+DELETION_MINUTE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,10 @@ class Move:
     salesforce_object: str
     salesforce_id: str
     why: str
+    # A merge's survivor holds other values than the record the contact agreed with: the next
+    # sync is a first one (blanks filled both ways, Salesforce's values where both differ). A
+    # converted Lead's Contact holds the Lead's values: what was agreed still holds.
+    forget_bases: bool = False
 
 
 def _same(a: str, b: str) -> bool:
@@ -69,8 +76,8 @@ class Lifecycle:
     # -- relinking --------------------------------------------------------------------------
 
     def relink(self, moves: list[Move]) -> None:
-        """Point each contact at its new record; what was known of the old one is forgotten (the
-        field bases of fields both records share are kept: they hold what both sides agreed)."""
+        """Point each contact at its new record; what was read of the old one is forgotten (and
+        what both sides agreed on, for a merge: ``Move.forget_bases``)."""
         if not moves:
             return
         records = []
@@ -87,7 +94,16 @@ class Lifecycle:
                 if state is not None:
                     state.salesforce_values = None
                     state.salesforce_deleted_id, state.salesforce_deleted_at = "", None
-                    state.save(update_fields=["salesforce_values", "salesforce_deleted_id", "salesforce_deleted_at"])
+                    if move.forget_bases:
+                        state.field_bases = {}
+                    state.save(
+                        update_fields=[
+                            "salesforce_values",
+                            "salesforce_deleted_id",
+                            "salesforce_deleted_at",
+                            "field_bases",
+                        ]
+                    )
                 records.append(
                     self._record(
                         contact,
@@ -122,15 +138,21 @@ class Lifecycle:
     # -- deletions --------------------------------------------------------------------------
 
     def read_deletions(self) -> int:
-        """Read each object's deletions since the last look (Get Deleted) and follow them;
-        returns how many linked contacts were concerned. The first look starts now."""
+        """Read each object's deletions since the last look (Get Deleted), at most every
+        ``SYNC_SALESFORCE_DELETIONS_EVERY_SECONDS``, and follow them; returns how many linked
+        contacts were concerned. The first look starts now."""
         now = timezone.now()
+        every = timedelta(seconds=settings.SYNC_SALESFORCE_DELETIONS_EVERY_SECONDS)
         handled = 0
         for salesforce_object, source in DELETION_SOURCES.items():
             mark, _created = Watermark.objects.get_or_create(source=source)
+            if mark.value is not None and now - mark.value < every:
+                continue  # read a moment ago: two API calls saved
             if mark.value is not None:
                 try:
-                    deleted = self.salesforce.deleted(salesforce_object, mark.value - DELETION_OVERLAP, now)
+                    deleted = self.salesforce.deleted(
+                        salesforce_object, mark.value - DELETION_OVERLAP, now + DELETION_MINUTE
+                    )
                 except ClientError as exc:
                     logger.warning("Salesforce %s deletions not read: %s", salesforce_object, exc)
                     continue
@@ -161,7 +183,7 @@ class Lifecycle:
                     "how": met_by,
                     "object": salesforce_object,
                 }
-                moves.append(Move(contact, salesforce_object, master, why))
+                moves.append(Move(contact, salesforce_object, master, why, forget_bases=True))
             else:
                 gone.append(contact)
         self.relink(moves)

@@ -140,7 +140,10 @@ def owner_decision(
     if to_hubspot is not None and to_hubspot:
         owner = owners.hubspot_owner(to_hubspot)
         if owner is None:
-            if not to_hubspot.startswith(UNKNOWN):
+            # The owner Salesforce gave a record the sync created for an owner-less contact (its
+            # default, often the integration user) is no one's change: skipped without a word.
+            first_owner = not hubspot and (previous is None or previous == Base("", ""))
+            if not to_hubspot.startswith(UNKNOWN) and not first_owner:
                 unmatched = Unmatched(TO_HUBSPOT, to_hubspot)
             base = Base(hubspot, held)
         to_hubspot = owner

@@ -136,9 +136,9 @@ def test_small_spools_wait_for_the_next_job_instead_of_costing_collection_calls(
     updates: list[int] = []
     update = SalesforceClient.collections_update
 
-    def counting(self, object_name, records):
+    def counting(self, object_name, records, **kwargs):
         updates.append(len(records))
-        return update(self, object_name, records)
+        return update(self, object_name, records, **kwargs)
 
     monkeypatch.setattr(SalesforceClient, "collections_update", counting)
     queue.enqueue(contact_ids=[c.pk for c in contacts], reason=Reason.LIST_RESYNC)

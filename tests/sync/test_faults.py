@@ -386,7 +386,7 @@ def test_a_contact_changed_while_its_push_is_in_flight_is_sent_again_with_the_ne
     original = SalesforceClient.collections_create
     edits = []
 
-    def create_while_editing(self, object_name, records):
+    def create_while_editing(self, object_name, records, **kwargs):
         if not edits and any((r.get("Email") or "").lower() == target.email.lower() for r in records):
             # The contact changes in HubSpot and a pull queues it while this call is in flight.
             sandbox.hubspot().crm.contacts.basic_api.update(
@@ -394,7 +394,7 @@ def test_a_contact_changed_while_its_push_is_in_flight_is_sent_again_with_the_ne
             )
             hubspot_pull()
             edits.append(1)
-        return original(self, object_name, records)
+        return original(self, object_name, records, **kwargs)
 
     monkeypatch.setattr(SalesforceClient, "collections_create", create_while_editing)
     drain(max_cycles=3)

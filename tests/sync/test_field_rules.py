@@ -21,6 +21,7 @@ from tests.lists.factories import filter_branch, property_filter
 
 pytestmark = pytest.mark.django_db
 
+NO_ASSIGNMENT = {"Sforce-Auto-Assign": "FALSE"}
 MEMBERS = filter_branch([property_filter("country", "STRING", "IS_EQUAL_TO", value="France")])
 
 
@@ -69,7 +70,8 @@ class World:
         return rows[0]
 
     def edit_salesforce(self, email: str, **fields) -> None:
-        self.salesforce.Lead.update(self.lead(email)["Id"], fields)
+        # As a user edits in Salesforce's UI: no assignment rule runs (the API's default runs it).
+        self.salesforce.Lead.update(self.lead(email)["Id"], fields, headers=NO_ASSIGNMENT)
         time.sleep(0.05)  # the next edit, on either side, is later
 
     def edit_hubspot(self, hubspot_id: str, **properties) -> None:
