@@ -118,6 +118,7 @@ def test_every_settings_change_and_manual_resync_is_audited_with_its_author(admi
                 "polling_interval_minutes": "15",
                 "daily_api_allocation": "12345",
                 "sync_enabled": "on",
+                "salesforce_deletions": "recreate",
             },
         ),
         "mapping (generated admin)": (
