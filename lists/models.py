@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -173,6 +175,12 @@ class ContactList(models.Model):
     @property
     def is_active_list(self) -> bool:
         return self.processing_type == self.ProcessingType.DYNAMIC
+
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        # clean() checks filter_branch whole (the criteria's JSON guard, then the engine).
+        # Django's own JSONField check serialises the value with json.dumps first, which
+        # recurses: on a hostile value it would raise RecursionError instead of refusing it.
+        super().clean_fields(exclude={*(exclude or ()), "filter_branch"})
 
     def clean(self) -> None:
         super().clean()

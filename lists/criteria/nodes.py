@@ -19,6 +19,12 @@ MAX_FILTERS = 500  # filters in the whole definition
 MAX_VALUES = 10_000  # values in one MULTISTRING or ENUMERATION filter
 MAX_VALUE_LENGTH = 1_000  # characters in one string value
 MAX_DAYS = 36_500  # numberOfDays of a rolling date range (100 years)
+# The JSON itself, checked before anything walks it (``lists.criteria.guard``): a definition at
+# the limits above nests about 25 levels deep, and 500 filters take some 200 kB as the editor
+# writes them (indented).
+MAX_JSON_DEPTH = 64
+MAX_JSON_BYTES = 512 * 1024
+MAX_ERRORS = 50  # messages listed for one definition; the rest are counted
 
 STRING = "STRING"
 MULTISTRING = "MULTISTRING"

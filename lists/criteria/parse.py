@@ -11,9 +11,11 @@ import re
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from lists.normalize import parse_datetime_ms, parse_number
 
+from .guard import check_json
 from .nodes import (
     ALL_PROPERTY,
     BOOL,
@@ -22,6 +24,7 @@ from .nodes import (
     IN_LIST,
     MAX_DAYS,
     MAX_DEPTH,
+    MAX_ERRORS,
     MAX_FILTERS,
     MAX_VALUE_LENGTH,
     MAX_VALUES,
@@ -57,7 +60,11 @@ _OPERATION_KEYS: dict[str, set[str]] = {
     DATETIME: {"timestamp", "requiresTimeZoneConversion"},
     ROLLING_DATE_RANGE: {"numberOfDays", "requiresTimeZoneConversion"},
 }
-_LIST_ID = re.compile(r"^\s*\d{1,18}\s*$")
+_LIST_ID = re.compile(r"^\s*[0-9]{1,18}\s*$")
+_MAX_ID = 10**18
+_DAYS = re.compile(r"^\s*[0-9]{1,9}\s*$")
+# Longer text cannot be a number or a date: refused before it is converted.
+_MAX_NUMBER_TEXT = 100
 # HubSpot internal names are letters, digits and underscores; a few more characters are
 # tolerated, but never quotes or backslashes, which would break a JSON path in SQL.
 _PROPERTY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]{0,254}$")
@@ -66,11 +73,25 @@ _PROPERTY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]{0,254}$")
 class _Parser:
     def __init__(self) -> None:
         self.errors: list[str] = []
+        self.more_errors = 0
         self.filter_count = 0
         self.too_many_reported = False
 
     def error(self, path: tuple[int, ...], position: int | None, subject: str | None, message: str) -> None:
+        # A pasted list of 100,000 wrong items is one page of messages, not 100,000.
+        if len(self.errors) >= MAX_ERRORS:
+            self.more_errors += 1
+            return
         self.errors.append(located(path, position, subject, message))
+
+    def refusal(self) -> CriteriaError:
+        messages = list(self.errors)
+        if self.more_errors:
+            messages.append(
+                ngettext("… and %(count)s more problem.", "… and %(count)s more problems.", self.more_errors)
+                % {"count": self.more_errors}
+            )
+        return CriteriaError(messages)
 
     # Branches -------------------------------------------------------------------------------
 
@@ -85,12 +106,12 @@ class _Parser:
                 None,
                 _("the root branch must be an OR branch (filterBranchType OR), not %(kind)s.") % {"kind": _show(kind)},
             )
-            raise CriteriaError(self.errors)
+            raise self.refusal()
         branch = self.or_branch(data, (), depth=0)
         if not branch.branches and not self.errors:
             self.error((), None, None, _("add at least one group of filters."))
         if self.errors:
-            raise CriteriaError(self.errors)
+            raise self.refusal()
         return branch
 
     def _check_branch_keys(self, data: dict, path: tuple[int, ...], kind: str) -> None:
@@ -234,7 +255,7 @@ class _Parser:
         if isinstance(list_id, bool) or not isinstance(list_id, int | str):
             parsed_id = None
         elif isinstance(list_id, int):
-            parsed_id = list_id
+            parsed_id = list_id if list_id < _MAX_ID else None
         elif _LIST_ID.match(list_id):
             parsed_id = int(list_id)
         if parsed_id is None or parsed_id <= 0:
@@ -282,7 +303,7 @@ class _Parser:
             return None
         kind = raw.get("operationType")
         operator = raw.get("operator")
-        if kind not in OPERATORS:
+        if not isinstance(kind, str) or kind not in OPERATORS:
             fail(_("unsupported operation type %(kind)s.") % {"kind": _show(kind)})
             return None
         if operator not in OPERATORS[kind]:
@@ -343,7 +364,9 @@ class _Parser:
                 fail(_("timestamp is missing."))
                 ok = False
             else:
-                stamp = parse_datetime_ms(raw["timestamp"])
+                raw_stamp = raw["timestamp"]
+                too_long = isinstance(raw_stamp, str) and len(raw_stamp) > _MAX_NUMBER_TEXT
+                stamp = None if too_long else parse_datetime_ms(raw_stamp)
                 if stamp is None:
                     fail(
                         _(
@@ -355,7 +378,7 @@ class _Parser:
                 fields["timestamp"] = stamp
         elif kind == ROLLING_DATE_RANGE:
             days = raw.get("numberOfDays")
-            if isinstance(days, str) and days.strip().isdigit():
+            if isinstance(days, str) and _DAYS.match(days):
                 days = int(days)
             if isinstance(days, float) and days.is_integer():
                 days = int(days)
@@ -428,7 +451,9 @@ class _Parser:
         if key not in raw or raw[key] is None or raw[key] == "":
             fail(_("%(key)s is missing.") % {"key": key})
             return None
-        number = parse_number(raw[key])
+        value = raw[key]
+        too_long = isinstance(value, str) and len(value) > _MAX_NUMBER_TEXT
+        number = None if too_long else parse_number(value)
         if number is None:
             fail(_("%(key)s %(value)s is not a number.") % {"key": key, "value": _show(raw[key])})
         return number
@@ -441,7 +466,11 @@ def _show(value: object) -> str:
 
 
 def parse(data: object) -> OrBranch:
-    """The typed form of a ``filterBranch``; :class:`CriteriaError` lists everything wrong."""
+    """The typed form of a ``filterBranch``; :class:`CriteriaError` lists everything wrong.
+
+    The JSON is checked first (``guard.check_json``), so the parser walks only plain JSON of a
+    bounded depth and size."""
+    check_json(data)
     try:
         return _Parser().root(data)
     except CriteriaError:

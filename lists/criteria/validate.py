@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -26,6 +27,8 @@ from .nodes import (
     located,
 )
 from .parse import parse
+
+_LIST_ID = re.compile(r"^\s*[0-9]{1,18}\s*$")
 
 ListGraph = Mapping[int, Iterable[int]] | Callable[[int], Iterable[int] | None]
 
@@ -186,7 +189,8 @@ def referenced_ids_of_json(data: object) -> set[int]:
                 raw = node.get("listId")
                 if isinstance(raw, int) and not isinstance(raw, bool):
                     found.add(raw)
-                elif isinstance(raw, str) and raw.strip().isdigit():
+                elif isinstance(raw, str) and _LIST_ID.match(raw):
+                    # ASCII digits only: "²".isdigit() is true and int("²") fails.
                     found.add(int(raw))
             stack.extend(v for v in node.values() if isinstance(v, dict | list))
         elif isinstance(node, list):

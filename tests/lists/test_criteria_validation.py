@@ -189,6 +189,62 @@ BAD = [
         ["lowerBound", "greater than upperBound"],
     ),
     ("filter not an object", with_filter("country = France"), ["a filter must be a JSON object"]),
+    (
+        "operationType an object",
+        with_filter({"filterType": "PROPERTY", "property": "country", "operation": {"operationType": {"a": 1}}}),
+        ["unsupported operation type"],
+    ),
+    (
+        "operationType a list",
+        with_filter({"filterType": "PROPERTY", "property": "country", "operation": {"operationType": ["STRING"]}}),
+        ["unsupported operation type"],
+    ),
+    (
+        "a number of 5,000 digits",
+        with_filter(pf("numemployees", "NUMBER", "IS_EQUAL_TO", value=int("9" * 4000) * 10**1000)),
+        ["(numemployees)", "more than 100 digits"],
+    ),
+    (
+        "a number too large for a float",
+        with_filter(pf("numemployees", "NUMBER_RANGED", "IS_BETWEEN", lowerBound=1, upperBound=10**99 * 10**250)),
+        ["upperBound", "more than 100 digits"],
+    ),
+    (
+        "a number text of 5,000 digits",
+        with_filter(pf("numemployees", "NUMBER", "IS_EQUAL_TO", value="9" * 5000)),
+        ["not a number"],
+    ),
+    (
+        "a timestamp text of 5,000 digits",
+        with_filter(pf("createdate", "DATETIME", "IS_AFTER", timestamp="1" * 5000)),
+        ["not a date"],
+    ),
+    (
+        "a number of days in non-ASCII digits",
+        with_filter(pf("createdate", "ROLLING_DATE_RANGE", "IS_MORE_THAN_X_DAYS_AGO", numberOfDays="²")),
+        ["numberOfDays", "whole number"],
+    ),
+    ("a list id past 64 bits", with_filter(in_list_filter(10**30)), ["not a list id"]),
+    (
+        "NaN as a value",
+        with_filter(pf("numemployees", "NUMBER", "IS_EQUAL_TO", value=float("nan"))),
+        ["too large"],
+    ),
+    (
+        "a NUL character in a value",
+        with_filter(pf("country", "STRING", "IS_EQUAL_TO", value="Fr\x00ance")),
+        ["cannot be stored"],
+    ),
+    (
+        "an unpaired surrogate in a value",
+        with_filter(pf("country", "STRING", "IS_EQUAL_TO", value="Fr\ud800")),
+        ["cannot be stored"],
+    ),
+    (
+        "a Python object that is not JSON",
+        with_filter(pf("country", "MULTISTRING", "IS_EQUAL_TO", values={"France"})),
+        ["not a JSON value"],
+    ),
     ("no property named", with_filter({"filterType": "PROPERTY", "operation": {}}), ["names no property"]),
     (
         "unknown keys in an operation",
@@ -234,6 +290,32 @@ def test_nested_branches_past_the_depth_limit():
     data = {"filterBranchType": "OR", "filterBranches": [inner]}
     text = " | ".join(refused(data))
     assert f"more than {MAX_DEPTH} levels" in text
+
+
+def test_filter_branches_as_text_is_a_clear_message():
+    for data in (
+        {"filterBranchType": "OR", "filterBranches": "AND"},
+        filter_branch([pf("country", "ALL_PROPERTY", "IS_KNOWN")]) | {"filterBranches": "[]"},
+    ):
+        assert "filterBranches must be a list" in " | ".join(refused(data))
+    nested = filter_branch([pf("country", "ALL_PROPERTY", "IS_KNOWN")])
+    nested["filterBranches"][0]["filterBranches"] = "OR"
+    assert refused(nested) == ["Group 1: filterBranches must be a list."]
+
+
+def test_nine_hundred_nested_branches_are_refused_before_the_parser_recurses():
+    inner: dict = {"filterBranchType": "AND", "filters": [pf("country", "ALL_PROPERTY", "IS_KNOWN")]}
+    for _ in range(900):
+        inner = {"filterBranchType": "AND", "filterBranches": [inner]}
+    messages = refused({"filterBranchType": "OR", "filterBranches": [inner]})
+    assert messages == ["Group 1: nested more than 64 levels deep (the limit)."]
+
+
+def test_messages_are_capped_and_the_rest_counted():
+    data = {"filterBranchType": "OR", "filterBranches": [1] * 10_000}
+    messages = refused(data)
+    assert len(messages) == 51
+    assert messages[-1] == "… and 9950 more problems."
 
 
 def test_a_thousand_levels_do_not_crash():
@@ -329,6 +411,39 @@ def test_any_json_gives_criteria_or_a_criteria_error(data):
         check(data)
     except CriteriaError as exc:
         assert all(isinstance(m, str) and m for m in exc.messages)
+
+
+MUTATIONS = st.one_of(
+    JSON,
+    st.sampled_from([{}, [], {"a": [1]}, ["STRING"], "", "AND", 10**200, -1, True, None, 1.5, "9" * 5000]),
+)
+
+
+def _places(node: object):
+    """Every (container, key) of a JSON value, to replace one value by another."""
+    if isinstance(node, dict):
+        for key, child in node.items():
+            yield node, key
+            yield from _places(child)
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            yield node, index
+            yield from _places(child)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data())
+def test_any_mutation_of_valid_criteria_is_accepted_or_refused_with_messages(data):
+    """One value anywhere in a valid definition replaced by any JSON value (or a Python value
+    JSON cannot hold): the engine answers with messages, never another exception."""
+    mutated = copy.deepcopy(GOOD)
+    places = list(_places(mutated))
+    container, key = data.draw(st.sampled_from(places))
+    container[key] = data.draw(MUTATIONS)
+    try:
+        check_filter_branch(mutated, schema=SCHEMA, list_ids=GRAPH, list_id=4)
+    except ValidationError as exc:
+        assert exc.message_dict["filter_branch"] and all(m for m in exc.message_dict["filter_branch"])
 
 
 def test_check_filter_branch_reads_nothing_but_what_it_is_given():
