@@ -343,3 +343,22 @@ class AlertState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.state}"
+
+
+class WebhookSignature(models.Model):
+    """A signed webhook request already received, kept until its timestamp is too old to be
+    accepted again: a replay within those minutes finds it here and is refused.
+
+    In the database rather than the cache: the default cache is per process, and every web
+    worker must know what the others have seen.
+    """
+
+    digest = models.CharField(_("signature digest"), max_length=64, unique=True)
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("webhook signature")
+        verbose_name_plural = _("webhook signatures")
+
+    def __str__(self) -> str:
+        return self.digest

@@ -7,7 +7,8 @@ the work; these services are what views, admin actions, commands and tasks call.
 - :mod:`.cycle`: the full gated cycle, the push of a resync run, the HubSpot pull alone.
 - :mod:`.clients`: the API clients of one run and the calls it made.
 - :mod:`.salesforce_import`: the import of existing Salesforce records, as a run.
-- :mod:`.webhooks`: deletions and merges a HubSpot webhook reports.
+- :mod:`.webhooks`: a HubSpot webhook's events, typed; the deletions and merges they report;
+  the signatures already received.
 """
 
 from sync.services.clients import RunClients
@@ -21,13 +22,20 @@ from sync.services.resync import (
 )
 from sync.services.runs import Publisher, runs_close_interrupted, sync_run_claim, sync_run_finish, sync_run_start
 from sync.services.salesforce_import import ImportRefused, salesforce_import, salesforce_import_run
-from sync.services.webhooks import webhook_events_handle
+from sync.services.webhooks import (
+    WebhookEvent,
+    webhook_event_parse,
+    webhook_events_handle,
+    webhook_events_parse,
+    webhook_signature_remember,
+)
 
 __all__ = [
     "AUTOMATIC_TRIGGERS",
     "ImportRefused",
     "Publisher",
     "RunClients",
+    "WebhookEvent",
     "contacts_resync",
     "hubspot_pull",
     "inclusion_joins_enqueue",
@@ -42,5 +50,8 @@ __all__ = [
     "sync_run_claim",
     "sync_run_finish",
     "sync_run_start",
+    "webhook_event_parse",
     "webhook_events_handle",
+    "webhook_events_parse",
+    "webhook_signature_remember",
 ]
