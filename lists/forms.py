@@ -6,8 +6,11 @@ import json
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from lists import jsonguard
+from lists.criteria import MAX_JSON_BYTES, MAX_JSON_DEPTH
 from lists.models import ContactList
 
 EMPTY_FILTER_BRANCH: dict[str, Any] = {"filterBranchType": "OR", "filters": [], "filterBranches": []}
@@ -17,8 +20,40 @@ class FilterBranchField(forms.JSONField):
     """The criteria as HubSpot's filterBranch JSON, edited by the list editor's script.
 
     The textarea stays in the page (hidden by the script) so a definition can be pasted from
-    HubSpot, and the page still works without JavaScript.
+    HubSpot, and the page still works without JavaScript. The text is read by the JSON guard
+    (size, depth, numbers), never by a bare ``json.loads``: an oversized number is kept for the
+    model's check, which names the filter it is in.
     """
+
+    def to_python(self, value: Any) -> Any:
+        if self.disabled:
+            return value
+        if value in self.empty_values:
+            return None
+        if isinstance(value, list | dict | int | float | forms.fields.JSONString):
+            return value
+        try:
+            converted = jsonguard.loads(value, max_bytes=MAX_JSON_BYTES, max_depth=MAX_JSON_DEPTH, check=False)
+        except jsonguard.JsonRefused as exc:
+            raise ValidationError(exc.message, code="invalid") from None
+        return forms.fields.JSONString(converted) if isinstance(converted, str) else converted
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        if self.disabled:
+            return initial
+        if data is None:
+            return None
+        try:
+            return jsonguard.loads(data, max_bytes=MAX_JSON_BYTES, max_depth=MAX_JSON_DEPTH)
+        except jsonguard.JsonRefused:
+            # Shown again as typed, so nothing the person wrote is lost.
+            return forms.fields.InvalidJSONInput(data)
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        try:
+            return super().has_changed(initial, data)
+        except (TypeError, ValueError):  # not serialisable as JSON (an oversized number): changed
+            return True
 
     def prepare_value(self, value: Any) -> str:
         if isinstance(value, forms.fields.InvalidJSONInput):

@@ -3,7 +3,7 @@ processing status, rename in place), and deletion with the reason it is refused.
 
 from __future__ import annotations
 
-import json
+import re
 from typing import Any
 
 from django.contrib import admin, messages
@@ -18,14 +18,18 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from lists import selectors, services
+from lists import jsonguard, selectors, services
 from lists.admin.editor import editor_config, error_entries, json_error, preview_payload, status_payload
+from lists.criteria import MAX_JSON_BYTES, MAX_JSON_DEPTH
 from lists.forms import ContactListForm
 from lists.models import Contact, ContactList
 from lists.usage import list_uses_annotate, uses_of
 
-# A preview is a dry run for a person typing: bounded so a pasted monster cannot tie up a worker.
-PREVIEW_MAX_BODY = 256 * 1024
+# A preview is a dry run for a person typing, bounded so a pasted monster cannot tie up a
+# worker; whatever can be saved can be previewed (the wrapper object aside).
+PREVIEW_MAX_BODY = MAX_JSON_BYTES + 1024
+RENAME_MAX_BODY = 16 * 1024
+_LIST_ID = re.compile(r"[0-9]{1,18}")
 PREVIEW_CONTACTS = 10
 
 
@@ -131,7 +135,11 @@ class ContactListAdmin(admin.ModelAdmin):
                 "show_save_and_continue": False,
             }
         )
-        return super().changeform_view(request, object_id, form_url, extra_context)
+        response = super().changeform_view(request, object_id, form_url, extra_context)
+        if request.method == "POST" and (getattr(response, "context_data", None) or {}).get("errors"):
+            # Refused: the page again with its messages, answered as what it is.
+            response.status_code = 400
+        return response
 
     def save_model(self, request: HttpRequest, obj: ContactList, form: ContactListForm, change: bool) -> None:
         data = form.cleaned_data
@@ -245,22 +253,22 @@ class ContactListAdmin(admin.ModelAdmin):
             return JsonResponse({"ok": False, "errors": [{"message": gettext("Use POST.")}]}, status=405)
         if not self.has_view_permission(request):
             raise PermissionDenied
-        if len(request.body) > PREVIEW_MAX_BODY:
-            return json_error(gettext("These criteria are too large to preview."), status=413)
         try:
-            payload = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            return json_error(gettext("The criteria are not valid JSON."))
+            # Numbers too large are kept: the criteria check names the filter they are in.
+            # The wrapper takes one level: the criteria themselves nest far less than the limit.
+            payload = jsonguard.request_json(request, max_bytes=PREVIEW_MAX_BODY, max_depth=MAX_JSON_DEPTH, check=False)
+        except jsonguard.JsonRefused as exc:
+            return json_error(exc.message, status=exc.status)
         if not isinstance(payload, dict) or not isinstance(payload.get("filter_branch"), dict):
             return json_error(gettext('Send the criteria as {"filter_branch": {...}}.'))
         list_id = payload.get("list_id")
-        list_id = int(list_id) if isinstance(list_id, (int, str)) and str(list_id).isdigit() else None
+        list_id = int(list_id) if isinstance(list_id, int | str) and _LIST_ID.fullmatch(str(list_id)) else None
         try:
             preview = selectors.list_preview(
                 filter_branch=payload["filter_branch"], limit=PREVIEW_CONTACTS, list_id=list_id
             )
         except ValidationError as exc:
-            return JsonResponse({"ok": False, "errors": error_entries(exc, payload["filter_branch"])})
+            return JsonResponse({"ok": False, "errors": error_entries(exc, payload["filter_branch"])}, status=400)
         return JsonResponse({"ok": True, **preview_payload(preview)})
 
     def status_view(self, request: HttpRequest, pk: int) -> JsonResponse:
@@ -276,9 +284,9 @@ class ContactListAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, contact_list):
             raise PermissionDenied
         try:
-            payload = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            return json_error(gettext("Send the new name as JSON."))
+            payload = jsonguard.request_json(request, max_bytes=RENAME_MAX_BODY)
+        except jsonguard.JsonRefused as exc:
+            return json_error(exc.message, status=exc.status)
         name = payload.get("name") if isinstance(payload, dict) else None
         if not isinstance(name, str) or not name.strip():
             return json_error(gettext("A list needs a name."))
