@@ -57,6 +57,11 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
         ["bash", ".ci/with-postgres", PY, "bench/bench_workers.py", "--members", "600", "--workers", "1", "2"],
     ),
     (
+        "import of existing Salesforce records",
+        [PY, "bench/bench_salesforce_import.py", "--leads", "20000"],
+        [PY, "bench/bench_salesforce_import.py", "--leads", "300"],
+    ),
+    (
         "Salesforce emulator, collections upsert",
         [PY, "bench/bench_collections_upsert.py", "--records", "100000"],
         [PY, "bench/bench_collections_upsert.py", "--records", "450"],

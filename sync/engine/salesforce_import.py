@@ -53,7 +53,7 @@ class SalesforceImport:
         self.total = 0
 
     def run_all(self) -> SalesforcePullResult:
-        marks = {}
+        marks, counts = {}, {}
         for salesforce_object, source in SOURCES.items():
             mark, _created = Watermark.objects.get_or_create(source=source)
             if mark.value is not None:
@@ -61,22 +61,27 @@ class SalesforceImport:
                 mark.value, mark.cursor = None, ""
                 mark.save(update_fields=["value", "cursor", "updated_at"])
             marks[salesforce_object] = mark
-            self.total += self.salesforce.count(
+            counts[salesforce_object] = self.salesforce.count(
                 f"SELECT COUNT() FROM {salesforce_object} WHERE {_condition(salesforce_object, mark.cursor)}"
             )
+        self.total = sum(counts.values())
         self._progress()
         for salesforce_object, mark in marks.items():
-            self._import(salesforce_object, mark)
+            self._import(salesforce_object, mark, counts[salesforce_object])
         return self.pull.result
 
-    def _import(self, salesforce_object: str, mark: Watermark) -> None:
+    def _import(self, salesforce_object: str, mark: Watermark, count: int) -> None:
+        """``count``: the records there were to import when it started (a full last page with
+        nothing after it costs no further query; records added since come on the next run)."""
         fields = ", ".join(self.pull.fields_for(salesforce_object))
-        while True:
+        read = 0
+        while read < count:
             soql = (
                 f"SELECT {fields} FROM {salesforce_object} WHERE {_condition(salesforce_object, mark.cursor)} "
                 f"ORDER BY Id ASC LIMIT {PAGE}"
             )
             page = list(self.salesforce.query(soql))
+            read += len(page)
             for start in range(0, len(page), BATCH):
                 batch = page[start : start + BATCH]
                 self.pull.handle(salesforce_object, batch)
