@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from integration import endpoints
 from integration.crypto import EncryptedTextField
 from lists.models import ContactList, SalesforceObject
 
@@ -31,7 +32,16 @@ class SingletonModel(models.Model):
         return obj
 
 
-class WorkingStatusMixin:
+class ConnectionMixin:
+    """What both connections share: their status when they work, and the vetting of the URLs
+    their secrets are sent to (:mod:`integration.endpoints`)."""
+
+    SERVICE = ""
+    URL_FIELDS: tuple[str, ...] = ()
+    # Changing one of these sends the secrets somewhere else: the stored ones are deleted.
+    ENDPOINT_FIELDS: tuple[str, ...] = ()
+    SECRET_FIELDS: tuple[str, ...] = ()
+
     @property
     def working_status(self) -> str:
         """The status this connection has when it works: the built-in sandbox, or connected."""
@@ -39,8 +49,32 @@ class WorkingStatusMixin:
             return ConnectionStatus.SANDBOX
         return ConnectionStatus.CONNECTED
 
+    @property
+    def uses_emulator(self) -> bool:
+        """Talks to the built-in sandbox (whose URLs are the deployment's settings, not these)."""
+        return settings.SANDBOX and self.environment == SalesforceConnection.Environment.SANDBOX_EMULATOR
 
-class SalesforceConnection(WorkingStatusMixin, SingletonModel):
+    def clean(self) -> None:
+        super().clean()
+        if self.uses_emulator:
+            return
+        errors = {}
+        for name in self.URL_FIELDS:
+            problem = endpoints.url_problem(
+                getattr(self, name), service=self.SERVICE, allow_custom=self.allow_custom_endpoint
+            )
+            if problem:
+                errors[name] = problem
+        if errors:
+            raise ValidationError(errors, code="endpoint")
+
+
+class SalesforceConnection(ConnectionMixin, SingletonModel):
+    SERVICE = endpoints.SALESFORCE
+    URL_FIELDS = ("login_url", "instance_url")
+    ENDPOINT_FIELDS = ("environment", "login_url", "instance_url")
+    SECRET_FIELDS = ("client_secret", "private_key", "password", "access_token", "refresh_token")
+
     class Environment(models.TextChoices):
         SANDBOX_EMULATOR = "emulator", _("Built-in sandbox (demo)")
         PRODUCTION = "production", _("Production org")
@@ -58,6 +92,15 @@ class SalesforceConnection(WorkingStatusMixin, SingletonModel):
     )
     instance_url = models.URLField(_("instance URL"), blank=True)
     login_url = models.URLField(_("login URL"), blank=True, default="https://login.salesforce.com")
+    allow_custom_endpoint = models.BooleanField(
+        _("allow a custom endpoint"),
+        default=False,
+        help_text=_(
+            "Only for a private test server you control: lets the login and instance URLs point outside "
+            "Salesforce's domains, over http too, and this connection's secrets go wherever they point. "
+            "Off by default; every change is recorded in the audit log."
+        ),
+    )
     auth_method = models.CharField(
         _("authentication"), max_length=20, choices=AuthMethod.choices, default=AuthMethod.TOKEN
     )
@@ -86,7 +129,12 @@ class SalesforceConnection(WorkingStatusMixin, SingletonModel):
         return f"Salesforce ({self.get_status_display()})"
 
 
-class HubSpotConnection(WorkingStatusMixin, SingletonModel):
+class HubSpotConnection(ConnectionMixin, SingletonModel):
+    SERVICE = endpoints.HUBSPOT
+    URL_FIELDS = ("base_url",)
+    ENDPOINT_FIELDS = ("environment", "base_url")
+    SECRET_FIELDS = ("access_token", "refresh_token", "client_secret")
+
     class AuthMethod(models.TextChoices):
         PRIVATE_APP = "private_app", _("Private app token")
         OAUTH = "oauth", _("OAuth")
@@ -98,6 +146,15 @@ class HubSpotConnection(WorkingStatusMixin, SingletonModel):
         default=SalesforceConnection.Environment.SANDBOX_EMULATOR,
     )
     base_url = models.URLField(_("API base URL"), blank=True)
+    allow_custom_endpoint = models.BooleanField(
+        _("allow a custom endpoint"),
+        default=False,
+        help_text=_(
+            "Only for a private test server you control: lets the API base URL point outside HubSpot's "
+            "API hosts, over http too, and this connection's secrets go wherever it points. Off by "
+            "default; every change is recorded in the audit log."
+        ),
+    )
     auth_method = models.CharField(
         _("authentication"), max_length=20, choices=AuthMethod.choices, default=AuthMethod.PRIVATE_APP
     )
