@@ -11,12 +11,17 @@ depend on a library's exception types:
 - ``Conflict``: 409 (e.g. HubSpot's duplicate email).
 - ``ServiceUnavailable``: 5xx or the connection failed; retryable.
 - ``ValidationFailed``: the service refused the input (400).
+- ``EndpointRefused``: a URL is not one the connection's secrets may go to
+  (:mod:`integration.endpoints`); nothing was sent.
 """
 
 from __future__ import annotations
 
 import threading
 from typing import Any
+
+# The ``code`` of an ``AuthError`` that means nothing is configured to log in with.
+NOT_CONFIGURED = "NOT_CONFIGURED"
 
 
 class ApiCallCounter:
@@ -87,6 +92,11 @@ class ValidationFailed(ClientError):
 
 class ServiceUnavailable(ClientError):
     retryable = True
+
+
+class EndpointRefused(ClientError):
+    """A login, instance or base URL failed the vetting of :mod:`integration.endpoints`: no
+    request was made to it."""
 
 
 def error_for_status(

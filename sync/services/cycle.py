@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integration.clients.base import AuthError, ClientError
+from integration.failures import failure_report
 from integration.models import ConnectionStatus, SalesforceConnection, SyncSettings
 from sync.engine import queue
 from sync.engine.budget import ApiBudget
@@ -43,6 +44,17 @@ def _connection_status(*, ok: bool, status: str = "", reason: str = "") -> None:
         connection.status, connection.status_reason = status, reason[:2000]
         connection.status_changed_at = timezone.now()
         connection.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
+
+
+def _status_reason(exc: Exception) -> str:
+    """What the connection's status says about a failure: a client error's category (its
+    details are logged), or the run's own words (the allocation reached)."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ClientError):
+        cause = cause.__cause__
+    if cause is None:
+        return str(exc)
+    return failure_report(exc, service="Salesforce", logger=logger, where="sync run")[1]
 
 
 def _wait_for_bulk_jobs(clients: RunClients, job_ids: list[str]) -> None:
@@ -102,10 +114,10 @@ def _push(run: SyncRun, clients: RunClients, publisher: Publisher, *, manual: bo
     except RunStopped as exc:
         errors.append(str(exc))
         status = ConnectionStatus.SUSPENDED if exc.category == "api_limit" else ConnectionStatus.ERROR
-        _connection_status(ok=False, status=status, reason=str(exc))
+        _connection_status(ok=False, status=status, reason=_status_reason(exc))
     except AuthError as exc:
         errors.append(str(exc))
-        _connection_status(ok=False, status=ConnectionStatus.ERROR, reason=str(exc))
+        _connection_status(ok=False, status=ConnectionStatus.ERROR, reason=_status_reason(exc))
     except ClientError as exc:
         errors.append(str(exc))
     publisher.publish()

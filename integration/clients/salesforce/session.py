@@ -63,6 +63,7 @@ class SalesforceSession:
         bulk_poll_interval: float = 0.5,
         bulk_timeout: float = 3600,
         on_token: Callable[[str, str], None] | None = None,
+        vet_instance_url: Callable[[str], str] | None = None,
     ) -> None:
         self.instance_url = instance_url.rstrip("/")
         self.api_version = api_version
@@ -74,6 +75,9 @@ class SalesforceSession:
         self.bulk_poll_interval = bulk_poll_interval
         self.bulk_timeout = bulk_timeout
         self.on_token = on_token
+        # Checks the instance URL a token endpoint names before anything is sent there (the
+        # factory passes the rules of integration.endpoints); returns it normalised or raises.
+        self.vet_instance_url = vet_instance_url
         # Called with (job id, True) when a Bulk job is created and (job id, False) once its
         # results are read: the sync engine records open jobs so a restart can wait for them.
         self.on_bulk_job: Callable[[str, bool], None] | None = None
@@ -122,6 +126,8 @@ class SalesforceSession:
             )
         with self._login_lock:
             token, instance_url = request_token(self.credentials, self.session, self.timeout)
+            if instance_url and self.vet_instance_url is not None:
+                instance_url = self.vet_instance_url(instance_url)
             self.logins += 1
             self._connect(token, instance_url or self.instance_url)
         if self.on_token is not None:
@@ -152,6 +158,8 @@ class SalesforceSession:
                 error = SalesforceTransientError(
                     _("Salesforce did not answer (%(kind)s): %(error)s") % {"kind": type(exc).__name__, "error": exc}
                 )
+                # Raised below, outside this block: keep the network error for the categories.
+                error.__cause__ = exc
             expired = isinstance(error, SalesforceAuthError) and error.code == "INVALID_SESSION_ID"
             if expired and not relogged and self._can_login():
                 relogged = True
