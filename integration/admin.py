@@ -1,8 +1,15 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from integration.models import FieldMapping, HubSpotConnection, SalesforceConnection, SettingChange, SyncSettings
-from integration.services import connection_update, field_mapping_delete, field_mapping_save, sync_settings_update
+from integration.services import (
+    connection_update,
+    field_mapping_delete,
+    field_mapping_save,
+    secrets_cleared,
+    sync_settings_update,
+)
 from lists.admin.base import ReadOnlyAdmin
 
 
@@ -17,7 +24,8 @@ class SingletonAdmin(admin.ModelAdmin):
 
 
 class AuditedConnectionAdmin(SingletonAdmin):
-    """Edits made here are audited like those of the settings page (SettingChange)."""
+    """Edits made here are audited like those of the settings page (SettingChange), their URLs
+    vetted by the model, and a change of endpoint deletes the stored secrets as there."""
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -26,9 +34,18 @@ class AuditedConnectionAdmin(SingletonAdmin):
         stored = type(obj).objects.get(pk=obj.pk)
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
         try:
-            connection_update(connection=stored, actor=request.user, changes=changes)
+            audit = connection_update(connection=stored, actor=request.user, changes=changes)
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
+            return
+        if secrets_cleared(audit):
+            messages.warning(
+                request,
+                _(
+                    "The connection now points elsewhere: its stored secrets were deleted. Enter them again on "
+                    "the connected app's settings page, then connect."
+                ),
+            )
 
 
 @admin.register(SalesforceConnection)

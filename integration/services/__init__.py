@@ -20,6 +20,7 @@ from integration.services.connections import (
     salesforce_connection_test,
     salesforce_disconnect,
     salesforce_use_sandbox,
+    secrets_cleared,
 )
 from integration.services.mappings import field_mapping_delete, field_mapping_save
 from integration.services.oauth import (
@@ -27,6 +28,7 @@ from integration.services.oauth import (
     hubspot_authorize_url,
     hubspot_oauth_callback,
     new_oauth_state,
+    oauth_error_message,
     salesforce_authorize_url,
     salesforce_oauth_callback,
 )
@@ -46,6 +48,7 @@ __all__ = [
     "hubspot_use_sandbox",
     "inclusion_list_set",
     "new_oauth_state",
+    "oauth_error_message",
     "redact",
     "salesforce_authorize_url",
     "salesforce_connect",
@@ -53,5 +56,6 @@ __all__ = [
     "salesforce_disconnect",
     "salesforce_oauth_callback",
     "salesforce_use_sandbox",
+    "secrets_cleared",
     "sync_settings_update",
 ]

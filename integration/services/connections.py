@@ -6,6 +6,12 @@ Secrets (tokens, refresh tokens, private keys, client secrets, passwords) are st
 never appear in an audit row, a status reason or a log line: ``redact()`` scrubs the known values
 out of any text that came back from a remote service, and ``SecretRedactingFilter`` scrubs
 anything shaped like a credential from log records.
+
+Secrets are bound to the endpoint they were entered for: ``connection_update`` deletes the stored
+ones when the login, instance or base URL (or the environment) changes, unless new ones come
+with the change; the URLs themselves are vetted by the model (:mod:`integration.endpoints`).
+A failed test or connect is reported as one of the categories of :mod:`integration.failures`,
+never with the remote side's words; the details go to this module's log.
 """
 
 from __future__ import annotations
@@ -19,17 +25,21 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from integration import endpoints
 from integration.clients.base import RateLimited
 from integration.clients.hubspot import get_hubspot_client
 from integration.clients.salesforce import get_salesforce_client
+from integration.failures import failure_report
 from integration.log_filters import MASK, SecretRedactingFilter, _redact_patterns
 from integration.models import ConnectionStatus, HubSpotConnection, SalesforceConnection, SettingChange
 from integration.services.audit import changes_apply
 
 logger = logging.getLogger(__name__)
 
-SALESFORCE_SECRETS = ("client_secret", "private_key", "password", "access_token", "refresh_token")
-HUBSPOT_SECRETS = ("access_token", "refresh_token", "client_secret")
+SALESFORCE_SECRETS = SalesforceConnection.SECRET_FIELDS
+HUBSPOT_SECRETS = HubSpotConnection.SECRET_FIELDS
+# The audit ``detail`` of a secret deleted because its connection now points elsewhere.
+ENDPOINT_CHANGED = "endpoint_changed"
 
 
 # --------------------------------------------------------------------------------------------
@@ -63,14 +73,28 @@ def connection_update(
     actor: Any = None,
     changes: dict[str, Any],
     secrets: dict[str, str] | None = None,
+    source: str = "",
 ) -> list[SettingChange]:
     """Save the connection's settings. A secret is replaced only when a new value is given
-    (an empty field keeps the stored one); the audit says a secret changed, never its value."""
+    (an empty field keeps the stored one); the audit says a secret changed, never its value.
+
+    Secrets are bound to their endpoint: when ``changes`` moves the connection to another
+    environment or login, instance or base URL, every stored secret not given anew in
+    ``secrets`` is deleted (audited "(cleared)" with ``detail["reason"] == ENDPOINT_CHANGED``).
+    ``source`` names where a change comes from when it is not a person (``"token endpoint"``:
+    the instance URL a vetted login endpoint answered): such a change keeps the secrets.
+    """
     prefix = _prefix(connection)
+    secrets = secrets or {}
+    detail = {"source": source} if source else {}
     with transaction.atomic():
         locked = type(connection).objects.select_for_update().get(pk=connection.pk)
-        audit = changes_apply(locked, changes, actor=actor, prefix=f"{prefix}.")
-        for name, value in (secrets or {}).items():
+        moved = not source and any(
+            name in changes and not _same_endpoint(name, getattr(locked, name), changes[name])
+            for name in locked.ENDPOINT_FIELDS
+        )
+        audit = changes_apply(locked, changes, actor=actor, prefix=f"{prefix}.", detail=detail)
+        for name, value in secrets.items():
             if not value or value == getattr(locked, name):
                 continue
             setattr(locked, name, value)
@@ -80,8 +104,23 @@ def connection_update(
                     setting=f"{prefix}.{name}",
                     old_value=_("(set)") if getattr(connection, name) else "",
                     new_value=_("(changed)"),
+                    detail=detail,
                 )
             )
+        if moved:
+            for name in locked.SECRET_FIELDS:
+                if secrets.get(name) or not getattr(locked, name):
+                    continue
+                setattr(locked, name, "")
+                audit.append(
+                    SettingChange(
+                        actor=actor,
+                        setting=f"{prefix}.{name}",
+                        old_value=_("(set)"),
+                        new_value=_("(cleared)"),
+                        detail={"reason": ENDPOINT_CHANGED},
+                    )
+                )
         if not audit:
             return []
         locked.full_clean()
@@ -89,6 +128,17 @@ def connection_update(
         SettingChange.objects.bulk_create(audit)
     connection.refresh_from_db()
     return audit
+
+
+def secrets_cleared(audit: list[SettingChange]) -> list[str]:
+    """The secrets ``connection_update`` deleted because the endpoint changed (their names)."""
+    return [row.setting.split(".", 1)[-1] for row in audit if row.detail.get("reason") == ENDPOINT_CHANGED]
+
+
+def _same_endpoint(name: str, old: Any, new: Any) -> bool:
+    if name == "environment":
+        return old == new
+    return endpoints.same_url(str(old or ""), str(new or ""))
 
 
 def _prefix(connection: SalesforceConnection | HubSpotConnection) -> str:
@@ -174,13 +224,23 @@ def salesforce_connection_test(*, connection: SalesforceConnection, actor: Any =
 def _test_failed(
     connection: SalesforceConnection | HubSpotConnection, exc: Exception, *, actor: Any
 ) -> ConnectionTestResult:
-    """Record a failed test on the connection; the message shown has every secret redacted."""
+    """Record a failed test on the connection: its category only (the details are logged, every
+    secret redacted)."""
     # The client may have stored a new token meanwhile: redact with what is stored now.
     connection.refresh_from_db()
-    message = redact(str(getattr(exc, "message", "") or exc) or type(exc).__name__, _secret_values(connection))
+    _category, message = failure_report(
+        exc,
+        service=service_name(connection),
+        logger=logger,
+        where="connection test",
+        hide=_secret_values(connection),
+    )
     _set_status(connection, _failure_status(exc), message, actor=actor)
-    logger.warning("%s connection test failed: %s", _prefix(connection), message)
     return ConnectionTestResult(ok=False, message=message)
+
+
+def service_name(connection: SalesforceConnection | HubSpotConnection) -> str:
+    return endpoints.SERVICE_NAMES[connection.SERVICE]
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -33,6 +33,7 @@ class Service:
     naming (``integration.services.<key>_connection_test``, ``<key>_connect``, ...)."""
 
     key: str  # "salesforce" or "hubspot": the tab's anchor, the session's marker, the URL names
+    name: str
     model: type[SalesforceConnection] | type[HubSpotConnection]
     form_class: type[ModelForm]
     prefix: str
@@ -56,6 +57,7 @@ class Service:
 
 SALESFORCE = Service(
     "salesforce",
+    "Salesforce",
     SalesforceConnection,
     SalesforceConnectionForm,
     prefix="sf",
@@ -65,6 +67,7 @@ SALESFORCE = Service(
 )
 HUBSPOT = Service(
     "hubspot",
+    "HubSpot",
     HubSpotConnection,
     HubSpotConnectionForm,
     prefix="hs",
@@ -95,13 +98,24 @@ def _save(request: HttpRequest, service: Service) -> HttpResponse:
         form_errors(request, form)
         return back("connection", service.key)
     try:
-        conn.connection_update(
+        audit = conn.connection_update(
             connection=connection, actor=request.user, changes=form.setting_changes(), secrets=form.new_secrets()
         )
     except ValidationError as exc:
         error_messages(request, exc)
         return back("connection", service.key)
     messages.success(request, service.saved)
+    cleared = conn.secrets_cleared(audit)
+    if cleared:
+        labels = [str(form.secret_label(name)) for name in cleared]
+        messages.warning(
+            request,
+            _(
+                "The connection now points elsewhere: its stored secrets were deleted (%(secrets)s). "
+                "Enter them again, then connect."
+            )
+            % {"secrets": ", ".join(labels)},
+        )
     return back("connection", service.key)
 
 
@@ -138,11 +152,8 @@ def _oauth_callback(request: HttpRequest, service: Service) -> HttpResponse:
     require(request, service.permission)
     expected = request.session.pop(OAUTH_STATE_KEY, None) or {}
     if request.GET.get("error"):
-        messages.error(
-            request,
-            _("The authorization was refused: %(error)s")
-            % {"error": conn.redact(request.GET.get("error_description") or request.GET["error"])},
-        )
+        # Never the link's own words (error_description): anyone can craft this URL.
+        messages.error(request, conn.oauth_error_message(request.GET["error"], service=service.name))
         return back("connection", service.key)
     state, code = request.GET.get("state", ""), request.GET.get("code", "")
     if not code or expected.get("which") != service.key or not state or state != expected.get("state"):
@@ -156,6 +167,9 @@ def _oauth_callback(request: HttpRequest, service: Service) -> HttpResponse:
         result = service.service("connection_test")(connection=connection, actor=request.user)
     except conn.ConnectError as exc:
         messages.error(request, str(exc))
+        return back("connection", service.key)
+    except ValidationError as exc:
+        error_messages(request, exc)
         return back("connection", service.key)
     _remember_test(request, service, result)
     return back("connection", service.key)

@@ -1,7 +1,9 @@
 """Forms of the connected app's settings page.
 
 Secrets are write-only: each has its own form field (``new_<name>``) that is never filled from
-the stored value and renders empty; leaving it empty keeps what is stored.
+the stored value and renders empty; leaving it empty keeps what is stored, unless the connection
+is pointed elsewhere (another URL or environment): then the stored secrets are deleted by the
+service, and the form says so beforehand (``ENDPOINT_HELP``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from integration.models import FieldMapping, HubSpotConnection, SalesforceConnection, SyncSettings
@@ -38,10 +41,32 @@ class SettingChangesMixin:
         return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.changed_data}
 
 
+ENDPOINT_HELP = _(
+    "Changing it deletes this connection's stored secrets (they were entered for the current endpoint): "
+    "type them again in the same save."
+)
+
+
 class SecretFieldsMixin(SettingChangesMixin):
-    """Adds a write-only ``new_<name>`` field per secret and reports which secrets are stored."""
+    """Adds a write-only ``new_<name>`` field per secret and reports which secrets are stored.
+
+    The URL fields are vetted by the model (``integration.endpoints``); here they assume
+    ``https://`` when typed without a scheme, and say that changing them deletes the secrets."""
 
     secret_fields: dict[str, tuple[Any, type[forms.Widget]]] = {}
+    url_help: dict[str, Any] = {}
+
+    def _add_endpoint_help(self) -> None:
+        for name in self.instance.ENDPOINT_FIELDS:
+            field = self.fields[name]
+            if isinstance(field, forms.URLField):
+                field.assume_scheme = "https"
+            field.help_text = format_lazy("{} {}", self.url_help.get(name, ""), ENDPOINT_HELP).strip()
+
+    def secret_label(self, name: str) -> Any:
+        if name in self.secret_fields:
+            return self.secret_fields[name][0]
+        return self.instance._meta.get_field(name).verbose_name
 
     def _add_secret_fields(self) -> None:
         for name, (label, widget) in self.secret_fields.items():
@@ -68,16 +93,29 @@ class SalesforceConnectionForm(SecretFieldsMixin, forms.ModelForm):
 
     class Meta:
         model = SalesforceConnection
-        fields = ["environment", "auth_method", "login_url", "instance_url", "api_version", "client_id", "username"]
+        fields = [
+            "environment",
+            "auth_method",
+            "login_url",
+            "instance_url",
+            "allow_custom_endpoint",
+            "api_version",
+            "client_id",
+            "username",
+        ]
+
+    url_help = {
+        "login_url": _(
+            "https://login.salesforce.com, https://test.salesforce.com for a sandbox org, or your My Domain URL "
+            "(required for client credentials)."
+        ),
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._add_secret_fields()
+        self._add_endpoint_help()
         self.fields["new_private_key"].widget.attrs.update({"rows": 4, "cols": 60, "spellcheck": "false"})
-        self.fields["login_url"].help_text = _(
-            "https://login.salesforce.com, https://test.salesforce.com for a sandbox org, or your My Domain URL "
-            "(required for client credentials)."
-        )
 
     def clean_new_private_key(self) -> str:
         value = self.cleaned_data.get("new_private_key", "")
@@ -94,11 +132,14 @@ class HubSpotConnectionForm(SecretFieldsMixin, forms.ModelForm):
 
     class Meta:
         model = HubSpotConnection
-        fields = ["environment", "auth_method", "base_url", "client_id", "portal_id"]
+        fields = ["environment", "auth_method", "base_url", "allow_custom_endpoint", "client_id", "portal_id"]
+
+    url_help = {"base_url": _("https://api.hubapi.com, or your data center's API host (api-eu1.hubapi.com).")}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._add_secret_fields()
+        self._add_endpoint_help()
 
 
 class InclusionListForm(forms.Form):

@@ -179,6 +179,7 @@ def test_factory_picks_sandbox_or_real(hs, settings):
 
     connection = HubSpotConnection.load()
     connection.environment = SalesforceConnection.Environment.PRODUCTION
+    connection.allow_custom_endpoint = True  # neither host below is HubSpot's
     connection.base_url = "https://api.hubapi.example"
     connection.access_token = "pat-na1-secret"
     connection.save()

@@ -284,6 +284,8 @@ class TestFactory:
     def test_sandbox_connection(self, server, control, settings):
         from integration.models import SalesforceConnection
 
+        # The built-in sandbox is reached at the deployment's sandbox URL, whatever the row says.
+        settings.SANDBOX_SALESFORCE_URL = server.url
         settings.SANDBOX_SALESFORCE_CERT = str(server.cert_path)
         connection = SalesforceConnection.load()
         connection.environment = SalesforceConnection.Environment.SANDBOX_EMULATOR

@@ -29,12 +29,13 @@ from django.conf import settings
 from hubspot import HubSpot
 from hubspot.oauth.exceptions import ApiException as OAuthApiException
 
-from integration.clients.base import AuthError
+from integration import endpoints
+from integration.clients.base import NOT_CONFIGURED, AuthError, EndpointRefused
 from integration.clients.hubspot.client import HubSpotClient, HubSpotOwner
 from integration.clients.hubspot.isolation import ErrorCategory, RecordError, category_for_status
 from integration.clients.hubspot.records import BatchResult, ContactPage, HubSpotContact, PropertyValue, UpsertResult
 from integration.clients.hubspot.retry import CountingRetry, default_retry
-from integration.models import HubSpotConnection, SalesforceConnection
+from integration.models import HubSpotConnection
 
 __all__ = [
     "BatchResult",
@@ -61,16 +62,27 @@ _cache_lock = threading.Lock()
 def get_hubspot_client(*, fresh: bool = False) -> HubSpotClient:
     """The configured HubSpot client: the sandbox when ``settings.SANDBOX`` and the connection's
     environment is the built-in emulator, the real API otherwise (the connection's base URL and
-    token, falling back to the ``HUBSPOT_*`` settings). Cached per URL and token."""
+    token, falling back to the ``HUBSPOT_*`` settings). Cached per URL and token.
+
+    The real API's base URL passes :mod:`integration.endpoints` first (``EndpointRefused``
+    otherwise: nothing is sent); the deployment's ``HUBSPOT_ACCESS_TOKEN`` never goes to a
+    custom endpoint."""
     connection = HubSpotConnection.load()
     refresh: Callable[[], str] | None = None
-    if settings.SANDBOX and connection.environment == SalesforceConnection.Environment.SANDBOX_EMULATOR:
+    if connection.uses_emulator:
         base_url, token = settings.SANDBOX_HUBSPOT_URL, SANDBOX_TOKEN
     else:
         base_url = connection.base_url or settings.HUBSPOT_BASE_URL
-        token = connection.access_token or settings.HUBSPOT_ACCESS_TOKEN
+        allow_custom = connection.allow_custom_endpoint
+        problem = endpoints.url_problem(base_url, service=endpoints.HUBSPOT, allow_custom=allow_custom)
+        if problem:
+            raise EndpointRefused(problem, code="ENDPOINT_REFUSED")
+        token = connection.access_token or ("" if allow_custom else settings.HUBSPOT_ACCESS_TOKEN)
         if not token:
-            raise AuthError("No HubSpot access token is configured (connection page or HUBSPOT_ACCESS_TOKEN).")
+            raise AuthError(
+                "No HubSpot access token is configured (connection page or HUBSPOT_ACCESS_TOKEN).",
+                code=NOT_CONFIGURED,
+            )
         if connection.auth_method == HubSpotConnection.AuthMethod.OAUTH and connection.refresh_token:
             refresh = _oauth_refresher(base_url, connection.pk)
     key = (base_url, token)
