@@ -33,6 +33,7 @@ from sandbox.hubspot.history import (
     history_record_rows,
     integration,
 )
+from sandbox.hubspot.lists.schema import LIST_SCHEMA, LIST_TABLES
 from sandbox.hubspot.owners import OWNER_SCHEMA, OwnerMethods, owners_install, owners_seed, with_owner_options
 from sandbox.hubspot.schema import (
     COLUMN_PROPERTIES,
@@ -119,9 +120,9 @@ class HubSpotStore(OwnerMethods, SQLiteStore):
         count INTEGER NOT NULL
     );
     """
-    SCHEMA += HISTORY_SCHEMA + OWNER_SCHEMA  # CREATE ... IF NOT EXISTS: an older file gains the table on open
+    SCHEMA += HISTORY_SCHEMA + OWNER_SCHEMA + LIST_SCHEMA  # IF NOT EXISTS: an older file gains the tables on open
     # schema_version survives a reset: it only ever grows, so every process notices the change.
-    TABLES = ("contact", "property", "token", "seed_progress", "property_history", "owner")
+    TABLES = ("contact", "property", "token", "seed_progress", "property_history", "owner", *LIST_TABLES)
 
     def __init__(self, path: Any) -> None:
         self._schema_lock = threading.Lock()
