@@ -1,7 +1,8 @@
 """The HubSpot sandbox as a WSGI app: CRM v3 contacts, properties, OAuth, rate limits, faults.
 
 ``make_app(db_path=None, *, rate_limit=None) -> Router`` (``app.store`` is the
-``HubSpotStore``, ``app.faults`` the ``FaultInjector``, ``app.limiter`` the ``RateLimiter``).
+``HubSpotStore``, ``app.lists`` its ``HubSpotLists``, ``app.faults`` the ``FaultInjector``,
+``app.limiter`` the ``RateLimiter``).
 
 Endpoints (shaped as ``../shared/specs/hubspot/crm-contacts-v3.json`` and
 ``crm-properties-v3.json``):
@@ -16,14 +17,19 @@ Endpoints (shaped as ``../shared/specs/hubspot/crm-contacts-v3.json`` and
 - ``GET /crm/v3/owners/`` (``email``, ``after``, ``limit`` <= 500, ``archived``) and
   ``GET /crm/v3/owners/{ownerId}`` (``idProperty=id|userId``, ``archived``); the active owners are
   the options of ``hubspot_owner_id`` (:mod:`sandbox.hubspot.owners`);
+- Lists v3 for contact lists (``/crm/v3/lists/...``: create, fetch, search, rename, filter
+  updates, delete and restore, memberships), shaped as ``crm-lists-v3.json``: :mod:`.lists` and
+  :mod:`.list_memberships`, over :mod:`sandbox.hubspot.lists`;
 - ``POST /oauth/v1/token`` (authorization_code and refresh_token grants; any client id and
   secret) and ``GET /oauth/v1/access-tokens/{token}``;
 - the sandbox's ``/_sandbox/`` control endpoints (faults, reset, status), ``POST /_sandbox/owners``
   ``{"email", "firstName", "lastName", "archived"}`` (adds an owner), ``PATCH /_sandbox/owners/{id}``
-  ``{"archived": true|false}`` and
+  ``{"archived": true|false}``, the lists' ``PUT /_sandbox/lists/{id}/memberships`` and
+  ``PUT /_sandbox/lists/{id}/processing`` (:mod:`.list_memberships`), and
   ``POST /_sandbox/config`` ``{"rate_limit": {"max": 10, "interval_ms": 10000}}`` (burst
   limit) and/or ``{"search_rate_limit": {"max": 5, "interval_ms": 1000}}`` (HubSpot's separate
-  per-second limit on search); ``null`` switches a limit back off.
+  per-second limit on search); ``null`` switches a limit back off; ``{"list_processing_ms": N}``:
+  how long a list processes after a definition change (default 0).
 
 Auth: ``Authorization: Bearer sandbox`` or a token issued by ``/oauth/v1/token`` (expires after
 30 minutes, as HubSpot's). Errors are HubSpot's ``{"status": "error", "message", "correlationId",

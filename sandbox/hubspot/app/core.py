@@ -11,9 +11,12 @@ from sandbox.hubspot.app.common import CONTACT_PATH, error_body, render_error
 from sandbox.hubspot.app.contacts import ContactHandlers
 from sandbox.hubspot.app.hooks import HubSpotHooks
 from sandbox.hubspot.app.limits import RateLimiter
+from sandbox.hubspot.app.list_memberships import add_membership_routes
+from sandbox.hubspot.app.lists import add_list_routes
 from sandbox.hubspot.app.oauth import OAuthHandlers
 from sandbox.hubspot.app.owners import OwnerHandlers
 from sandbox.hubspot.app.properties import PropertyHandlers
+from sandbox.hubspot.lists.store import HubSpotLists
 from sandbox.hubspot.store import HubSpotStore
 from sandbox.store import default_db_path
 from sandbox.wsgi import Request, Response, Router, json_response
@@ -24,6 +27,7 @@ def make_app(db_path: str | Path | None = None, *, rate_limit: tuple[int, int] |
     if db_path is None:
         db_path = default_db_path("hubspot")
     store = HubSpotStore(db_path)
+    lists = HubSpotLists(store)
     faults = FaultInjector()
     limiter = RateLimiter(*(rate_limit or (None,)))
     search_limiter = RateLimiter(None, 1_000)  # HubSpot: 5 searches a second; off unless configured
@@ -43,6 +47,11 @@ def make_app(db_path: str | Path | None = None, *, rate_limit: tuple[int, int] |
         body = request.json()
         if not isinstance(body, dict):
             return json_response(400, error_body(400, "A JSON object is expected."))
+        if "list_processing_ms" in body:
+            try:
+                lists.set_processing_ms(body["list_processing_ms"])
+            except ValueError as exc:
+                return json_response(400, error_body(400, str(exc)))
         for key, target, default_interval in (
             ("rate_limit", limiter, 10_000),
             ("search_rate_limit", search_limiter, 1_000),
@@ -57,7 +66,7 @@ def make_app(db_path: str | Path | None = None, *, rate_limit: tuple[int, int] |
                 target.configure(int(config["max"]), int(config.get("interval_ms", default_interval)))
             except (KeyError, TypeError, ValueError):
                 return json_response(400, error_body(400, f"{key} needs an integer 'max'."))
-        return json_response(200, limits())
+        return json_response(200, {**limits(), "list_processing_ms": lists.processing_ms()})
 
     install_control_routes(
         router,
@@ -67,8 +76,11 @@ def make_app(db_path: str | Path | None = None, *, rate_limit: tuple[int, int] |
     )
     router.add("POST", r"/_sandbox/config", set_config, public=True)
     _add_routes(router, store)
+    add_list_routes(router, lists)
+    add_membership_routes(router, lists)
 
     router.store = store  # type: ignore[attr-defined]
+    router.lists = lists  # type: ignore[attr-defined]
     router.faults = faults  # type: ignore[attr-defined]
     router.limiter = limiter  # type: ignore[attr-defined]
     return router

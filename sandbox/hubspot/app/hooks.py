@@ -12,6 +12,12 @@ from sandbox.hubspot.store import HubSpotStore, now_ms
 from sandbox.wsgi import HttpError, Request, Response, json_response
 
 
+def _crm_search(path: str) -> bool:
+    """The CRM search endpoints (``/crm/v3/objects/{type}/search``), which have their own limit;
+    the Lists API's search (``/crm/v3/lists/search``) counts as any other call."""
+    return path.startswith("/crm/v3/objects/") and path.endswith("/search")
+
+
 def _rate_limited(policy: str) -> dict[str, Any]:
     """HubSpot's 429 body for the ``policy`` limit (``ten_secondly_rolling``, or search's ``secondly``)."""
     return error_body(
@@ -89,7 +95,7 @@ class HubSpotHooks:
         return None
 
     def rate_limit_hook(self, request: Request) -> Response | None:
-        if request.method == "POST" and request.path.endswith("/search"):
+        if request.method == "POST" and _crm_search(request.path):
             # Search has its own per-second limit and answers 429 without rate-limit headers.
             search_allowed, _headers = self.search_limiter.hit()
             if not search_allowed:
@@ -102,7 +108,7 @@ class HubSpotHooks:
 
     def rate_headers(self, request: Request, response: Response) -> None:
         headers = request.state.get("rate_headers")
-        if not headers or request.path.endswith("/search"):
+        if not headers or _crm_search(request.path):
             return  # HubSpot's search endpoints do not send the rate-limit headers
         for name, value in headers.items():
             if response.header(name) is None:
