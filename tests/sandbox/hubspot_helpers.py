@@ -1,5 +1,5 @@
-"""What the HubSpot emulator tests share besides fixtures: paths, a spec checker, contact makers and
-the OAuth token call."""
+"""What the HubSpot emulator tests share besides fixtures: paths, a spec checker, contact makers,
+the OAuth token call, and the Lists v3 tests' definition builders and raw client calls."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 import requests
 from hubspot import HubSpot
 from hubspot.crm.contacts import SimplePublicObjectInputForCreate
+from hubspot.crm.lists import ListCreateRequest
+from hubspot.crm.lists.exceptions import ApiException as ListsApiException
 from openapi_schema_validator import OAS30Validator, oas30_format_checker, validate
 
 AUTH = {"Authorization": "Bearer sandbox"}
@@ -26,7 +28,7 @@ class SpecChecker:
         self.specs = (
             {
                 name: json.loads((spec_dir / f"{name}.json").read_text())
-                for name in ("crm-contacts-v3", "crm-properties-v3")
+                for name in ("crm-contacts-v3", "crm-properties-v3", "crm-lists-v3")
             }
             if spec_dir
             else {}
@@ -75,3 +77,70 @@ def _seed(app, n: int, *, start_ms: int = 1_700_000_000_000, **extra) -> None:
         )
         for i in range(n)
     )
+
+
+# -- Lists v3 ------------------------------------------------------------------------------
+
+LISTS_SPEC = "crm-lists-v3"
+
+
+class RawAnswer:
+    """A client call's answer as the spec checker reads it (``status_code``, ``content``, ``json()``)."""
+
+    def __init__(self, status: int, content: bytes) -> None:
+        self.status_code = status
+        self.content = content
+
+    def json(self):
+        return json.loads(self.content)
+
+
+def raw(call, *args, **kwargs) -> RawAnswer:
+    """``call`` (a ``crm.lists`` API method) with ``_preload_content=False``: its raw answer,
+    errors included, for the spec checker."""
+    try:
+        answer = call(*args, _preload_content=False, **kwargs)
+    except ListsApiException as exc:
+        body = exc.body or b""
+        return RawAnswer(exc.status, body.encode() if isinstance(body, str) else body)
+    return RawAnswer(answer.status, answer.data)
+
+
+def and_branch(*filters: dict, branches: tuple[dict, ...] = ()) -> dict:
+    return {"filterBranchType": "AND", "filters": list(filters), "filterBranches": list(branches)}
+
+
+def or_root(*and_branches: dict) -> dict:
+    """HubSpot's filter structure: an OR root holding AND branches."""
+    return {"filterBranchType": "OR", "filters": [], "filterBranches": list(and_branches)}
+
+
+def prop(name: str, operation_type: str, operator: str, **fields) -> dict:
+    return {
+        "filterType": "PROPERTY",
+        "property": name,
+        "operation": {"operationType": operation_type, "operator": operator, **fields},
+    }
+
+
+def in_list(list_id: str, operator: str = "IN_LIST") -> dict:
+    return {"filterType": "IN_LIST", "listId": str(list_id), "operator": operator}
+
+
+def create_list(client: HubSpot, name: str, processing_type: str = "DYNAMIC", filter_branch: dict | None = None):
+    """A contact list created through ``crm.lists``; its ``PublicObjectList``."""
+    request = ListCreateRequest(
+        name=name, object_type_id="0-1", processing_type=processing_type, filter_branch=filter_branch
+    )
+    return client.crm.lists.lists_api.create(request).list
+
+
+def members(client: HubSpot, list_id: str) -> list[str]:
+    """Every member's record id, through the memberships pages (250 a page)."""
+    found, after = [], None
+    while True:
+        page = client.crm.lists.memberships_api.get_page(list_id, after=after, limit=250)
+        found += [m.record_id for m in page.results]
+        if not page.paging or not page.paging.next:
+            return found
+        after = page.paging.next.after
