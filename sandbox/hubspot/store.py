@@ -2,7 +2,8 @@
 
 One SQLite file (``HubSpotStore(path)``). A contact row keeps ``hs_object_id`` (the row id),
 ``createdate`` and ``lastmodifieddate`` (epoch ms) in columns, a case-folded email key for
-look-ups and the other property values, already canonical strings, as a JSON document.
+look-ups and the other property values, already canonical strings, as a JSON document. Contact
+lists (Lists v3) live in the same file, in the tables of :mod:`sandbox.hubspot.lists.schema`.
 
 Every change of a property value is also appended to its history (:mod:`.history`) in the same
 transaction, with the write's time and source (``source=``: the API's app by default).

@@ -7,9 +7,13 @@ them equal). ``includeObjectsWithNoValueSet``, ``requiresTimeZoneConversion`` an
 own request examples leave them out): the stored form fills them in (:mod:`.definition`).
 
 Operators: the spec types ``operator`` as a plain string. The operators per operation type below
-are those of HubSpot's list filters guide ("Property filter operations",
-https://developers.hubspot.com/docs/api-reference/crm-lists-v3/list-filters); an operation type
-missing from ``OPERATORS`` takes any non-empty operator (the sandbox never evaluates it).
+follow HubSpot's list filters guide ("Property filter operations",
+https://developers.hubspot.com/docs/api-reference/crm-lists-v3/list-filters) as far as the
+sandbox knows it: DESIGN §5's set is certain; the ``HAS_EVER_*``/``HAS_NEVER_*`` history
+operators, ENUMERATION's ``IS_EXACTLY``/``CONTAINS_ALL`` families and the rolling ``..._FROM_NOW``
+operators are the guide's names as remembered, not checked against a copy of it. An operator
+missing from ``OPERATORS`` is refused with a message listing the known ones; an operation type
+missing from it takes any non-empty operator (the sandbox never evaluates it).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """List processing, as HubSpot does it in the background: "Whenever a record changes, it is
 reevaluated against the list's filters and either added to or removed from it"
-(https://developers.hubspot.com/docs/api-reference/crm-lists-v3/guide, "List processing types").
+(https://developers.hubspot.com/docs/guides/api/crm/lists/overview, "List processing types").
 
 - A definition change (create, filter update, restore, the end of a test's hold) makes the list
   ``PROCESSING`` until ``process_at_ms`` (now + the ``processing_ms`` setting, 0 by default); the
