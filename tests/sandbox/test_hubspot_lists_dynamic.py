@@ -149,8 +149,9 @@ def test_in_list_filters_name_live_lists_and_never_loop(client: HubSpot, hs, spe
         spec(answer, "/crm/v3/lists/{listId}/update-list-filters", "put", LISTS_SPEC)
         assert answer.status_code == 400, branch
     api.remove(big.list_id)
-    refused = raw(api.create, {"name": "On deleted", "objectTypeId": "0-1", "processingType": "DYNAMIC",
-                               "filterBranch": or_root(and_branch(in_list(big.list_id)))})  # fmt: skip
+    on_deleted = or_root(and_branch(in_list(big.list_id)))
+    body = {"name": "On deleted", "objectTypeId": "0-1", "processingType": "DYNAMIC", "filterBranch": on_deleted}
+    refused = raw(api.create, body)
     assert refused.status_code == 400 and "does not exist" in refused.json()["message"]
     numeric = create_list(client, "Numeric id", "DYNAMIC", or_root(and_branch({**in_list("1"), "listId": 1})))
     stored = api.get_by_id(numeric.list_id, include_filters=True, _preload_content=False).json()
