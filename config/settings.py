@@ -1,8 +1,9 @@
 """Settings, read from the environment (django-environ; a `.env` file is optional).
 
-Every variable has a default that runs the embedded demo safely on 127.0.0.1: SQLite,
-the django-q2 ORM broker and the sandbox emulators. Production sets DEBUG=false,
-SECRET_KEY, FIELD_ENCRYPTION_KEY, DATABASE_URL and usually REDIS_URL.
+Every variable has a default that runs the embedded demo safely on 127.0.0.1: SQLite, the
+django-q2 ORM broker, the sandbox emulators, and DEBUG off (``make run`` serves like production;
+set DEBUG=true for development). Production sets SANDBOX=false, SECRET_KEY,
+FIELD_ENCRYPTION_KEY, ALLOWED_HOSTS, DATABASE_URL and usually REDIS_URL; the README lists them.
 """
 
 from __future__ import annotations
@@ -15,32 +16,47 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config.keys import stored_secret_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for: a debug page shows the settings and the process environment to anyone
+# who can cause an error.
+DEBUG = env.bool("DEBUG", default=False)
 
-_DEV_SECRET_KEY = "insecure-demo-key-only-for-local-use-set-SECRET_KEY-in-production"
-SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
+# Where the app keeps files of its own: the generated secret key, the sandbox's state and TLS
+# certificate.
+DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "data")))
+
+# The embedded Salesforce and HubSpot emulators ("try it without touching your org").
+SANDBOX = env.bool("SANDBOX", default=True)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false.")
+    if not SANDBOX:
+        # A key generated per machine would differ between a deployment's web and worker
+        # machines, and FIELD_ENCRYPTION_KEY is derived from it unless set.
+        raise ImproperlyConfigured("SECRET_KEY must be set when SANDBOX is false (see the README's Deployment).")
+    SECRET_KEY = stored_secret_key(DATA_DIR / "secret_key")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# Where the app keeps files of its own: the sandbox's state and TLS certificate.
-DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "data")))
-
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin on this project's site (config/admin_site.py): throttled password checks,
+    # the same refusal for a missing object as for one the user may not see.
+    "config.apps.GateAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_q",
+    # The project's own models (the login attempts of config/throttle.py).
+    "config.apps.ConfigConfig",
     "lists",
     "integration",
     "sync",
@@ -112,7 +128,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# ``make run`` collects static files here and whitenoise serves them (hashed names, compressed).
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -124,10 +141,12 @@ STORAGES = {
 
 LOGIN_URL = "admin:login"
 
-# Login throttling (config/throttle.py): 5 wrong passwords lock a username from an address for 15 minutes.
+# Login throttling (config/throttle.py): 5 wrong passwords lock a username from an address for
+# 15 minutes. Each attempt is reserved before its password is checked (in Redis when REDIS_URL is
+# set, else in the database), so parallel guesses cannot outrun the count.
 AUTHENTICATION_BACKENDS = ["config.throttle.ThrottledModelBackend"]
-LOGIN_FAILURE_LIMIT = 5
-LOGIN_LOCKOUT_SECONDS = 15 * 60
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 
 # Secrets of the connections (tokens, refresh tokens, private keys) are encrypted at rest
 # with this Fernet key. The demo derives one from SECRET_KEY; production sets its own so that
@@ -137,8 +156,7 @@ FIELD_ENCRYPTION_KEY = env.str(
     default=base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode(),
 )
 
-# The embedded Salesforce and HubSpot emulators ("try it without touching your org").
-SANDBOX = env.bool("SANDBOX", default=True)
+# Where the app finds the emulators (SANDBOX above).
 SANDBOX_HUBSPOT_URL = env.str("SANDBOX_HUBSPOT_URL", default="http://127.0.0.1:8100")
 SANDBOX_SALESFORCE_URL = env.str("SANDBOX_SALESFORCE_URL", default="https://127.0.0.1:8443")
 # The emulator's self-signed certificate, which the Salesforce client trusts; default: the one
@@ -174,38 +192,31 @@ Q_CLUSTER = {
     "save_limit": 500,
     "label": _("Background jobs"),
 }
-# The login-failure counts must be shared by every web process: Redis when there is one, else
-# files in DATA_DIR; the demo's single process keeps them in memory.
-if REDIS_URL:
-    _LOGIN_THROTTLE_CACHE = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-elif DEBUG:
-    _LOGIN_THROTTLE_CACHE = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "login-throttle"}
-else:
-    _LOGIN_THROTTLE_CACHE = {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": str(DATA_DIR / "login-throttle"),
-    }
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "login_throttle": _LOGIN_THROTTLE_CACHE,
-}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.5
 
-# Production hardening (manage.py check --deploy is clean with DEBUG=false).
+# Production hardening: ``manage.py check --deploy`` is clean with DEBUG=false and the defaults.
+# SECURE_SSL_REDIRECT=false serves plain http, for the loopback demo (``make run`` sets it);
+# cookies are then sent over http too, else the browser would drop the session cookie.
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_SECURE = SECURE_SSL_REDIRECT
+    CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+# Behind a reverse proxy that terminates TLS, X-Forwarded-Proto says whether the client used
+# https. Only that proxy may say so: without one, any client could send the header and pass for
+# a secure request (no redirect to https, secure-only checks satisfied over plain http).
+TRUST_PROXY = env.bool("TRUST_PROXY", default=False)
+if TRUST_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # The most records in one Bulk API job when a big queue (a first sync, a resync) is pushed.
 # Workers claim 2,000 contacts at a time whatever this is (so several share the queue) and

@@ -1,18 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 
-from config.throttle import ThrottledAdminAuthenticationForm
 from sync.webhooks import hubspot_webhook
 
-# Says why a username locked by too many failed logins is refused (config/throttle.py).
-admin.site.login_form = ThrottledAdminAuthenticationForm
-admin.site.site_header = _("HubSpot → Salesforce inclusion-list sync")
-admin.site.site_title = _("Inclusion-list sync")
-admin.site.index_title = _("Administration")
-
+# ``admin.site`` is the project's site, titles and login form included (config/admin_site.py).
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("i18n/", include("django.conf.urls.i18n")),
