@@ -413,3 +413,57 @@ def test_each_group_gets_what_its_permissions_say_and_never_a_500(routes, object
             served += status == 200
     assert not problems, "\n".join(problems)
     assert served > 10
+
+
+# --------------------------------------------------------------------------------------------
+# No existence oracle: without permission, an object that exists and one that does not are
+# refused alike (same status, same kind of body), so ids cannot be probed.
+
+
+def answer_kind(response) -> tuple[int, str, str]:
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return response.status_code, response.get("Content-Type", ""), response.get("Location", "") or body[:15].decode()
+
+
+MISSING_PK = {Task: "f" * 32, Success: "f" * 32, Failure: "f" * 32}
+
+
+def test_without_permission_a_missing_object_is_refused_like_an_existing_one(objects, django_user_model):
+    staff = django_user_model.objects.create_user("staff", "staff@example.com", "pw-Unused-123", is_staff=True)
+    client = Client(raise_request_exception=False)
+    client.force_login(staff)
+    problems, compared = [], 0
+    for model in admin.site._registry:
+        opts = model._meta
+        existing = objects[model].pk
+        missing = MISSING_PK.get(model, 987654321)
+        pages = [f"/admin/{opts.app_label}/{opts.model_name}/{{}}/{page}/" for page in ("history", "change", "delete")]
+        for page in pages:
+            seen, unseen = client.get(page.format(existing)), client.get(page.format(missing))
+            if answer_kind(seen) != answer_kind(unseen) or seen.status_code != 403:
+                problems.append(f"{page}: {answer_kind(seen)} for an existing object, {answer_kind(unseen)} for none")
+            compared += 1
+    mapping = objects[FieldMapping].pk
+    for action in ("delete", "change"):
+        url = "/admin/integration/salesforce/settings/mappings/{}/"
+        seen = client.post(url.format(mapping), {"action": action, "rule": "two_way"})
+        unseen = client.post(url.format(987654321), {"action": action, "rule": "two_way"})
+        if answer_kind(seen) != answer_kind(unseen) or seen.status_code != 403:
+            problems.append(f"mapping {action}: {answer_kind(seen)} vs {answer_kind(unseen)}")
+    rename = "/admin/lists/contactlist/{}/rename/"
+    seen = client.post(rename.format(objects[ContactList].pk), b'{"name": "x"}', content_type="application/json")
+    unseen = client.post(rename.format(987654321), b'{"name": "x"}', content_type="application/json")
+    if answer_kind(seen) != answer_kind(unseen) or seen.status_code != 403:
+        problems.append(f"rename: {answer_kind(seen)} vs {answer_kind(unseen)}")
+    assert not problems, "\n".join(problems)
+    assert compared >= 3 * 20
+    assert FieldMapping.objects.filter(pk=mapping).exists()
+
+
+def test_with_permission_a_missing_object_is_still_reported_missing(objects, admin_client):
+    """The refusal above comes first only for those refused anyway: an admin is told an id is gone."""
+    missing = admin_client.get("/admin/lists/contactlist/987654321/history/")
+    assert missing.status_code == 302 and missing["Location"] == "/admin/"
+    assert admin_client.get(f"/admin/lists/contactlist/{objects[ContactList].pk}/history/").status_code == 200
+    response = admin_client.post("/admin/integration/salesforce/settings/mappings/987654321/", {"action": "delete"})
+    assert response.status_code == 404

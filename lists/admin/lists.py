@@ -280,6 +280,9 @@ class ContactListAdmin(admin.ModelAdmin):
     def rename_view(self, request: HttpRequest, pk: int) -> JsonResponse:
         if request.method != "POST":
             return JsonResponse({"ok": False, "errors": [{"message": gettext("Use POST.")}]}, status=405)
+        # Permission before the lookup: refused alike whether the list exists or not.
+        if not self.has_change_permission(request):
+            raise PermissionDenied
         contact_list = get_object_or_404(ContactList, pk=pk)
         if not self.has_change_permission(request, contact_list):
             raise PermissionDenied

@@ -59,13 +59,14 @@ def mapping_add(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def mapping_change(request: HttpRequest, pk: int) -> HttpResponse:
+    deleting = request.POST.get("action") == "delete"
+    # Permission before the lookup: refused alike whether the mapping exists or not.
+    require(request, "integration.delete_fieldmapping" if deleting else "integration.change_fieldmapping")
     mapping = get_object_or_404(FieldMapping, pk=pk)
-    if request.POST.get("action") == "delete":
-        require(request, "integration.delete_fieldmapping")
+    if deleting:
         field_mapping_delete(mapping=mapping, actor=request.user)
         messages.success(request, _("Mapping deleted."))
         return back("mappings")
-    require(request, "integration.change_fieldmapping")
     data = {
         "hubspot_property": mapping.hubspot_property,
         "salesforce_object": mapping.salesforce_object,
