@@ -180,18 +180,18 @@ def _write_changes(level: list[ContactList], changes: dict[int, tuple[list[int],
     when = _db_datetime(at)
     with connections["default"].cursor() as cursor:
         if left:
-            cursor.executemany(f"DELETE FROM {t['membership']} WHERE contact_list_id = %s AND contact_id = %s", left)
+            cursor.executemany(f"DELETE FROM {t['membership']} WHERE contact_list_id = %s AND contact_id = %s", left)  # nosec B608  # quoted table names only; values are parameters
         if joined:
             cursor.executemany(
-                f"INSERT INTO {t['membership']} (contact_list_id, contact_id, added_at) VALUES (%s, %s, %s)",
+                f"INSERT INTO {t['membership']} (contact_list_id, contact_id, added_at) VALUES (%s, %s, %s)",  # nosec B608  # quoted table names only; values are parameters
                 [(list_id, pk, when) for list_id, pk in joined],
             )
         cursor.executemany(
-            f"INSERT INTO {t['change']} (contact_list_id, contact_id, kind, at, list_version) VALUES (%s, %s, %s, %s, %s)",
+            f"INSERT INTO {t['change']} (contact_list_id, contact_id, kind, at, list_version) VALUES (%s, %s, %s, %s, %s)",  # nosec B608  # quoted table names only; values are parameters
             [(list_id, pk, Kind.LEFT.value, when, versions[list_id]) for list_id, pk in left]
             + [(list_id, pk, Kind.JOINED.value, when, versions[list_id]) for list_id, pk in joined],
         )
         cursor.executemany(
-            f"UPDATE {_qn(ContactList._meta.db_table)} SET size = size + %s WHERE id = %s",
+            f"UPDATE {_qn(ContactList._meta.db_table)} SET size = size + %s WHERE id = %s",  # nosec B608  # quoted table names only; values are parameters
             [(len(joins) - len(leaves), list_id) for list_id, (joins, leaves) in changes.items() if joins or leaves],
         )

@@ -202,7 +202,7 @@ def _publish(
             list_id=list_id,
             version=version,
             at=now,
-            condition_sql=f"NOT EXISTS (SELECT 1 FROM {ids.name} t WHERE t.id = m.contact_id)",
+            condition_sql=f"NOT EXISTS (SELECT 1 FROM {ids.name} t WHERE t.id = m.contact_id)",  # nosec B608  # the temporary table's quoted name only
             params=(),
         )
         # Once the remaining members are taken out, the set holds exactly the contacts who join.

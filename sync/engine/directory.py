@@ -36,7 +36,7 @@ class SalesforceDirectory:
     def _count(self, object_name: str) -> int:
         if object_name not in self._counts:
             self._counts[object_name] = self.client.count(
-                f"SELECT COUNT() FROM {object_name} WHERE {self._condition(object_name)}"
+                f"SELECT COUNT() FROM {object_name} WHERE {self._condition(object_name)}"  # nosec B608  # SOQL (read-only): constant object, alphanumeric ids, mapped field names
             )
         return self._counts[object_name]
 
@@ -44,7 +44,7 @@ class SalesforceDirectory:
         fields = [f for f in self.fields_by_object.get(object_name, ()) if f not in ("Id", "Email", "LastModifiedDate")]
         select = ", ".join(["Id", "Email", "LastModifiedDate", *fields])
         index: dict[str, list[EmailMatch]] = defaultdict(list)
-        for record in self.client.query(f"SELECT {select} FROM {object_name} WHERE {self._condition(object_name)}"):
+        for record in self.client.query(f"SELECT {select} FROM {object_name} WHERE {self._condition(object_name)}"):  # nosec B608  # SOQL (read-only): constant object, alphanumeric ids, mapped field names
             match = EmailMatch.from_record(object_name, record, fields)
             index[match.email.lower()].append(match)
         return index
@@ -88,7 +88,7 @@ class SalesforceDirectory:
             )
             if not chunk:
                 continue
-            for record in self.client.query(f"SELECT {select} FROM {object_name} WHERE Id IN ({chunk})"):
+            for record in self.client.query(f"SELECT {select} FROM {object_name} WHERE Id IN ({chunk})"):  # nosec B608  # SOQL (read-only): constant object, alphanumeric ids, mapped field names
                 found[record["Id"]] = {k: v for k, v in record.items() if k != "attributes"}
                 # Salesforce answers with 18-character ids; the contact may hold the 15-character one.
                 found.setdefault(record["Id"][:15], found[record["Id"]])

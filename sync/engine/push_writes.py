@@ -391,7 +391,7 @@ class PushWrites:
         # which costs seconds for a Bulk job's worth of contacts.
         table = connection.ops.quote_name(Contact._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.executemany(f"UPDATE {table} SET salesforce_id = %s, salesforce_object = %s WHERE id = %s", rows)
+            cursor.executemany(f"UPDATE {table} SET salesforce_id = %s, salesforce_object = %s WHERE id = %s", rows)  # nosec B608  # a quoted table name only; values are parameters
         if sent_at is None:
             return
         states = []

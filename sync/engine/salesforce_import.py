@@ -62,7 +62,7 @@ class SalesforceImport:
                 mark.save(update_fields=["value", "cursor", "updated_at"])
             marks[salesforce_object] = mark
             counts[salesforce_object] = self.salesforce.count(
-                f"SELECT COUNT() FROM {salesforce_object} WHERE {_condition(salesforce_object, mark.cursor)}"
+                f"SELECT COUNT() FROM {salesforce_object} WHERE {_condition(salesforce_object, mark.cursor)}"  # nosec B608  # SOQL (read-only): constant object, soql_quote'd cursor, mapped field names
             )
         self.total = sum(counts.values())
         self._progress()
@@ -77,7 +77,7 @@ class SalesforceImport:
         read = 0
         while read < count:
             soql = (
-                f"SELECT {fields} FROM {salesforce_object} WHERE {_condition(salesforce_object, mark.cursor)} "
+                f"SELECT {fields} FROM {salesforce_object} WHERE {_condition(salesforce_object, mark.cursor)} "  # nosec B608  # SOQL (read-only): constant object, soql_quote'd cursor, mapped field names
                 f"ORDER BY Id ASC LIMIT {PAGE}"
             )
             page = list(self.salesforce.query(soql))

@@ -67,7 +67,7 @@ class Spool:
         self._file.seek(0)
         rows: list[tuple] = []
         for _index in range(self._count):
-            rows.append(pickle.load(self._file))
+            rows.append(pickle.load(self._file))  # nosec B301  # reads back only what this process pickled into its own unnamed temporary file
             if len(rows) == size:
                 position = self._file.tell()
                 yield _rebuilt(rows, states)
