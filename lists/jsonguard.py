@@ -31,11 +31,12 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils.translation import gettext as _
 
 MAX_BYTES = 1024 * 1024
@@ -87,9 +88,9 @@ class Problem:
 # --- HTTP ---------------------------------------------------------------------------------------
 
 
-def content_length_check(request: HttpRequest, *, max_bytes: int = MAX_BYTES) -> None:
+def content_length_check(request: HttpRequest, *, max_bytes: int | None = MAX_BYTES) -> None:
     """Refuse (:class:`JsonRefused`) a ``Content-Length`` that is not ASCII digits, or above
-    ``max_bytes``.
+    ``max_bytes`` (None: any size, left to Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE``).
 
     Django reads the header with ``int()`` when the body is first read, so a header like
     ``abc`` must be refused before ``request.body`` is touched (gunicorn refuses it itself; the
@@ -101,8 +102,27 @@ def content_length_check(request: HttpRequest, *, max_bytes: int = MAX_BYTES) ->
     text = str(raw).strip()
     if not _CONTENT_LENGTH.fullmatch(text):
         raise JsonRefused(_("The Content-Length header is not a number of bytes."))
-    if int(text) > max_bytes:
+    if max_bytes is not None and int(text) > max_bytes:
         raise _too_large(max_bytes)
+
+
+class ContentLengthMiddleware:
+    """Answers 400 to any request whose ``Content-Length`` is not a number of bytes.
+
+    Django reads the header with ``int()`` when a view first reads the body (``request.POST``
+    of any form), so on the development server, which passes the header on as sent, ``abc``
+    is a 500. Install it first in ``MIDDLEWARE``, before anything reads the body.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            content_length_check(request, max_bytes=None)
+        except JsonRefused as exc:
+            return HttpResponseBadRequest(exc.message, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
 
 
 def body_of(request: HttpRequest, *, max_bytes: int = MAX_BYTES) -> bytes:

@@ -10,7 +10,7 @@ import socket
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from lists import jsonguard
@@ -123,6 +123,22 @@ def test_a_content_length_over_the_limit_is_a_413():
     with pytest.raises(jsonguard.JsonRefused) as info:
         jsonguard.body_of(request, max_bytes=1000)
     assert info.value.status == 413
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("header", ["abc", "-1", " 12x"])
+def test_the_content_length_middleware_answers_a_malformed_header_on_any_form_with_a_400(settings, header):
+    """Without it, any form's ``request.POST`` reads the header with int(): a 500."""
+    settings.MIDDLEWARE = ["lists.jsonguard.ContentLengthMiddleware", *settings.MIDDLEWARE]
+    response = Client().post(
+        "/admin/login/",
+        data="username=a&password=b",
+        content_type="application/x-www-form-urlencoded",
+        CONTENT_LENGTH=header,
+    )
+    assert response.status_code == 400
+    assert b"Content-Length" in response.content
+    assert Client().get("/admin/login/").status_code == 200
 
 
 # --- ContactList.full_clean -------------------------------------------------------------------
