@@ -21,7 +21,7 @@ from lists.services import list_create, list_refresh
 from sync.engine import queue
 from sync.engine.errors import TRANSIENT_CODES
 from sync.models import Category, PendingSync, SyncRecord, SyncRun, Watermark
-from sync.services import hubspot_pull, push_pending, sync_cycle, webhook_events_handle
+from sync.services import hubspot_pull, push_pending, sync_cycle, webhook_event_parse, webhook_events_handle
 
 pytestmark = pytest.mark.django_db
 
@@ -425,16 +425,17 @@ def test_a_contact_deleted_or_merged_in_hubspot_stops_syncing_and_is_logged(sand
     hubspot_pull()
     assert PendingSync.objects.filter(contact=gone).exists()
     api.archive(gone.hubspot_id)
+    gone_id, survivor_id = int(gone.hubspot_id), int(survivor.hubspot_id)
     if how == "deletion":
-        event = {"subscriptionType": "contact.deletion", "objectId": gone.hubspot_id}
+        event = {"subscriptionType": "contact.deletion", "objectId": gone_id}
     else:
         event = {
             "subscriptionType": "contact.merge",
-            "objectId": survivor.hubspot_id,
-            "primaryObjectId": survivor.hubspot_id,
-            "mergedObjectIds": [gone.hubspot_id, survivor.hubspot_id],
+            "objectId": survivor_id,
+            "primaryObjectId": survivor_id,
+            "mergedObjectIds": [gone_id, survivor_id],
         }
-    assert webhook_events_handle(events=[event]) == 1
+    assert webhook_events_handle(events=[webhook_event_parse(event)]) == 1
     run = sync_cycle(trigger=SyncRun.Trigger.COMMAND)
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     gone.refresh_from_db()
