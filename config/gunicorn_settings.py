@@ -17,6 +17,9 @@ bind = env.str("WEB_BIND", default="127.0.0.1:8000")
 workers = env.int("WEB_CONCURRENCY", default=2)
 threads = env.int("WEB_THREADS", default=4)
 accesslog = "-"
+# No runtime control socket (by default one in the user's home, shared by every gunicorn of the
+# user): nothing here uses it, and two instances would fight over it.
+control_socket_disable = True
 
 # gunicorn believes X-Forwarded-Proto from loopback peers by default and then tells Django the
 # request came over https. Without a proxy (TRUST_PROXY=false) any local client could say so:
