@@ -216,10 +216,34 @@ def redis_url(tmp_path_factory):
         process.wait(timeout=10)
 
 
+@pytest.fixture
+def server_database_url(tmp_path):
+    """The web process's own database: on PostgreSQL when the suite runs there (a database made
+    for it beside the test database), else a SQLite file."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        yield f"sqlite:///{tmp_path / 'app.sqlite3'}"
+        return
+    import psycopg
+
+    name = f"throttle_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("store", ["database", "redis"])
-def test_twenty_parallel_wrong_passwords_cost_twenty_attempts(store, request, tmp_path):
-    extra = {"LOGIN_LOCKOUT_SECONDS": str(LOCKOUT_SECONDS), "CHECKS_FILE": str(tmp_path / "checks")}
+def test_twenty_parallel_wrong_passwords_cost_twenty_attempts(store, request, tmp_path, server_database_url):
+    extra = {
+        "LOGIN_LOCKOUT_SECONDS": str(LOCKOUT_SECONDS),
+        "CHECKS_FILE": str(tmp_path / "checks"),
+        "DATABASE_URL": server_database_url,
+    }
     if store == "redis":
         extra["REDIS_URL"] = request.getfixturevalue("redis_url")
     env = production_env(tmp_path, **extra)
