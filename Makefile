@@ -65,7 +65,8 @@ test-postgres: install-dev
 	bash .ci/with-postgres $(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
 
 ## Static analysis of the product (not the tests, benches or emulators): every finding of medium
-## severity or above is fixed, or annotated on its line with `# nosec Bxxx: why it is safe`.
+## severity or above is fixed, or annotated on its line: `# nosec Bxxx  # why it is safe` (the
+## reason after a second `#`, or bandit reads each of its words as a test name and warns).
 ## (bandit warns "nosec encountered, but no failed test" for annotated f-strings, PyCQA/bandit#1204: dropped.)
 security: install-dev
 	@$(BIN)/bandit -q -r config integration lists sync --severity-level medium 2>$(VENV)/bandit.log; \
