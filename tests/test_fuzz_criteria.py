@@ -24,6 +24,9 @@ FUZZ_JSON = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 PREVIEW = "/admin/lists/contactlist/preview/"
+# Lists the criteria refer to: A is built from the static list, B from A. Ids far above the
+# sequence, which PostgreSQL does not move back when a test's transaction is rolled back.
+LIST_A, LIST_STATIC, LIST_B = 900_001, 900_002, 900_003
 
 texts = st.one_of(
     st.text(min_size=1, max_size=30).filter(str.strip),
@@ -82,7 +85,7 @@ valid_filters = st.one_of(
     st.fixed_dictionaries(
         {
             "filterType": st.just("IN_LIST"),
-            "listId": st.sampled_from(["1", 2, "2"]),
+            "listId": st.sampled_from([str(LIST_A), LIST_STATIC, str(LIST_STATIC)]),
             "operator": st.sampled_from(["IN_LIST", "NOT_IN_LIST"]),
         }
     ),
@@ -155,11 +158,13 @@ def schema():
     ContactFactory(properties={"country": "France", "numemployees": 50, "interests": ["crm"], "newsletter": True})
     ContactFactory(properties={"country": "%_\\", "createdate": 0, "lifecyclestage": "lead"})
     ContactListFactory(
-        pk=1, filter_branch=filter_branch([{"filterType": "IN_LIST", "listId": "2", "operator": "IN_LIST"}])
+        pk=LIST_A,
+        filter_branch=filter_branch([{"filterType": "IN_LIST", "listId": str(LIST_STATIC), "operator": "IN_LIST"}]),
     )
-    ContactListFactory(pk=2, static=True)
+    ContactListFactory(pk=LIST_STATIC, static=True)
     ContactListFactory(
-        pk=3, filter_branch=filter_branch([{"filterType": "IN_LIST", "listId": "1", "operator": "IN_LIST"}])
+        pk=LIST_B,
+        filter_branch=filter_branch([{"filterType": "IN_LIST", "listId": str(LIST_A), "operator": "IN_LIST"}]),
     )
 
 
@@ -189,7 +194,7 @@ def list_editor(client, django_user_model, schema, monkeypatch):
 @FUZZ_JSON
 @given(
     body=st.one_of(
-        st.tuples(criteria, st.sampled_from(['"1"', "3", "null", '"x"'])).map(
+        st.tuples(criteria, st.sampled_from([f'"{LIST_A}"', str(LIST_B), "null", '"x"'])).map(
             lambda c: '{"filter_branch": ' + to_json(c[0]) + ', "list_id": ' + c[1] + "}"
         ),
         raw_bodies,
@@ -210,7 +215,7 @@ def test_preview_answers_any_body_without_a_500(list_editor, body):
 def test_save_answers_any_criteria_without_a_500_and_stores_only_valid_ones(list_editor, text, change):
 
     if change:
-        url = reverse("admin:lists_contactlist_change", args=[1])
+        url = reverse("admin:lists_contactlist_change", args=[LIST_A])
         data = {"name": "Fuzzed", "filter_branch": text}
     else:
         url = reverse("admin:lists_contactlist_add")
