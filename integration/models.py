@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from integration import endpoints
 from integration.crypto import EncryptedTextField
 from lists.models import ContactList, SalesforceObject
+
+# A Salesforce API name (letters, digits, underscores; a letter first): field names are written
+# into SOQL, so nothing else may be stored as one.
+salesforce_api_name = RegexValidator(
+    r"^[A-Za-z][A-Za-z0-9_]{0,79}\Z",
+    _("Enter a Salesforce field API name: letters, digits and underscores, starting with a letter."),
+)
 
 
 class ConnectionStatus(models.TextChoices):
@@ -217,7 +225,9 @@ class SyncSettings(SingletonModel):
     dedupe_key = models.CharField(
         _("de-duplication key"), max_length=12, choices=DedupeKey.choices, default=DedupeKey.EMAIL
     )
-    external_id_field = models.CharField(_("external ID field"), max_length=80, blank=True)
+    external_id_field = models.CharField(
+        _("external ID field"), max_length=80, blank=True, validators=[salesforce_api_name]
+    )
     polling_interval_minutes = models.PositiveSmallIntegerField(_("polling interval (minutes)"), default=1)
     salesforce_deletions = models.CharField(
         _("when a record is deleted in Salesforce"),
@@ -300,7 +310,7 @@ class FieldMapping(models.Model):
     EMAIL_RULES = (Rule.TWO_WAY, Rule.PREFER_SALESFORCE)
 
     hubspot_property = models.CharField(_("HubSpot property"), max_length=255)
-    salesforce_field = models.CharField(_("Salesforce field"), max_length=80)
+    salesforce_field = models.CharField(_("Salesforce field"), max_length=80, validators=[salesforce_api_name])
     salesforce_object = models.CharField(
         _("Salesforce object"), max_length=10, choices=Object.choices, default=Object.BOTH
     )

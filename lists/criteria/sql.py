@@ -180,7 +180,7 @@ class _SQLite(_Dialect):
     def in_values(self, text: str, values: list[str]) -> str:
         if len(values) <= _INLINE_VALUES:
             return f"{text} IN ({', '.join(self.p(v) for v in values)})"
-        return f"{text} IN (SELECT value FROM json_each({self.p(json.dumps(values, ensure_ascii=False))}))"
+        return f"{text} IN (SELECT value FROM json_each({self.p(json.dumps(values, ensure_ascii=False))}))"  # nosec B608  # values are parameters (p); text is a compiled column expression
 
     def any_value(self, text: str, values: list[str], operator: str) -> str:
         test = {
@@ -189,7 +189,7 @@ class _SQLite(_Dialect):
             STARTS_WITH: "substr({t}, 1, length(v.value)) = v.value",
             ENDS_WITH: "substr({t}, -length(v.value)) = v.value",
         }[operator].format(t=text)
-        return f"EXISTS (SELECT 1 FROM json_each({self.p(json.dumps(values, ensure_ascii=False))}) AS v WHERE {test})"
+        return f"EXISTS (SELECT 1 FROM json_each({self.p(json.dumps(values, ensure_ascii=False))}) AS v WHERE {test})"  # nosec B608  # values are parameters (p); test is a constant template
 
     def coalesce(self, sql: str) -> str:
         return f"COALESCE(({sql}), 0)"
@@ -239,7 +239,7 @@ class _PostgreSQL(_Dialect):
             STARTS_WITH: "left({t}, length(v)) = v",
             ENDS_WITH: "right({t}, length(v)) = v",
         }[operator].format(t=text)
-        return f"EXISTS (SELECT 1 FROM unnest({self.p(values)}::text[]) AS u(v) WHERE {test})"
+        return f"EXISTS (SELECT 1 FROM unnest({self.p(values)}::text[]) AS u(v) WHERE {test})"  # nosec B608  # values are parameters (p); test is a constant template
 
     def coalesce(self, sql: str) -> str:
         return f"COALESCE(({sql}), false)"

@@ -14,7 +14,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from integration.clients.salesforce import EmailMatch
+from integration.clients.salesforce import EmailMatch, soql_fields
 from lists.models import SalesforceObject
 
 EMAILS_PER_QUERY = 300
@@ -42,7 +42,7 @@ class SalesforceDirectory:
 
     def _scan(self, object_name: str) -> dict[str, list[EmailMatch]]:
         fields = [f for f in self.fields_by_object.get(object_name, ()) if f not in ("Id", "Email", "LastModifiedDate")]
-        select = ", ".join(["Id", "Email", "LastModifiedDate", *fields])
+        select = soql_fields(["Id", "Email", "LastModifiedDate", *fields])
         index: dict[str, list[EmailMatch]] = defaultdict(list)
         for record in self.client.query(f"SELECT {select} FROM {object_name} WHERE {self._condition(object_name)}"):  # nosec B608  # SOQL (read-only): constant object, alphanumeric ids, mapped field names
             match = EmailMatch.from_record(object_name, record, fields)
@@ -79,7 +79,7 @@ class SalesforceDirectory:
         right before they are updated, so an edit made in Salesforce since the last pull is
         compared, not overwritten. About 500 ids a query (a query travels in a GET's URL)."""
         fields = [f for f in self.fields_by_object.get(object_name, ()) if f not in ("Id", "LastModifiedDate")]
-        select = ", ".join(["Id", "LastModifiedDate", *fields])
+        select = soql_fields(["Id", "LastModifiedDate", *fields])
         found: dict[str, dict] = {}
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), IDS_PER_QUERY):

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
-from integration.clients.salesforce import soql_quote
+from integration.clients.salesforce import soql_fields, soql_quote
 from lists.models import SalesforceObject
 from sync.engine.salesforce_pull import BATCH, SalesforcePull, SalesforcePullResult
 from sync.models import SyncRun, Watermark
@@ -73,7 +73,7 @@ class SalesforceImport:
     def _import(self, salesforce_object: str, mark: Watermark, count: int) -> None:
         """``count``: the records there were to import when it started (a full last page with
         nothing after it costs no further query; records added since come on the next run)."""
-        fields = ", ".join(self.pull.fields_for(salesforce_object))
+        fields = soql_fields(self.pull.fields_for(salesforce_object))
         read = 0
         while read < count:
             soql = (

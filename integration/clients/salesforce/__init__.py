@@ -41,7 +41,7 @@ from integration.clients.salesforce.errors import (
 from integration.clients.salesforce.factory import get_salesforce_client, sandbox_certificate, sandbox_session
 from integration.clients.salesforce.lifecycle import DeletedRecord, SalesforceUser
 from integration.clients.salesforce.results import EmailMatch, RecordError, RecordResult
-from integration.clients.salesforce.soql import soql_datetime, soql_quote
+from integration.clients.salesforce.soql import soql_datetime, soql_fields, soql_identifier, soql_quote
 
 __all__ = [
     "BulkResults",
@@ -64,5 +64,7 @@ __all__ = [
     "sandbox_certificate",
     "sandbox_session",
     "soql_datetime",
+    "soql_fields",
+    "soql_identifier",
     "soql_quote",
 ]

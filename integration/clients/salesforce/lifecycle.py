@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from integration.clients.salesforce.rest import RestApi
-from integration.clients.salesforce.soql import soql_quote
+from integration.clients.salesforce.soql import soql_identifier, soql_quote
 
 # Salesforce keeps deleted records queryable for 30 days: an older start is refused.
 DELETED_WINDOW = timedelta(days=30)
@@ -68,7 +68,7 @@ class LifecycleApi(RestApi):
         """``{deleted id: MasterRecordId}`` for the records of ``ids`` a merge deleted."""
         masters: dict[str, str] = {}
         for chunk in _id_chunks(ids):
-            soql = f"SELECT Id, MasterRecordId FROM {object_name} WHERE Id IN ({chunk}) AND IsDeleted = true"
+            soql = f"SELECT Id, MasterRecordId FROM {soql_identifier(object_name)} WHERE Id IN ({chunk}) AND IsDeleted = true"  # nosec B608  # object name checked, ids alphanumeric and quoted
             for record in self.query(soql, include_deleted=True):
                 if record.get("MasterRecordId"):
                     masters[record["Id"]] = record["MasterRecordId"]
@@ -80,7 +80,7 @@ class LifecycleApi(RestApi):
         18-character ids both answer)."""
         converted: dict[str, str] = {}
         for chunk in _id_chunks(ids):
-            soql = f"SELECT Id, ConvertedContactId FROM Lead WHERE Id IN ({chunk}) AND IsConverted = true"
+            soql = f"SELECT Id, ConvertedContactId FROM Lead WHERE Id IN ({chunk}) AND IsConverted = true"  # nosec B608  # ids alphanumeric and quoted
             for record in self.query(soql):
                 if record.get("ConvertedContactId"):
                     converted[record["Id"]] = converted[record["Id"][:15]] = record["ConvertedContactId"]
@@ -92,7 +92,8 @@ class LifecycleApi(RestApi):
         unique = list(dict.fromkeys(values))
         for start in range(0, len(unique), IDS_PER_QUERY):
             in_list = ", ".join(soql_quote(v) for v in unique[start : start + IDS_PER_QUERY])
-            soql = f"SELECT {field}, ConvertedContactId FROM Lead WHERE {field} IN ({in_list}) AND IsConverted = true"
+            field = soql_identifier(field)
+            soql = f"SELECT {field}, ConvertedContactId FROM Lead WHERE {field} IN ({in_list}) AND IsConverted = true"  # nosec B608  # field name checked, values quoted
             for record in self.query(soql):
                 if record.get("ConvertedContactId"):
                     converted[str(record[field])] = record["ConvertedContactId"]

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from integration.clients.salesforce.errors import SalesforceError
 from integration.clients.salesforce.results import EmailMatch, RecordResult, _save_result
 from integration.clients.salesforce.session import SalesforceSession
-from integration.clients.salesforce.soql import soql_datetime, soql_quote
+from integration.clients.salesforce.soql import soql_datetime, soql_fields, soql_identifier, soql_quote
 
 COLLECTION_SIZE = 200
 # Salesforce refuses request URIs over 16,384 bytes; SOQL sent by GET must fit with the rest.
@@ -187,12 +187,13 @@ class RestApi(SalesforceSession):
             return found
         for object_name in objects:
             extra = [f for f in fields if f not in ("Id", "Email", "LastModifiedDate")]
-            select = ", ".join(["Id", "Email", "LastModifiedDate", *extra])
+            select = soql_fields(["Id", "Email", "LastModifiedDate", *extra])
+            object_name = soql_identifier(object_name)
             condition = " AND IsConverted = false" if object_name == "Lead" else ""
-            prefix = f"SELECT {select} FROM {object_name} WHERE Email IN ()" + condition
+            prefix = f"SELECT {select} FROM {object_name} WHERE Email IN ()" + condition  # nosec B608  # names checked by soql_fields/soql_identifier, values quoted
             for chunk in self._email_chunks(prefix, wanted):
                 in_list = ", ".join(soql_quote(e) for e in chunk)
-                soql = f"SELECT {select} FROM {object_name} WHERE Email IN ({in_list}){condition}"
+                soql = f"SELECT {select} FROM {object_name} WHERE Email IN ({in_list}){condition}"  # nosec B608  # names checked, values quoted by soql_quote
                 for record in self.query(soql):
                     match = EmailMatch.from_record(object_name, record, extra)
                     found[match.email.lower()].append(match)
@@ -202,9 +203,9 @@ class RestApi(SalesforceSession):
         self, object_name: str, since: datetime, fields: Sequence[str]
     ) -> Iterator[dict[str, Any]]:
         """Records of ``object_name`` modified at or after ``since``, oldest first, paged."""
-        select = list(dict.fromkeys(["Id", *fields, "LastModifiedDate"]))
+        select = soql_fields(dict.fromkeys(["Id", *fields, "LastModifiedDate"]))
         soql = (
-            f"SELECT {', '.join(select)} FROM {object_name} "
+            f"SELECT {select} FROM {soql_identifier(object_name)} "  # nosec B608  # names checked by soql_fields/soql_identifier
             f"WHERE LastModifiedDate >= {soql_datetime(since)} ORDER BY LastModifiedDate ASC, Id ASC"
         )
         return self.query(soql)
