@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
 
 MAX_BYTES = 1024 * 1024
@@ -121,6 +121,12 @@ class ContentLengthMiddleware:
         try:
             content_length_check(request, max_bytes=None)
         except JsonRefused as exc:
+            if request.content_type == "application/json":
+                # A JSON endpoint (the list editor's) answers in its own format.
+                return JsonResponse(
+                    {"ok": False, "errors": [{"message": str(exc.message), "group": None, "filter": None}]},
+                    status=400,
+                )
             return HttpResponseBadRequest(exc.message, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 

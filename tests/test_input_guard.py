@@ -128,8 +128,9 @@ def test_a_content_length_over_the_limit_is_a_413():
 @pytest.mark.django_db
 @pytest.mark.parametrize("header", ["abc", "-1", " 12x"])
 def test_the_content_length_middleware_answers_a_malformed_header_on_any_form_with_a_400(settings, header):
-    """Without it, any form's ``request.POST`` reads the header with int(): a 500."""
-    settings.MIDDLEWARE = ["lists.jsonguard.ContentLengthMiddleware", *settings.MIDDLEWARE]
+    """Without it, any form's ``request.POST`` reads the header with int(): a 500. It is installed
+    first, before anything reads the body."""
+    assert settings.MIDDLEWARE[0] == "lists.jsonguard.ContentLengthMiddleware"
     response = Client().post(
         "/admin/login/",
         data="username=a&password=b",
