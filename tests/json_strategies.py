@@ -91,3 +91,15 @@ raw_bodies = st.one_of(
     st.integers(min_value=1, max_value=20_000).map(lambda n: b"[" * n + b"]" * n),
     st.integers(min_value=1, max_value=20_000).map(lambda n: b'{"a":' * n + b"1" + b"}" * n),
 )
+
+
+def json_places(node: object):
+    """Every (container, key) of a JSON value, to replace one value by another."""
+    if isinstance(node, dict):
+        for key, child in node.items():
+            yield node, key
+            yield from json_places(child)
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            yield node, index
+            yield from json_places(child)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from lists.criteria import OPERATORS
 from lists.models import ContactList, ContactProperty
-from tests.json_strategies import from_json, json_values, raw_bodies, to_json
+from tests.json_strategies import from_json, json_places, json_values, raw_bodies, to_json
 from tests.lists.factories import ContactFactory, ContactListFactory, ContactPropertyFactory, filter_branch
 
 pytestmark = pytest.mark.django_db
@@ -118,23 +118,11 @@ def branches(filters: st.SearchStrategy) -> st.SearchStrategy:
     )
 
 
-def _places(node: object):
-    """Every (container, key) of a JSON value."""
-    if isinstance(node, dict):
-        for key, child in node.items():
-            yield node, key
-            yield from _places(child)
-    elif isinstance(node, list):
-        for index, child in enumerate(node):
-            yield node, index
-            yield from _places(child)
-
-
 @st.composite
 def mutated(draw, base: st.SearchStrategy):
     """A value of ``base`` with one of its values replaced by any JSON value."""
     value = draw(base)
-    places = list(_places(value))
+    places = list(json_places(value))
     container, key = draw(st.sampled_from(places))
     container[key] = draw(json_values)
     return value

@@ -28,6 +28,7 @@ from lists.criteria import (
     validate,
 )
 from lists.normalize import PropertySpec
+from tests.json_strategies import CRITERIA_KEYS, json_places
 from tests.lists.factories import filter_branch, in_list_filter
 from tests.lists.factories import property_filter as pf
 
@@ -374,25 +375,7 @@ JSON = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
     max_leaves=30,
 )
-KEYS = st.sampled_from(
-    [
-        "filterBranchType",
-        "filters",
-        "filterBranches",
-        "filterType",
-        "property",
-        "operation",
-        "operationType",
-        "operator",
-        "value",
-        "values",
-        "listId",
-        "timestamp",
-        "numberOfDays",
-        "lowerBound",
-        "upperBound",
-    ]
-)
+KEYS = st.sampled_from(CRITERIA_KEYS)
 SHAPED = st.recursive(
     st.none()
     | st.booleans()
@@ -419,25 +402,13 @@ MUTATIONS = st.one_of(
 )
 
 
-def _places(node: object):
-    """Every (container, key) of a JSON value, to replace one value by another."""
-    if isinstance(node, dict):
-        for key, child in node.items():
-            yield node, key
-            yield from _places(child)
-    elif isinstance(node, list):
-        for index, child in enumerate(node):
-            yield node, index
-            yield from _places(child)
-
-
 @settings(max_examples=400, deadline=None)
 @given(data=st.data())
 def test_any_mutation_of_valid_criteria_is_accepted_or_refused_with_messages(data):
     """One value anywhere in a valid definition replaced by any JSON value (or a Python value
     JSON cannot hold): the engine answers with messages, never another exception."""
     mutated = copy.deepcopy(GOOD)
-    places = list(_places(mutated))
+    places = list(json_places(mutated))
     container, key = data.draw(st.sampled_from(places))
     container[key] = data.draw(MUTATIONS)
     try:
