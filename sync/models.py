@@ -362,3 +362,9 @@ class WebhookSignature(models.Model):
 
     def __str__(self) -> str:
         return self.digest
+
+
+# Alert channels live in their own module (imported here so Django registers them with the app).
+from sync.alert_models import AlertChannel as AlertChannel  # noqa: E402
+from sync.alert_models import AlertChannelState as AlertChannelState  # noqa: E402
+from sync.alert_models import AlertDelivery as AlertDelivery  # noqa: E402
