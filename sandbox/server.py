@@ -287,6 +287,14 @@ class _WSGIRequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
+    def __getattr__(self, name: str) -> Any:
+        # Every other method (TRACE, CONNECT, a made-up word) goes to the app too, which answers
+        # 405 in its service's error shape: the stdlib's own answer is an HTML 501, a server error
+        # for what is the client's.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
 
 class SandboxServer(socketserver.ThreadingMixIn, HTTPServer):
     daemon_threads = True

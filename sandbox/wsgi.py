@@ -18,7 +18,13 @@ Usage::
   ``/_sandbox/`` control endpoints, OAuth token endpoints) skip the ``before`` hooks.
 - A handler may raise ``HttpError``; it is rendered through ``error_renderer`` so each emulator
   answers in its own service's error shape. Unknown paths give 404, a known path with another
-  method 405, an unexpected exception 500, all through ``error_renderer``.
+  method 405, a method no route offers (``TRACE``, an unknown word) 405 on every path, an
+  unexpected exception 500, all through ``error_renderer`` and with an empty ``code``: each
+  renderer names the status in its service's words (Salesforce ``METHOD_NOT_ALLOWED``, HubSpot's
+  category for the status). A 405 says which methods the path has in ``Allow`` (RFC 9110 §15.5.6).
+- ``Request.json()`` refuses, as a 400 ``VALIDATION_ERROR``, a body that is not UTF-8 JSON, and
+  JSON whose strings hold a lone UTF-16 surrogate (``"\\ud800"``): Python's parser accepts those,
+  and they would fail later, when the value is encoded to be stored or answered.
 """
 
 from __future__ import annotations
@@ -119,6 +125,43 @@ class HttpError(Exception):
         self.extra = extra
 
 
+# A \uD800-\uDFFF escape in JSON text: the only way a lone surrogate gets into parsed JSON (raw
+# UTF-8 cannot encode one, and the strict decoder refuses it).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _lone_surrogate(value: Any) -> bool:
+    """Whether any string of parsed JSON ``value`` (keys included) holds a lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def parse_json_body(body: bytes) -> Any:
+    """``body`` as JSON, or ``HttpError(400)`` when it is not UTF-8 JSON text or holds a lone
+    surrogate (an escaped surrogate pair is one character and is kept)."""
+    try:
+        value = json.loads(body.decode("utf-8-sig"))  # a byte order mark is tolerated, as before
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HttpError(400, f"Invalid JSON input: {exc}", code="VALIDATION_ERROR")
+    if _SURROGATE_ESCAPE.search(body) is not None and _lone_surrogate(value):
+        raise HttpError(
+            400, "Invalid JSON input: a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)", code="VALIDATION_ERROR"
+        )
+    return value
+
+
 class Request:
     """What a handler sees of the WSGI environ; the body is read once, lazily."""
 
@@ -170,10 +213,7 @@ class Request:
         """The JSON body; a malformed one raises ``HttpError(400)``."""
         if not self.body:
             raise HttpError(400, "Request body is empty; a JSON document was expected.", code="VALIDATION_ERROR")
-        try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise HttpError(400, f"Invalid JSON input: {exc}", code="VALIDATION_ERROR")
+        return parse_json_body(self.body)
 
     def form(self) -> dict[str, str]:
         parsed = parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
@@ -218,13 +258,17 @@ class Router:
         self.routes.append(_Route(method.upper(), re.compile(pattern), handler, public))
 
     def dispatch(self, request: Request) -> Response:
-        path_matched = False
+        offered = {route.method for route in self.routes}
+        if request.method not in offered:
+            # TRACE, CONNECT, a made-up word: the client's error on any path, never the server's.
+            return self._not_allowed(request, sorted(offered))
+        allowed: list[str] = []
         for route in self.routes:
             match = route.pattern.fullmatch(request.path)
             if match is None:
                 continue
-            path_matched = True
             if route.method != request.method:
+                allowed.append(route.method)
                 continue
             try:
                 if not route.public:
@@ -239,12 +283,14 @@ class Router:
                 raise
             except Exception:
                 logger.exception("Sandbox handler failed: %s %s", request.method, request.path)
-                return self.error_renderer(request, HttpError(500, "Internal error in the sandbox.", code="ERROR"))
-        if path_matched:
-            return self.error_renderer(
-                request, HttpError(405, f"Method {request.method} not allowed on {request.path}", code="NOT_ALLOWED")
-            )
-        return self.error_renderer(request, HttpError(404, f"Resource not found: {request.path}", code="NOT_FOUND"))
+                return self.error_renderer(request, HttpError(500, "Internal error in the sandbox."))
+        if allowed:
+            return self._not_allowed(request, sorted(set(allowed)))
+        return self.error_renderer(request, HttpError(404, f"Resource not found: {request.path}"))
+
+    def _not_allowed(self, request: Request, allowed: list[str]) -> Response:
+        message = f"Method {request.method[:32]} not allowed on {request.path[:200]}"
+        return self.error_renderer(request, HttpError(405, message, headers=[("Allow", ", ".join(allowed))]))
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         request = Request(environ)

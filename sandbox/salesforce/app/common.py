@@ -13,11 +13,9 @@ from sandbox.wsgi import HttpError, Request, Response, json_response
 API_VERSIONS = [f"{major}.0" for major in range(31, 63)]
 COLLECTION_LIMIT = 200
 V = r"/services/data/v(?P<version>\d+\.\d)"
-_GENERIC_CODES = {
-    "VALIDATION_ERROR": "JSON_PARSER_ERROR",
-    "NOT_ALLOWED": "METHOD_NOT_ALLOWED",
-    "ERROR": "UNKNOWN_EXCEPTION",
-}
+_GENERIC_CODES = {"VALIDATION_ERROR": "JSON_PARSER_ERROR"}
+# The router's own errors come without a code: Salesforce's for their status.
+_STATUS_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 NOT_FOUND = "The requested resource does not exist"
 
 
@@ -31,7 +29,7 @@ def sf_error(
 
 
 def render_error(request: Request, error: HttpError) -> Response:
-    code = _GENERIC_CODES.get(error.code, error.code or "UNKNOWN_EXCEPTION")
+    code = _GENERIC_CODES.get(error.code, error.code) or _STATUS_CODES.get(error.status, "UNKNOWN_EXCEPTION")
     # The router's own 404 (unknown path) words it its way; Salesforce says this.
     message = NOT_FOUND if error.message.startswith("Resource not found") else error.message
     return sf_error(error.status, code, message, error.extra.get("fields"), error.headers)
