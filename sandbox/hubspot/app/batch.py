@@ -1,6 +1,7 @@
 """Contacts in batches of at most 100: read, create, update, upsert (by email or id) and archive.
 
-Create is all-or-nothing; read and update answer 207 with the ids they could not find. A read with
+Create is all-or-nothing; read, update and upsert (by ``hs_object_id``) answer 207 with the ids
+they could not find. A read with
 ``propertiesWithHistory`` takes at most 50 inputs, as HubSpot's.
 """
 
@@ -19,7 +20,6 @@ from sandbox.hubspot.app.common import (
     contact_write,
     iso_ms_now,
     lookup,
-    not_found,
     public_contacts,
     wanted_properties,
 )
@@ -72,12 +72,58 @@ def _found_response(started: str, results: list[dict[str, Any]], missing: list[s
     return json_response(207 if errors else 200, _batch_response(started, results, errors))
 
 
+def _duplicates(values: list[str]) -> list[str]:
+    """The values given more than once (compared case-blind, as HubSpot compares emails), sorted."""
+    folded = [value.casefold() for value in values]
+    return sorted({value for value in folded if folded.count(value) > 1})
+
+
 def _refuse_duplicate_ids(keys: list[tuple[str, str]]) -> None:
-    """HubSpot's 400 when two inputs name one contact (``(idProperty, id)``, ids compared case-blind)."""
-    folded = [(id_property, ident.casefold()) for id_property, ident in keys]
-    duplicates = sorted({k[1] for k in folded if folded.count(k) > 1})
+    """HubSpot's 400 when two inputs name one contact (``(idProperty, id)``, ids compared case-blind):
+    the ids in the message as plain text and, as the spec's ``Error.context`` holds them (a map of
+    lists of strings), under ``ids``."""
+    duplicates = _duplicates([f"{id_property}\x00{ident}" for id_property, ident in keys])
     if duplicates:
-        raise HttpError(400, f"Duplicate IDs found in batch input: {duplicates}", code="VALIDATION_ERROR")
+        ids = [key.split("\x00", 1)[1] for key in duplicates]
+        raise HttpError(
+            400,
+            f"Duplicate IDs found in batch input: {', '.join(ids)}. IDs must be unique.",
+            code="VALIDATION_ERROR",
+            context={"ids": ids},
+        )
+
+
+def _refuse_duplicate_emails(cleaned: list[dict[str, str | None]]) -> None:
+    """A batch create naming one email twice is refused whole (400, nothing created): email is
+    unique among contacts, and a batch create "follows the same rules as creating an individual
+    object" (crm-contacts-v3.json, ``batch/create``), whose second create of an email would be a
+    409. The emails are in the message as plain text and in ``context.email``."""
+    duplicates = _duplicates([str(values["email"]) for values in cleaned if values.get("email")])
+    if duplicates:
+        raise HttpError(
+            400,
+            f"Duplicate emails found in batch input: {', '.join(duplicates)}. "
+            "Each contact in a batch create needs an email of its own.",
+            code="VALIDATION_ERROR",
+            context={"email": duplicates},
+        )
+
+
+def _unknown_record_ids(ids: list[str]) -> dict[str, Any]:
+    """The 207's error for upsert inputs naming an ``hs_object_id`` no contact has. An upsert
+    creates a record only when it can set the ``idProperty`` it was given, and ``hs_object_id``
+    is assigned by HubSpot, read-only ("Create or update a batch of objects by unique property
+    values": records "identified by a unique property value"; https://developers.hubspot.com/docs/
+    api-reference/latest/crm/objects/custom-objects/batch/upsert-custom-objects; the record ID:
+    https://developers.hubspot.com/docs/guides/crm/using-object-apis): those inputs fail, one by
+    one, and the others are written, the batch answering 207 ``...UpsertObjectWithErrors``."""
+    return _standard_error(
+        404,
+        "OBJECT_NOT_FOUND",
+        "Could not upsert some CONTACT objects: no contact has these record IDs, and a record ID "
+        "(hs_object_id) is set by HubSpot, never by an upsert. Check that ids are valid.",
+        {"ids": ids},
+    )
 
 
 def _standard_error(status: int, category: str, message: str, context: dict[str, list[str]]) -> dict[str, Any]:
@@ -121,10 +167,7 @@ class BatchHandlers:
         started = iso_ms_now()
         inputs = _inputs(request.json())
         cleaned = [clean(self.store, item.get("properties")) for item in inputs]
-        emails = [v.get("email").casefold() for v in cleaned if v.get("email")]
-        duplicates = sorted({e for e in emails if emails.count(e) > 1})
-        if duplicates:
-            raise HttpError(400, f"Duplicate emails found in batch input: {duplicates}", code="VALIDATION_ERROR")
+        _refuse_duplicate_emails(cleaned)
         moment, source = now_ms(), api_source(request)
         with contact_write(self.store) as conn:
             rows = [self.store.insert(conn, values, moment, source=source) for values in cleaned]
@@ -173,19 +216,21 @@ class BatchHandlers:
             prepared.append((ident, id_property, values, creation))
         _refuse_duplicate_ids([(p[1], p[0]) for p in prepared])
         moment, source = now_ms(), api_source(request)
-        results = []
+        results, unknown = [], []
         with contact_write(self.store) as conn:
             for ident, id_property, values, creation in prepared:
                 row = lookup(self.store, ident, id_property, conn=conn)
                 if row is None:
                     if id_property == "hs_object_id":
-                        raise not_found(ident)
+                        unknown.append(ident)
+                        continue
                     row, new = self.store.insert(conn, creation, moment, source=source), True
                     values = creation
                 else:
                     row, new = self.store.update(conn, row, values, moment, source=source), False
                 results.append(self.store.to_public(row, wanted_properties([]) + list(values), new=new))
-        return json_response(200, _batch_response(started, results, []))
+        errors = [_unknown_record_ids(unknown)] if unknown else []
+        return json_response(207 if errors else 200, _batch_response(started, results, errors))
 
     def batch_archive(self, request: Request) -> Response:
         inputs = _inputs(request.json())
