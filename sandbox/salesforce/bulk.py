@@ -186,8 +186,9 @@ class BulkService:
             if row["state"] in TERMINAL:
                 raise RequestError(409, "INVALIDJOBSTATE", f"Job {job_id} is already {row['state']}.")
             self._update(job_id, state="Aborted")
-            if row["state"] == "Open":
-                self._write_results(job_id, [], [], [], header=[])
+            if row["state"] in ("Open", "UploadComplete"):
+                # Nothing was processed (an UploadComplete job's thread sees Aborted and stops).
+                self._write_unprocessed(self._row(job_id))
         else:
             raise RequestError(400, "INVALIDJOBSTATE", f"Invalid state: {state}. Use UploadComplete or Aborted.")
         return self.job_info(job_id, version, full=False)
@@ -289,7 +290,7 @@ class BulkService:
             self._check_header(sobject, job, header)
         except RequestError as exc:
             self._update(job_id, state="Failed", error_message=exc.message)
-            self._write_results(job_id, [], [], [], header=[])
+            self._write_unprocessed(job)
             return
         successful: list[list[str]] = []
         failed: list[list[str]] = []
@@ -359,6 +360,31 @@ class BulkService:
                 result.id = raw if ids.is_well_formed(raw) else ""
         return results
 
+    def _write_unprocessed(self, job: Any) -> None:
+        """The results of a job that processed nothing (aborted before it ran, or failed on its
+        data): every uploaded row is unprocessed, under the upload's own header ("Get Job
+        Unprocessed Record Results": "Retrieves a list of unprocessed records for failed or
+        aborted jobs"; the records have the uploaded field names,
+        https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/get_job_unprocessed_results.htm).
+        Data that cannot be parsed is given back as it was uploaded; with no upload the files are empty."""
+        try:
+            header, body = self._parse(job)
+        except RequestError:
+            chunks = (
+                self.store.read()
+                .execute("SELECT data FROM bulk_job_data WHERE job_id = ? ORDER BY seq", (job["id"],))
+                .fetchall()
+            )
+            self._write_results(job["id"], [], [], [], header=[])
+            if chunks:
+                with self.store.write() as conn:
+                    conn.execute(
+                        "UPDATE bulk_job_results SET data = ? WHERE job_id = ? AND kind = 'unprocessed'",
+                        (b"".join(bytes(c["data"]) for c in chunks), job["id"]),
+                    )
+            return
+        self._write_results(job["id"], [], [], body, header=header, shuffle=False)
+
     def _write_results(
         self,
         job_id: str,
@@ -367,9 +393,10 @@ class BulkService:
         unprocessed: list[list[str]],
         *,
         header: list[str],
+        shuffle: bool = True,
     ) -> None:
         rng = random.Random(job_id)
-        shuffle = bool(self.store.settings().get("bulk_shuffle_results", True))
+        shuffle = shuffle and bool(self.store.settings().get("bulk_shuffle_results", True))
         files = {
             "successful": (["sf__Id", "sf__Created", *header], successful),
             "failed": (["sf__Id", "sf__Error", *header], failed),

@@ -6,7 +6,8 @@ table and the ``/_sandbox/`` control endpoints); the handlers are grouped by the
 - :mod:`.meta`: ``GET /services/data/``, ``V/``, ``V/limits``;
 - :mod:`.auth`: ``/services/oauth2/*`` and the identity URL;
 - :mod:`.sobjects`: ``V/sobjects`` one record at a time, by id or by external id;
-- :mod:`.composite`: ``V/composite/sobjects`` (sObject Collections, the sync's push);
+- :mod:`.composite`: ``V/composite/sobjects`` (sObject Collections, the sync's push) and the
+  retrieve of ``V/composite/sobjects/{object}`` by GET or POST;
 - :mod:`.query`: ``V/query`` and ``V/queryAll`` with query locators;
 - :mod:`.ingest`: ``V/jobs/ingest`` (Bulk API 2.0);
 - :mod:`.lifecycle`: Get Deleted, Get Updated, and the control endpoints for users, conversion

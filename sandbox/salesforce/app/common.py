@@ -81,10 +81,16 @@ def selected_fields(request: Request, sobject: SObject) -> list[Field] | None:
     names = request.args("fields")
     if not names:
         return None
-    fields = []
+    return fields_named(sobject, names)
+
+
+def fields_named(sobject: SObject, names: list[str]) -> list[Field]:
+    """The fields of ``sobject`` named (case-insensitively), each once; an unknown name is a 400."""
+    fields: list[Field] = []
     for name in names:
         f = sobject.field(name.strip())
         if f is None:
             raise HttpError(400, f"No such column '{name}' on entity '{sobject.name}'", code="INVALID_FIELD")
-        fields.append(f)
+        if f not in fields:
+            fields.append(f)
     return fields

@@ -13,10 +13,10 @@ from sandbox.salesforce import ids
 from sandbox.salesforce.app.common import (
     COLLECTION_LIMIT,
     check_version,
+    fields_named,
     get_sobject,
     lock_fault_indexes,
     raise_request_error,
-    selected_fields,
 )
 from sandbox.salesforce.records import (
     RecordError,
@@ -30,6 +30,9 @@ from sandbox.salesforce.records import (
 from sandbox.salesforce.schema import SObject, get_object
 from sandbox.salesforce.store import SalesforceStore
 from sandbox.wsgi import HttpError, Request, Response, json_response
+
+# "The request retrieves up to 2,000 records of the same object type" (the POST form's page).
+RETRIEVE_LIMIT = 2000
 
 
 def _check_count(count: int) -> None:
@@ -226,13 +229,42 @@ class CompositeHandlers:
         return json_response(200, [delete(raw, False).save_result() for raw in raw_ids])
 
     def collections_retrieve(self, request: Request, version: str, obj: str) -> Response:
+        """``GET V/composite/sobjects/{object}?ids=&fields=`` ("Get Records Using sObject Collections",
+        https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-sobjects-collections-retrieve.html)."""
         version = check_version(version)
         sobject = get_sobject(obj)
-        raw_ids = request.args("ids")
-        fields = selected_fields(request, sobject)
-        if not raw_ids or fields is None:
+        return self._retrieve(sobject, request.args("ids"), request.args("fields"), version)
+
+    def collections_retrieve_post(self, request: Request, version: str, obj: str) -> Response:
+        """``POST V/composite/sobjects/{object}`` with ``{"ids": [...], "fields": [...]}``, up to 2,000
+        ids ("Get Records With a Request Body Using sObject Collections",
+        https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-sobjects-collections-retrieve-post.html)."""
+        version = check_version(version)
+        sobject = get_sobject(obj)
+        body = request.json()
+        if not isinstance(body, dict):
+            raise HttpError(
+                400, "Cannot deserialize instance of the request from START_ARRAY", code="JSON_PARSER_ERROR"
+            )
+        raw_ids, names = body.get("ids"), body.get("fields")
+        for key, value in (("ids", raw_ids), ("fields", names)):
+            if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise HttpError(400, f"'{key}' must be a list of strings", code="JSON_PARSER_ERROR")
+        return self._retrieve(sobject, raw_ids or [], names or [], version)
+
+    def _retrieve(self, sobject: SObject, raw_ids: list[str], names: list[str], version: str) -> Response:
+        """The records of ``raw_ids`` in that order, ``null`` for an id that is invalid, of another
+        object or not found (deleted included); an unknown field is a 400 for the whole request."""
+        if not raw_ids or not names:
             raise HttpError(400, "Required parameters ids and fields are missing", code="MISSING_ARGUMENT")
-        normalized = [ids.normalize(raw) for raw in raw_ids]
+        if len(raw_ids) > RETRIEVE_LIMIT:
+            raise HttpError(
+                400,
+                f"Maximum number of ids exceeded: {RETRIEVE_LIMIT} records can be retrieved at a time",
+                code="EXCEEDED_ID_LIMIT",
+            )
+        fields = fields_named(sobject, names)
+        normalized = [ids.normalize(raw.strip()) for raw in raw_ids]
         rows = self.records.rows_by_ids(sobject, [i for i in normalized if i])
         out = []
         for record_id in normalized:

@@ -183,6 +183,7 @@ class SalesforceSandbox:
         r.add("PATCH", rf"{V}/composite/sobjects/?", composite.collections_update)
         r.add("DELETE", rf"{V}/composite/sobjects/?", composite.collections_delete)
         r.add("GET", rf"{V}/composite/sobjects/(?P<obj>\w+)/?", composite.collections_retrieve)
+        r.add("POST", rf"{V}/composite/sobjects/(?P<obj>\w+)/?", composite.collections_retrieve_post)
         r.add("PATCH", rf"{V}/composite/sobjects/(?P<obj>\w+)/(?P<fld>\w+)/?", composite.collections_upsert)
         r.add("GET", rf"{V}/(?P<endpoint>query|queryAll)/?", query.query)
         r.add("GET", rf"{V}/(?P<endpoint>query|queryAll)/(?P<locator>\w+)-(?P<position>\d+)/?", query.query_more)
