@@ -94,12 +94,13 @@ def sandbox_env(tmp: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def sandbox_served(env: dict[str, str]) -> Iterator[None]:
-    """``sandbox_serve`` on the ports of ``env``, until the block ends."""
+def sandbox_served(env: dict[str, str], limits: tuple[str, ...] = ("--no-limits",)) -> Iterator[None]:
+    """``sandbox_serve`` on the ports of ``env``, until the block ends; without the services' rate
+    limits unless ``limits`` holds other flags (``()``: a real account's, as in the demo)."""
     ports = [int(env[name].rsplit(":", 1)[1]) for name in ("SANDBOX_HUBSPOT_URL", "SANDBOX_SALESFORCE_URL")]
     server = subprocess.Popen(
         [sys.executable, "manage.py", "sandbox_serve", "--hubspot-port", str(ports[0]),
-         "--salesforce-port", str(ports[1])],
+         "--salesforce-port", str(ports[1]), *limits],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

@@ -9,13 +9,14 @@
         session = trusting_session(srv.cert_path)
         session.get(srv.url + "/...")
 
-    with running_hubspot(tmp_path) as base_url:   # the HubSpot emulator, state in tmp_path
+    with running_hubspot(tmp_path) as base_url:   # the HubSpot emulator, state in tmp_path, no limits
         HubSpot(access_token="sandbox", host=base_url)
 
     with running_hubspot_app(tmp_path) as (base_url, app):   # the same, and its app (``app.store``)
         app.store.bulk_insert(...)
 
-``running_app`` never binds a fixed port (port 0), so tests can run concurrently.
+``running_app`` never binds a fixed port (port 0), so tests can run concurrently. The HubSpot
+helpers switch HubSpot's rate limits off unless asked (``running_hubspot(tmp, limits=PROFESSIONAL)``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from sandbox.hubspot import make_app
+from sandbox.hubspot import NO_LIMITS, make_app
 from sandbox.server import (
     SandboxServer,
     WSGIApp,
@@ -98,7 +99,11 @@ def trusting_session(cert_path: str | Path) -> Any:
 
 @contextmanager
 def running_hubspot_app(tmp_dir: str | Path, **options: Any) -> Iterator[tuple[str, Any]]:
-    """The HubSpot emulator with its state in ``tmp_dir``; yields ``(base_url, app)`` (http)."""
+    """The HubSpot emulator with its state in ``tmp_dir``; yields ``(base_url, app)`` (http).
+
+    Without HubSpot's rate limits unless ``limits=`` is given (``sandbox.hubspot.PROFESSIONAL``
+    for a real account's): tests and benches measure the sync, not the throttle."""
+    options.setdefault("limits", NO_LIMITS)
     app = make_app(Path(tmp_dir) / "hubspot.sqlite3", **options)
     try:
         with running_app(app) as srv:

@@ -1,6 +1,6 @@
 """The HubSpot sandbox as a WSGI app: CRM v3 contacts, properties, OAuth, rate limits, faults.
 
-``make_app(db_path=None, *, rate_limit=None) -> Router`` (``app.store`` is the
+``make_app(db_path=None, *, limits=PROFESSIONAL) -> Router`` (``app.store`` is the
 ``HubSpotStore``, ``app.lists`` its ``HubSpotLists``, ``app.faults`` the ``FaultInjector``,
 ``app.limiter`` the ``RateLimiter``).
 
@@ -28,14 +28,18 @@ Endpoints (shaped as ``../shared/specs/hubspot/crm-contacts-v3.json`` and
   ``PUT /_sandbox/lists/{id}/processing`` (:mod:`.list_memberships`), and
   ``POST /_sandbox/config`` ``{"rate_limit": {"max": 10, "interval_ms": 10000}}`` (burst
   limit) and/or ``{"search_rate_limit": {"max": 5, "interval_ms": 1000}}`` (HubSpot's separate
-  per-second limit on search); ``null`` switches a limit back off; ``{"list_processing_ms": N}``:
+  per-second limit on search) and/or ``{"daily_limit": {"max": 650000, "used": 0}}``; ``null``
+  switches a limit off; ``{"list_processing_ms": N}``:
   how long a list processes after a definition change (default 0).
 
 Auth: ``Authorization: Bearer sandbox`` or a token issued by ``/oauth/v1/token`` (expires after
 30 minutes, as HubSpot's). Errors are HubSpot's ``{"status": "error", "message", "correlationId",
 "category"}``. Every authenticated response except search carries ``X-HubSpot-RateLimit-*``
-headers; the burst limit (HubSpot's is 100-190 calls / 10 s per app) is off unless configured,
-so benches measure the sync rather than a throttle.
+headers. The limits of a Professional account's private app are on by default (:mod:`.limits`:
+190 calls / 10 s, search 5 / s, 650,000 a day), each answered by HubSpot's 429 (``policyName``
+``TEN_SECONDLY_ROLLING``, ``SECONDLY`` or ``DAILY``); ``make_app(limits=NO_LIMITS)`` switches them
+off (the test helpers and the benches that measure the sync rather than a throttle), and
+``POST /_sandbox/config`` ``{"daily_limit": {"max": N, "used": M}}`` sets the daily allowance.
 
 Layout: :mod:`.core` (``make_app``: the state, the hooks, the route table and the control
 endpoints); the handlers by API in :mod:`.contacts` (one contact at a time, and search),

@@ -10,7 +10,7 @@ from sandbox.hubspot.app.batch import BatchHandlers
 from sandbox.hubspot.app.common import CONTACT_PATH, error_body, render_error
 from sandbox.hubspot.app.contacts import ContactHandlers
 from sandbox.hubspot.app.hooks import HubSpotHooks
-from sandbox.hubspot.app.limits import RateLimiter
+from sandbox.hubspot.app.limits import PROFESSIONAL, HubSpotLimits, RateLimiter
 from sandbox.hubspot.app.list_memberships import add_membership_routes
 from sandbox.hubspot.app.lists import add_list_routes
 from sandbox.hubspot.app.oauth import OAuthHandlers
@@ -22,15 +22,16 @@ from sandbox.store import default_db_path
 from sandbox.wsgi import Request, Response, Router, json_response
 
 
-def make_app(db_path: str | Path | None = None, *, rate_limit: tuple[int, int] | None = None) -> Router:
-    """The HubSpot emulator; state in ``db_path`` (default ``DATA_DIR/sandbox/hubspot.sqlite3``)."""
+def make_app(db_path: str | Path | None = None, *, limits: HubSpotLimits = PROFESSIONAL) -> Router:
+    """The HubSpot emulator; state in ``db_path`` (default ``DATA_DIR/sandbox/hubspot.sqlite3``),
+    enforcing ``limits`` (by default a Professional account's: :mod:`.limits`; ``NO_LIMITS`` for none)."""
     if db_path is None:
         db_path = default_db_path("hubspot")
     store = HubSpotStore(db_path)
     lists = HubSpotLists(store)
     faults = FaultInjector()
-    limiter = RateLimiter(*(rate_limit or (None,)))
-    search_limiter = RateLimiter(None, 1_000)  # HubSpot: 5 searches a second; off unless configured
+    limiter = RateLimiter(limits.burst, limits.burst_interval_ms, limits.daily)
+    search_limiter = RateLimiter(limits.search, limits.search_interval_ms)
     router = Router(error_renderer=render_error)
 
     hooks = HubSpotHooks(store, limiter, search_limiter)
@@ -41,6 +42,8 @@ def make_app(db_path: str | Path | None = None, *, rate_limit: tuple[int, int] |
         return {
             "rate_limit": {"max": limiter.max_requests, "interval_ms": limiter.interval_ms},
             "search_rate_limit": {"max": search_limiter.max_requests, "interval_ms": search_limiter.interval_ms},
+            "daily_limit": {"max": limiter.daily, "used": limiter.daily_used},
+            "throttled": dict(limiter.refused + search_limiter.refused),
         }
 
     def set_config(request: Request) -> Response:
@@ -63,9 +66,27 @@ def make_app(db_path: str | Path | None = None, *, rate_limit: tuple[int, int] |
                 target.configure(None, default_interval)
                 continue
             try:
-                target.configure(int(config["max"]), int(config.get("interval_ms", default_interval)))
+                maximum, interval = int(config["max"]), int(config.get("interval_ms", default_interval))
             except (KeyError, TypeError, ValueError):
                 return json_response(400, error_body(400, f"{key} needs an integer 'max'."))
+            if maximum < 1 or interval < 1:
+                return json_response(400, error_body(400, f"{key} needs a 'max' and 'interval_ms' of at least 1."))
+            target.configure(maximum, interval)
+        if "daily_limit" in body:
+            config = body["daily_limit"]
+            try:
+                if config is None:
+                    limiter.configure_daily(None)
+                else:
+                    used = config.get("used")
+                    daily, used = int(config["max"]), None if used is None else int(used)
+                    if daily < 1 or (used is not None and used < 0):
+                        raise ValueError
+                    limiter.configure_daily(daily, used)
+            except (AttributeError, KeyError, TypeError, ValueError):
+                return json_response(
+                    400, error_body(400, "daily_limit needs a positive integer 'max' (and may set 'used', 0 or more).")
+                )
         return json_response(200, {**limits(), "list_processing_ms": lists.processing_ms()})
 
     install_control_routes(

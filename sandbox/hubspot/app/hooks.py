@@ -7,7 +7,7 @@ from typing import Any
 
 from sandbox.faults import DOWN, EXPIRED_SESSION, RATE_LIMIT, SERVER_ERROR, UNABLE_TO_LOCK_ROW, Fault
 from sandbox.hubspot.app.common import CATEGORIES, SANDBOX_TOKEN, error_body
-from sandbox.hubspot.app.limits import RateLimiter
+from sandbox.hubspot.app.limits import SECONDLY, TEN_SECONDLY_ROLLING, RateLimiter
 from sandbox.hubspot.store import HubSpotStore, now_ms
 from sandbox.wsgi import HttpError, Request, Response, json_response
 
@@ -19,13 +19,15 @@ def _crm_search(path: str) -> bool:
 
 
 def _rate_limited(policy: str) -> dict[str, Any]:
-    """HubSpot's 429 body for the ``policy`` limit (``ten_secondly_rolling``, or search's ``secondly``)."""
+    """HubSpot's 429 body for the ``policy`` limit (``TEN_SECONDLY_ROLLING``, search's ``SECONDLY``
+    or ``DAILY``), as "API usage guidelines and limits" shows it ("Error responses"):
+    https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines"""
     return error_body(
         429,
-        f"You have reached your {policy} limit.",
+        f"You have reached your {policy.lower()} limit.",
         "RATE_LIMITS",
         errorType="RATE_LIMIT",
-        policyName=policy.upper(),
+        policyName=policy,
         groupName="sandbox",
     )
 
@@ -48,7 +50,7 @@ class HubSpotHooks:
             ]
             if fault.params.get("retry_after"):
                 headers.append(("Retry-After", fault.params["retry_after"]))
-            return json_response(429, _rate_limited("ten_secondly_rolling"), headers)
+            return json_response(429, _rate_limited(TEN_SECONDLY_ROLLING), headers)
         if fault.kind == EXPIRED_SESSION:
             return json_response(
                 401,
@@ -97,13 +99,13 @@ class HubSpotHooks:
     def rate_limit_hook(self, request: Request) -> Response | None:
         if request.method == "POST" and _crm_search(request.path):
             # Search has its own per-second limit and answers 429 without rate-limit headers.
-            search_allowed, _headers = self.search_limiter.hit()
-            if not search_allowed:
-                return json_response(429, _rate_limited("secondly"))
-        allowed, headers = self.limiter.hit()
+            search_refused, _headers = self.search_limiter.hit(SECONDLY)
+            if search_refused is not None:
+                return json_response(429, _rate_limited(SECONDLY))
+        refused, headers = self.limiter.hit()
         request.state["rate_headers"] = headers
-        if not allowed:
-            return json_response(429, _rate_limited("ten_secondly_rolling"), list(headers.items()))
+        if refused is not None:
+            return json_response(429, _rate_limited(refused), list(headers.items()))
         return None
 
     def rate_headers(self, request: Request, response: Response) -> None:
