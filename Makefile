@@ -19,7 +19,13 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.run-deps
 
 install: $(VENV)/.run-deps
-install-dev: $(VENV)/.dev-deps
+install-dev: $(VENV)/.dev-deps node_modules
+
+## The client-contract suite's Node clients (jsforce, @hubspot/api-client), from the lockfile.
+node_modules: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm missing: install Node 20+ and npm (sudo apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
 
 ## make run: install, migrate, seed the sandbox when empty, print the admin login, start web + worker + sandbox.
 ## Served as in production (gunicorn, DEBUG off, whitenoise): see the Procfile and README.
@@ -54,7 +60,7 @@ test: install-dev chromium services
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
-test-sqlite: install-dev
+test-sqlite: install-dev node_modules
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports

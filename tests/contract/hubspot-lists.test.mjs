@@ -1,0 +1,74 @@
+// HubSpot Lists v3 through @hubspot/api-client: a static (MANUAL) contact list created, fetched,
+// found by search, and its memberships added, paged and removed.
+// https://developers.hubspot.com/docs/guides/api/crm/lists/overview
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hubspotClient, rejection, tag } from './helpers.mjs';
+
+const client = hubspotClient();
+const CONTACT = '0-1';
+
+async function newContacts(t, count) {
+  const inputs = Array.from({ length: count }, (_, i) => ({
+    properties: { email: `${t}.${i}@example.com`, lastname: t },
+    associations: [],
+  }));
+  return (await client.crm.contacts.batchApi.create({ inputs })).results.map((r) => r.id);
+}
+
+test('a MANUAL contact list is created, fetched by id and by name, and found by search', async () => {
+  const name = tag('Contract list ');
+  const created = await client.crm.lists.listsApi.create({ name, objectTypeId: CONTACT, processingType: 'MANUAL' });
+  const { list } = created;
+  assert.match(list.listId, /^\d+$/);
+  assert.equal(list.name, name);
+  assert.equal(list.processingType, 'MANUAL');
+  assert.equal(list.objectTypeId, CONTACT);
+
+  const byId = await client.crm.lists.listsApi.getById(list.listId);
+  assert.equal(byId.list.name, name);
+  const byName = await client.crm.lists.listsApi.getByName(name, CONTACT);
+  assert.equal(byName.list.listId, list.listId);
+
+  const found = await client.crm.lists.listsApi.doSearch({ query: name, processingTypes: ['MANUAL'] });
+  assert.ok(found.lists.some((l) => l.listId === list.listId), 'search finds the list by its name');
+  assert.ok(typeof found.hasMore === 'boolean');
+});
+
+test('memberships: records are added, paged in order and removed; unknown ids are reported missing', async () => {
+  const t = tag();
+  const { list } = await client.crm.lists.listsApi.create({ name: tag('Members '), objectTypeId: CONTACT, processingType: 'MANUAL' });
+  const ids = await newContacts(t, 5);
+
+  const added = await client.crm.lists.membershipsApi.add(list.listId, [...ids, '999999999997']);
+  // HubSpot spells the added ids "recordsIdsAdded" (crm-lists-v3's MembershipsUpdateResponse).
+  assert.deepEqual([...added.recordsIdsAdded].sort(), [...ids].sort());
+  assert.deepEqual(added.recordIdsMissing, ['999999999997']);
+
+  const members = [];
+  let after;
+  do {
+    const page = await client.crm.lists.membershipsApi.getPage(list.listId, after, undefined, 2);
+    assert.ok(page.results.length <= 2);
+    members.push(...page.results.map((r) => r.recordId));
+    after = page.paging?.next?.after;
+  } while (after);
+  assert.deepEqual(members.sort(), [...ids].sort());
+
+  const removed = await client.crm.lists.membershipsApi.remove(list.listId, ids.slice(0, 2));
+  assert.deepEqual([...removed.recordIdsRemoved].sort(), ids.slice(0, 2).sort());
+  const left = await client.crm.lists.membershipsApi.getPage(list.listId, undefined, undefined, 100);
+  assert.deepEqual(left.results.map((r) => r.recordId).sort(), ids.slice(2).sort());
+
+  const lists = await client.crm.lists.membershipsApi.getLists(CONTACT, ids[2]);
+  assert.ok(lists.results.some((r) => String(r.listId) === String(list.listId)), 'the record knows its list');
+});
+
+test('a list that does not exist is 404; a second list with the same name is 400 or 409', async () => {
+  const missing = await rejection(client.crm.lists.listsApi.getById('999999999'));
+  assert.equal(missing.code, 404);
+  const name = tag('Twice ');
+  await client.crm.lists.listsApi.create({ name, objectTypeId: CONTACT, processingType: 'MANUAL' });
+  const twice = await rejection(client.crm.lists.listsApi.create({ name, objectTypeId: CONTACT, processingType: 'MANUAL' }));
+  assert.ok([400, 409].includes(twice.code), `status ${twice.code}`);
+});
