@@ -3,7 +3,7 @@ are declared in ``sync.schedules``."""
 
 from __future__ import annotations
 
-from sync.alerts import alerts_check
+from sync.alerts import alert_delivery_send, alerts_check
 from sync.models import SyncRun
 from sync.retention import records_sweep
 from sync.schedules import sync_schedule_follow_settings
@@ -31,3 +31,8 @@ def records_sweep_task() -> int:
 
 def alerts_check_task() -> list[str]:
     return alerts_check()
+
+
+def alert_deliver_task(delivery_id: int) -> str:
+    """One attempt at an alert; a failure that may pass is scheduled again with back-off."""
+    return alert_delivery_send(delivery_id=delivery_id)
