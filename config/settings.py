@@ -194,10 +194,14 @@ Q_CLUSTER = {
     "save_limit": 500,
     "label": _("Background jobs"),
 }
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# One cache shared by every web and worker process (the webhook's debounce, cached Salesforce
+# describes, the metrics' running totals), never one per process: Redis when the deployment has
+# it, else a table of the database (created by config/migrations/0002_cache_table.py).
 if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     Q_CLUSTER["redis"] = REDIS_URL
 else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}}
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.5
 
@@ -206,6 +210,8 @@ else:
 # cookies are then sent over http too, else the browser would drop the session cookie.
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # A load balancer's or an orchestrator's probe asks over plain http; the answer holds no data.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = SECURE_SSL_REDIRECT
     CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
@@ -230,6 +236,11 @@ SYNC_RECORD_RETENTION_DAYS = env.int("SYNC_RECORD_RETENTION_DAYS", default=30)
 # How often the Salesforce pull reads Salesforce's deleted records (two API calls each time); a
 # write to a deleted record meets the deletion at once whatever this is.
 SYNC_SALESFORCE_DELETIONS_EVERY_SECONDS = env.int("SYNC_SALESFORCE_DELETIONS_EVERY_SECONDS", default=900)
+# Operations (config/health.py, config/metrics.py): /healthz calls the worker down when no sync
+# run has shown a heartbeat for this long (default: 10 minutes, and never less than three polling
+# intervals); /metrics exists only when METRICS_TOKEN is set, and asks for it as a bearer token.
+HEALTH_WORKER_MAX_AGE_SECONDS = env.int("HEALTH_WORKER_MAX_AGE_SECONDS", default=600)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 SYNC_ALERT_EMAILS = env.list("SYNC_ALERT_EMAILS", default=[])
 SYNC_ALERT_FAILURE_THRESHOLD = env.int("SYNC_ALERT_FAILURE_THRESHOLD", default=25)
 SYNC_PUBLIC_URL = env.str("SYNC_PUBLIC_URL", default="http://127.0.0.1:8000")

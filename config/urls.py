@@ -3,6 +3,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 
+from config.health import healthz
+from config.metrics import metrics
 from sync.webhooks import hubspot_webhook
 
 # ``admin.site`` is the project's site, titles and login form included (config/admin_site.py).
@@ -16,6 +18,9 @@ urlpatterns = [
         name="javascript-catalog",
     ),
     path("webhooks/hubspot/", hubspot_webhook, name="hubspot_webhook"),
+    # Operations: no session, no login (config/health.py; config/metrics.py asks for METRICS_TOKEN).
+    path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     # The app's own admin pages (settings page, sync health) sit beside the generated ones:
     # listed first, they only match their own paths and the rest falls through to the admin.
     path("admin/integration/", include("sync.settings_page.urls")),
