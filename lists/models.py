@@ -21,6 +21,10 @@ class ContactPropertyQuerySet(models.QuerySet):
 
 
 class ContactListQuerySet(models.QuerySet):
+    def evaluated_here(self) -> ContactListQuerySet:
+        """Active lists whose membership is computed here (not mirrored from HubSpot's)."""
+        return self.filter(processing_type="DYNAMIC", membership_source="local")
+
     def list_graph(self) -> dict[int, set[int]]:
         """Every list id -> the list ids its stored criteria reference (the criteria's cycle check)."""
         return load_list_graph(self.values_list("pk", "filter_branch"))
@@ -129,6 +133,15 @@ class ContactList(models.Model):
         COMPLETE = "COMPLETE", _("Complete")
         FAILED = "FAILED", _("Failed")
 
+    class MembershipSource(models.TextChoices):
+        LOCAL = "local", _("Evaluated here")
+        HUBSPOT = "hubspot", _("HubSpot's membership")
+
+    class HubSpotProcessingType(models.TextChoices):
+        DYNAMIC = "DYNAMIC", _("Active")
+        MANUAL = "MANUAL", _("Static")
+        SNAPSHOT = "SNAPSHOT", _("Static (snapshot)")
+
     name = models.CharField(_("name"), max_length=255)
     processing_type = models.CharField(
         _("type"), max_length=10, choices=ProcessingType.choices, default=ProcessingType.DYNAMIC
@@ -156,6 +169,28 @@ class ContactList(models.Model):
     updated_at = models.DateTimeField(_("last change"), auto_now=True)
     members = models.ManyToManyField(Contact, through="ListMembership", related_name="lists")
 
+    # Lists in HubSpot (Lists v3). ``hubspot_list_id`` is blank for a list made here and never
+    # published. A mirrored list (made in HubSpot) is read-only here; a published one (made here,
+    # ``hubspot_published``) is defined here and its definition pushed to HubSpot.
+    hubspot_list_id = models.CharField(_("HubSpot list ID"), max_length=32, blank=True, default="")
+    hubspot_published = models.BooleanField(_("published to HubSpot from here"), default=False)
+    membership_source = models.CharField(
+        _("membership"), max_length=8, choices=MembershipSource.choices, default=MembershipSource.LOCAL
+    )
+    hubspot_processing_type = models.CharField(
+        _("type in HubSpot"), max_length=10, choices=HubSpotProcessingType.choices, blank=True, default=""
+    )
+    # HubSpot's filterBranch as HubSpot answered it (HubSpot's list ids in IN_LIST filters);
+    # ``filter_branch`` holds the same criteria with this product's list ids when every filter is
+    # evaluated here, and nothing when HubSpot's membership is mirrored instead.
+    hubspot_filter_branch = models.JSONField(_("definition in HubSpot"), null=True, blank=True)
+    hubspot_list_version = models.PositiveIntegerField(_("version in HubSpot"), null=True, blank=True)
+    hubspot_processing_status = models.CharField(_("status in HubSpot"), max_length=12, blank=True, default="")
+    # What the membership mirrored last was read at: size and last add/remove times, as search says.
+    hubspot_members_mark = models.CharField(_("membership read at"), max_length=100, blank=True, default="")
+    hubspot_deleted_at = models.DateTimeField(_("deleted in HubSpot at"), null=True, blank=True)
+    hubspot_pulled_at = models.DateTimeField(_("read from HubSpot at"), null=True, blank=True)
+
     objects = ContactListQuerySet.as_manager()
 
     class Meta:
@@ -167,6 +202,11 @@ class ContactList(models.Model):
                 condition=models.Q(processing_type="DYNAMIC") | models.Q(filter_branch__isnull=True),
                 name="contactlist_static_has_no_criteria",
             ),
+            models.UniqueConstraint(
+                fields=["hubspot_list_id"],
+                condition=~models.Q(hubspot_list_id=""),
+                name="contactlist_hubspot_list_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -175,6 +215,16 @@ class ContactList(models.Model):
     @property
     def is_active_list(self) -> bool:
         return self.processing_type == self.ProcessingType.DYNAMIC
+
+    @property
+    def is_mirrored(self) -> bool:
+        """Made in HubSpot: read-only here, followed by ``hubspot_lists_pull``."""
+        return bool(self.hubspot_list_id) and not self.hubspot_published
+
+    @property
+    def evaluated_here(self) -> bool:
+        """An active list whose membership this product computes from its criteria."""
+        return self.is_active_list and self.membership_source == self.MembershipSource.LOCAL
 
     def clean_fields(self, exclude: Collection[str] | None = None) -> None:
         # clean() checks filter_branch whole (the criteria's JSON guard, then the engine).
@@ -187,6 +237,10 @@ class ContactList(models.Model):
         if self.processing_type == self.ProcessingType.MANUAL:
             if self.filter_branch:
                 raise ValidationError({"filter_branch": _("A static list has no criteria.")})
+            self.filter_branch = None
+            return
+        if self.membership_source == self.MembershipSource.HUBSPOT:
+            # Criteria this product cannot evaluate: HubSpot's membership is mirrored instead.
             self.filter_branch = None
             return
         if self.filter_branch is None:

@@ -73,7 +73,8 @@ referenced_ids_of = referenced_ids_of_json
 
 
 def _active_lists() -> list[ContactList]:
-    return list(ContactList.objects.filter(processing_type=ContactList.ProcessingType.DYNAMIC).order_by("pk"))
+    # Lists whose membership HubSpot computes have no criteria here: nothing depends on them locally.
+    return list(ContactList.objects.evaluated_here().order_by("pk"))
 
 
 def lists_referencing(*, contact_list: ContactList) -> list[ContactList]:

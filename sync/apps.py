@@ -21,3 +21,16 @@ class SyncConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_after_migrate, sender=self, dispatch_uid="sync-after-migrate")
+        # A list published to HubSpot follows its edits there; lists (the lower layer) calls
+        # these without naming this app. Models are importable only once the registry is ready.
+        from lists.remote import RemoteLists, remote_register
+        from sync.services.hubspot_lists import hubspot_list_url, published_list_changed, published_list_deleted
+
+        remote_register(
+            RemoteLists(
+                changed=published_list_changed,
+                deleted=published_list_deleted,
+                publish_url_name="sync:list_publish",
+                list_url=hubspot_list_url,
+            )
+        )

@@ -3,10 +3,11 @@
 from django.contrib import admin
 from django.urls import path
 
-from sync import views
+from sync import publish_views, views
 
 app_name = "sync"
 urlpatterns = [
+    path("lists/<int:pk>/publish/", admin.site.admin_view(publish_views.list_publish_view), name="list_publish"),
     path("health/", admin.site.admin_view(views.health), name="health"),
     path("runs/progress/", admin.site.admin_view(views.run_progress), name="run_progress"),
     path(

@@ -24,3 +24,21 @@ class InclusionListFilter(admin.SimpleListFilter):
         if value and value.isdigit():
             return queryset.filter(memberships__contact_list_id=int(value))
         return queryset
+
+
+class OriginFilter(admin.SimpleListFilter):
+    """Where a list was made: in HubSpot (mirrored here) or here."""
+
+    title = _("made in")
+    parameter_name = "origin"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("hubspot", _("HubSpot")), ("here", _("Here"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        mirrored = queryset.exclude(hubspot_list_id="").filter(hubspot_published=False)
+        if self.value() == "hubspot":
+            return mirrored
+        if self.value() == "here":
+            return queryset.exclude(pk__in=mirrored.values("pk"))
+        return queryset

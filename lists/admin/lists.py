@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy as _
 
 from lists import jsonguard, selectors, services
 from lists.admin.editor import editor_config, error_entries, json_error, preview_payload, status_payload
+from lists.admin.filters import OriginFilter
+from lists.admin.remote import hubspot_context
 from lists.criteria import MAX_JSON_BYTES, MAX_JSON_DEPTH
 from lists.forms import ContactListForm
 from lists.models import Contact, ContactList
@@ -46,9 +48,9 @@ def _safe_next(request: HttpRequest) -> str | None:
 @admin.register(ContactList)
 class ContactListAdmin(admin.ModelAdmin):
     form = ContactListForm
-    list_display = ["list_name", "type_label", "status_pill", "size_label", "updated_at"]
+    list_display = ["list_name", "type_label", "origin_label", "status_pill", "size_label", "updated_at"]
     list_display_links = ["list_name"]
-    list_filter = ["processing_type", "processing_status"]
+    list_filter = ["processing_type", "processing_status", OriginFilter, "membership_source"]
     search_fields = ["name"]
     ordering = ["name", "id"]
     list_per_page = 50
@@ -69,6 +71,15 @@ class ContactListAdmin(admin.ModelAdmin):
     @admin.display(description=_("type"), ordering="processing_type")
     def type_label(self, obj: ContactList) -> str:
         return obj.get_processing_type_display()
+
+    @admin.display(description=_("made in"), ordering="hubspot_list_id")
+    def origin_label(self, obj: ContactList) -> str:
+        if obj.is_mirrored:
+            label = gettext("HubSpot") if obj.hubspot_deleted_at is None else gettext("HubSpot (deleted there)")
+            return format_html('<span class="list-pill list-pill-hubspot">{}</span>', label)
+        if obj.hubspot_published:
+            return format_html('<span class="list-pill list-pill-published">{}</span>', gettext("Here, in HubSpot too"))
+        return gettext("Here")
 
     @admin.display(description=_("status"), ordering="processing_status")
     def status_pill(self, obj: ContactList) -> str:
@@ -104,7 +115,18 @@ class ContactListAdmin(admin.ModelAdmin):
 
     # --- the editor ------------------------------------------------------------------------
 
+    def has_change_permission(self, request: HttpRequest, obj: ContactList | None = None) -> bool:
+        # A list made in HubSpot is changed there; the next sync brings the change here.
+        return super().has_change_permission(request, obj) and not (obj is not None and obj.is_mirrored)
+
+    def has_delete_permission(self, request: HttpRequest, obj: ContactList | None = None) -> bool:
+        # Deleted here, a list still in HubSpot would come back with the next sync.
+        mirrored = obj is not None and obj.is_mirrored and obj.hubspot_deleted_at is None
+        return super().has_delete_permission(request, obj) and not mirrored
+
     def get_fields(self, request: HttpRequest, obj: ContactList | None = None) -> list[str]:
+        if obj is not None and obj.is_mirrored:
+            return ["name"]
         if obj is None:
             return ["name", "processing_type", "filter_branch"]
         if obj.is_active_list:
@@ -129,6 +151,7 @@ class ContactListAdmin(admin.ModelAdmin):
                 "editor_config": editor_config(opts=self.opts, contact_list=obj),
                 "next_url": _safe_next(request) or "",
                 "list_uses": uses_of(obj) if obj else [],
+                "hubspot": hubspot_context(obj),
                 "contacts_url": reverse(admin_urlname(Contact._meta, "changelist")),
                 # One Save, at the top right, as in HubSpot's editor.
                 "show_save_and_add_another": False,

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
 from lists.models import ContactList
+from lists.remote import published_list_changed, published_list_deleted
 from lists.selectors import lists_referencing
 from lists.usage import use_protecting
 
@@ -78,6 +79,12 @@ def list_update(
     """
     with transaction.atomic():
         current = ContactList.objects.select_for_update().get(pk=contact_list.pk)
+        if current.is_mirrored:
+            raise ValidationError(
+                _("“%(name)s” lives in HubSpot: change it there, and the next sync brings the change here.")
+                % {"name": current.name}
+            )
+        name_changed = name is not None and name != current.name
         # Saving the criteria of a failed list again retries it (the property it missed may be back).
         criteria_changed = filter_branch is not None and (
             filter_branch != current.filter_branch or current.processing_status == Status.FAILED
@@ -101,6 +108,8 @@ def list_update(
         current.save()
         if criteria_changed:
             _enqueue_refresh(current)
+        if criteria_changed or name_changed:
+            published_list_changed(current)
     _copy_state(current, contact_list)
     logger.info("list %s updated by %s (criteria changed: %s)", contact_list.pk, actor, criteria_changed)
     return contact_list
@@ -122,6 +131,7 @@ def list_delete(*, contact_list: ContactList) -> None:
         )
     try:
         with transaction.atomic():
+            published_list_deleted(contact_list)
             contact_list.delete()
     except ProtectedError as exc:
         use = use_protecting(exc.protected_objects)

@@ -78,9 +78,7 @@ def memberships_update_for_contacts(*, contact_ids: Collection[int], now: dateti
         # re-checks them, so a change made during a refresh is never lost.
         lists = [
             cl
-            for cl in ContactList.objects.select_for_update()
-            .filter(processing_type=ContactList.ProcessingType.DYNAMIC)
-            .order_by("pk")
+            for cl in ContactList.objects.select_for_update().evaluated_here().order_by("pk")
             if cl.processing_status == Status.COMPLETE
         ]
         # Callers may have saved these contacts with bulk_update, which leaves auto_now alone.

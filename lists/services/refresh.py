@@ -90,6 +90,9 @@ def _refresh_one(list_id: int, *, now: datetime, progress: ProgressCallback | No
     version, status_before = contact_list.version, contact_list.processing_status
     if not contact_list.is_active_list:
         return _refresh_static(contact_list, now=now)
+    if not contact_list.evaluated_here:
+        # HubSpot computes this list's membership: hubspot_lists_pull mirrors it.
+        return RefreshOutcome(contact_list, published=False, status_before=status_before)
     try:
         outcome = _compute_and_publish(contact_list, version=version, now=now, progress=progress)
         outcome.status_before = status_before

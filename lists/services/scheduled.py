@@ -28,7 +28,7 @@ def lists_refresh_using_properties(*, names: Collection[str], now: datetime | No
     """
     wanted = set(names)
     using = []
-    for cl in ContactList.objects.filter(processing_type=ContactList.ProcessingType.DYNAMIC).order_by("pk"):
+    for cl in ContactList.objects.evaluated_here().order_by("pk"):
         try:
             used = referenced_properties(parse(cl.filter_branch))
         except (CriteriaError, ValidationError):

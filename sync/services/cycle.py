@@ -17,6 +17,7 @@ from integration.models import ConnectionStatus, SalesforceConnection, SyncSetti
 from sync.engine import queue
 from sync.engine.budget import ApiBudget
 from sync.engine.errors import RunStopped
+from sync.engine.hubspot_lists import HubSpotListsPull
 from sync.engine.hubspot_pull import HubSpotPull
 from sync.engine.push import Pusher
 from sync.engine.salesforce_pull import SalesforcePull
@@ -149,6 +150,11 @@ def sync_cycle(*, trigger: str = SyncRun.Trigger.SCHEDULE, actor=None, clients: 
             HubSpotPull(client=clients.hubspot, on_page=lambda r: publisher.publish(pulled=r.pulled)).run()
         except ClientError as exc:
             errors.append(_("HubSpot pull failed: %(error)s") % {"error": exc})
+        publisher.publish(phase="hubspot_lists")
+        try:
+            HubSpotListsPull(client=clients.hubspot).run()
+        except ClientError as exc:
+            errors.append(_("HubSpot lists pull failed: %(error)s") % {"error": exc})
         inclusion_joins_enqueue()
         _push(run, clients, publisher, manual=manual, errors=errors)
         publisher.publish(phase="salesforce_pull")

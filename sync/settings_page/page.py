@@ -152,14 +152,25 @@ def _sync_tab_context(request: HttpRequest, side: str) -> dict[str, Any]:
                 "label": _option_label(contact_list),
                 "selected": current is not None and contact_list.pk == current.pk,
                 "is_new": new_list is not None and contact_list.pk == new_list.pk,
+                "in_hubspot": contact_list.is_mirrored,
                 "would_start": fmt(impact.would_start) if impact else "",
                 "would_stop": fmt(impact.would_stop) if impact else "",
             }
         )
     run = _resync_run(request, current)
+    # HubSpot's own lists first, as the help article's "select an existing active list" expects.
+    option_groups = [
+        (label, group)
+        for label, group in (
+            (_("Lists in HubSpot"), [o for o in options if o["in_hubspot"]]),
+            (_("Lists made here"), [o for o in options if not o["in_hubspot"]]),
+        )
+        if group
+    ]
     context.update(
         current=current,
         options=options,
+        option_groups=option_groups,
         show_impact=show_impact,
         none_impact_stop=fmt(impacts[None].would_stop) if show_impact else "",
         impacts_url=reverse("integration:switch_impacts"),
@@ -184,6 +195,8 @@ def _stats_display(current: ContactList | None) -> dict[str, str] | None:
 
 
 def _option_label(contact_list: ContactList) -> str:
+    if contact_list.hubspot_deleted_at is not None and contact_list.is_mirrored:
+        return f"{contact_list.name} ({_('deleted in HubSpot')})"
     status = contact_list.get_processing_status_display()
     if contact_list.processing_status == ContactList.ProcessingStatus.COMPLETE:
         size = ngettext("%(count)s contact", "%(count)s contacts", contact_list.size) % {

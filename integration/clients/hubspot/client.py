@@ -50,6 +50,7 @@ from hubspot.crm.contacts import (
     SimplePublicObjectInputForCreate,
 )
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
+from hubspot.crm.lists.exceptions import ApiException as ListsApiException
 from hubspot.crm.owners.exceptions import ApiException as OwnersApiException
 from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
 from urllib3.util.retry import Retry
@@ -64,6 +65,7 @@ from integration.clients.base import (
     error_for_status,
 )
 from integration.clients.hubspot.isolation import send_isolating
+from integration.clients.hubspot.lists import ListsApi
 from integration.clients.hubspot.records import (
     BatchResult,
     ContactPage,
@@ -87,7 +89,7 @@ HISTORY_BATCH_SIZE = 50
 OWNERS_PAGE = 500  # largest page of GET /crm/v3/owners
 
 
-class HubSpotClient:
+class HubSpotClient(ListsApi):
     def __init__(
         self,
         *,
@@ -115,13 +117,23 @@ class HubSpotClient:
         self.batch_api = contacts.batch_api
         self.properties_api = self._hubspot.crm.properties.core_api
         self.owners_api = self._hubspot.crm.owners.owners_api
+        self.lists_api = self._hubspot.crm.lists.lists_api
+        self.memberships_api = self._hubspot.crm.lists.memberships_api
 
     @property
     def api_calls(self) -> int:
         return self._counter.value
 
     def _apis(self) -> tuple[Any, ...]:
-        return (self.basic_api, self.search_api, self.batch_api, self.properties_api, self.owners_api)
+        return (
+            self.basic_api,
+            self.search_api,
+            self.batch_api,
+            self.properties_api,
+            self.owners_api,
+            self.lists_api,
+            self.memberships_api,
+        )
 
     def _set_token(self, token: str) -> None:
         self._hubspot.access_token = token
@@ -135,7 +147,7 @@ class HubSpotClient:
             self._counter.increment()
             try:
                 return fn(*args, **kwargs)
-            except (ContactsApiException, PropertiesApiException, OwnersApiException) as exc:
+            except (ContactsApiException, PropertiesApiException, OwnersApiException, ListsApiException) as exc:
                 error = self._translate(exc)
                 if (
                     isinstance(error, AuthError)
