@@ -5,6 +5,7 @@ the whole log in :mod:`.paginator`, the CSV export in :mod:`.export`, links to S
 records in :mod:`.links`. Importing the package registers the ModelAdmins.
 """
 
+from sync.admin.alerts import AlertChannelAdmin, AlertDeliveryAdmin
 from sync.admin.export import EXPORT_COLUMNS, export_rows
 from sync.admin.links import salesforce_id_18, salesforce_instance_url, salesforce_url
 from sync.admin.log import SyncRecordAdmin
@@ -13,6 +14,8 @@ from sync.admin.runs import AlertStateAdmin, PendingSyncAdmin, SyncedStateAdmin,
 
 __all__ = [
     "EXPORT_COLUMNS",
+    "AlertChannelAdmin",
+    "AlertDeliveryAdmin",
     "AlertStateAdmin",
     "PendingSyncAdmin",
     "SyncRecordAdmin",
