@@ -91,3 +91,38 @@ test('the ingest job list includes a job just created', async () => {
   await job.abort();
   await job.delete();
 });
+
+test('an ingest job whose CSV names an unknown field fails with InvalidBatch', async () => {
+  // https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/datafiles_csv_valid_record_rows.htm
+  const t = tag();
+  const error = await (async () => {
+    try {
+      await conn.bulk2.loadAndWaitForResults({
+        object: 'Lead',
+        operation: 'insert',
+        input: `LastName,Company,NoSuchField__c\n${t},${t} Inc,1\n`,
+        ...POLL,
+      });
+    } catch (caught) {
+      return caught;
+    }
+    throw new Error('expected the job to fail');
+  })();
+  assert.match(error.message, /InvalidBatch : Field name not found : NoSuchField__c/);
+  const count = await conn.query(`SELECT COUNT() FROM Lead WHERE Company = '${t} Inc'`);
+  assert.equal(count.totalSize, 0);
+});
+
+test('a Bulk 2.0 delete job removes the records by Id', async () => {
+  const t = tag();
+  const created = await conn.sobject('Lead').create([lead(t, 1), lead(t, 2)], { allOrNone: true });
+  const results = await conn.bulk2.loadAndWaitForResults({
+    object: 'Lead',
+    operation: 'delete',
+    input: created.map((r) => ({ Id: r.id })),
+    ...POLL,
+  });
+  assert.deepEqual(results.successfulResults.map((r) => r.sf__Id).sort(), created.map((r) => r.id).sort());
+  const count = await conn.query(`SELECT COUNT() FROM Lead WHERE Company = '${t} Inc'`);
+  assert.equal(count.totalSize, 0);
+});

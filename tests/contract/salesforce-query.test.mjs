@@ -93,6 +93,8 @@ test('SELECT COUNT() answers totalSize with no records', async () => {
 
 test('COUNT(Id) with GROUP BY answers AggregateResult rows, expr0 or the alias', async () => {
   // https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_groupby.htm
+  // Aliases on grouped fields and aggregates: "Using Aliases with GROUP BY",
+  // https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_groupby_alias.htm
   const t = tag();
   await createLeads(t, 5, (i) => ({ LeadSource: i < 3 ? 'Web' : 'Other' }));
   const soql = `SELECT LeadSource, COUNT(Id) FROM Lead WHERE Company = '${t} Inc' GROUP BY LeadSource`;
@@ -148,6 +150,61 @@ test('getUpdated lists the ids changed in the window; getDeleted the ids deleted
   assert.ok(entry, 'the deleted record is listed');
   assert.ok(new Date(entry.deletedDate) >= new Date(start.getTime() - 60e3));
   assert.ok(deleted.earliestDateAvailable && deleted.latestDateCovered);
+});
+
+test('Email IN (...), ORDER BY and LIMIT select and order what the sync asks for', async () => {
+  const t = tag();
+  await createLeads(t, 4);
+  const emails = [0, 2, 3].map((i) => `'${t}.${i}@example.com'`).join(', ');
+  const result = await conn.query(`SELECT Id, Email FROM Lead WHERE Email IN (${emails}) ORDER BY Email DESC LIMIT 2`);
+  assert.deepEqual(
+    result.records.map((r) => r.Email),
+    [`${t}.3@example.com`, `${t}.2@example.com`],
+  );
+});
+
+test('a SystemModstamp cursor pages through changes in SystemModstamp, Id order', async () => {
+  const t = tag();
+  const ids = await createLeads(t, 5);
+  const where = `Company = '${t} Inc'`;
+  const seen = [];
+  let cursor = null;
+  for (let pages = 0; pages < 10; pages += 1) {
+    const condition = cursor
+      ? ` AND (SystemModstamp > ${cursor.stamp} OR (SystemModstamp = ${cursor.stamp} AND Id > '${cursor.id}'))`
+      : '';
+    const page = await conn.query(
+      `SELECT Id, SystemModstamp FROM Lead WHERE ${where}${condition} ORDER BY SystemModstamp, Id LIMIT 2`,
+    );
+    if (page.records.length === 0) break;
+    seen.push(...page.records.map((r) => r.Id));
+    const last = page.records.at(-1);
+    // The value as returned, as an unquoted ISO 8601 literal (milliseconds are optional in it):
+    // https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_dateformats.htm
+    cursor = { stamp: new Date(last.SystemModstamp).toISOString(), id: last.Id };
+  }
+  assert.deepEqual([...seen].sort(), [...ids].sort());
+  assert.equal(new Set(seen).size, 5, 'no record twice');
+});
+
+test('system datetimes come back in whole seconds, as Salesforce stores them', async () => {
+  // Salesforce keeps dateTime values to the second: the API answers ".000" milliseconds, so a
+  // cursor built with jsforce's SfDate.toDateTimeLiteral (seconds only) loses nothing.
+  const t = tag();
+  const [id] = await createLeads(t, 1);
+  const [record] = (await conn.query(`SELECT CreatedDate, SystemModstamp, LastModifiedDate FROM Lead WHERE Id = '${id}'`))
+    .records;
+  for (const field of ['CreatedDate', 'SystemModstamp', 'LastModifiedDate']) {
+    assert.match(record[field], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000\+0000$/, `${field} = ${record[field]}`);
+  }
+});
+
+test('the org answers its users and the active Lead assignment rule', async () => {
+  const users = await conn.query('SELECT Id, Email, IsActive FROM User');
+  assert.ok(users.records.length >= 1);
+  assert.ok(users.records.every((u) => /^005/.test(u.Id) && typeof u.IsActive === 'boolean'));
+  const rules = await conn.query("SELECT Id FROM AssignmentRule WHERE SobjectType = 'Lead' AND Active = true LIMIT 1");
+  assert.ok(rules.totalSize <= 1);
 });
 
 test('queryAll sees deleted records with IsDeleted; query does not', async () => {

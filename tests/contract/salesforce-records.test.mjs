@@ -224,6 +224,43 @@ test('an unknown sObject type is NOT_FOUND', async () => {
   assert.equal(error.errorCode, 'NOT_FOUND');
 });
 
+test('collections update answers MALFORMED_ID for a malformed id, beside the records that saved', async () => {
+  const t = tag();
+  const created = await conn.sobject('Lead').create(lead(t, 1));
+  const results = await conn.sobject('Lead').update(
+    [
+      { Id: created.id, Title: 'Saved' },
+      { Id: 'not-an-id', Title: 'Refused' },
+    ],
+    { allOrNone: false },
+  );
+  assert.equal(results[0].success, true);
+  assert.equal(results[1].success, false);
+  assert.equal(results[1].errors[0].statusCode, 'MALFORMED_ID');
+});
+
+test('jsforce logs in again by itself when its session is no longer valid', async () => {
+  // login() registers a refresh that repeats the username-password flow on INVALID_SESSION_ID;
+  // the token is revoked as a real one is: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_revoke_token.htm
+  const fresh = new jsforce.Connection({
+    oauth2: { loginUrl: SALESFORCE_URL, clientId: 'contract-suite', clientSecret: 'contract-secret' },
+    version: API_VERSION,
+  });
+  await fresh.login('integration@example.com', 'password-and-security-token');
+  const before = fresh.accessToken;
+  await fresh.oauth2.revokeToken(before);
+  const result = await fresh.query('SELECT COUNT() FROM User');
+  assert.ok(result.totalSize >= 1);
+  assert.notEqual(fresh.accessToken, before, 'a new token');
+});
+
+test('every REST answer reports the API usage in Sforce-Limit-Info', async () => {
+  await conn.query('SELECT COUNT() FROM Lead');
+  assert.ok(conn.limitInfo?.apiUsage, 'jsforce read Sforce-Limit-Info');
+  assert.ok(conn.limitInfo.apiUsage.used >= 1);
+  assert.ok(conn.limitInfo.apiUsage.limit >= conn.limitInfo.apiUsage.used);
+});
+
 test('limits report the daily API requests, used as calls are made', async () => {
   const before = await conn.limits();
   assert.ok(before.DailyApiRequests.Max > 0);
