@@ -72,3 +72,16 @@ test('a list that does not exist is 404; a second list with the same name is 400
   const twice = await rejection(client.crm.lists.listsApi.create({ name, objectTypeId: CONTACT, processingType: 'MANUAL' }));
   assert.ok([400, 409].includes(twice.code), `status ${twice.code}`);
 });
+
+test('a list is renamed, deleted (then 404) and restored', async () => {
+  const lists = client.crm.lists.listsApi;
+  const { list } = await lists.create({ name: tag('Rename '), objectTypeId: CONTACT, processingType: 'MANUAL' });
+  const renamed = tag('Renamed ');
+  const updated = await lists.updateName(list.listId, renamed);
+  assert.equal(updated.updatedList.name, renamed);
+  await lists.remove(list.listId);
+  const gone = await rejection(lists.getById(list.listId));
+  assert.equal(gone.code, 404);
+  await lists.restore(list.listId);
+  assert.equal((await lists.getById(list.listId)).list.name, renamed);
+});
