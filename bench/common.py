@@ -90,6 +90,10 @@ def sandbox_env(tmp: Path) -> dict[str, str]:
         "DEBUG": "false",
         "SECRET_KEY": "bench-only-secret-key-not-for-production-use-0123456789",
         "LOG_LEVEL": "WARNING",
+        # Unpaced, as the emulators served without limits (``sandbox_served``'s default); a bench
+        # with the limits on sets the pace back (integration/clients/hubspot/pacing.py).
+        "HUBSPOT_CALLS_PER_10_SECONDS": "0",
+        "HUBSPOT_SEARCHES_PER_SECOND": "0",
     }
 
 

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from integration.models import SyncSettings
 from sync.models import AlertChannel, SyncRecord, SyncRun
 from sync.selectors import Suspension, api_usage, suspensions
 from sync.selectors.usage import ApiUsage
@@ -178,6 +179,33 @@ def observe_api_usage(facts: Facts, threshold: int) -> Observation:
     )
 
 
+def observe_inclusion_list_deleted(facts: Facts, threshold: Any) -> Observation:
+    """The inclusion list is a HubSpot list that HubSpot deleted: nobody is sent any more (the
+    gate stays shut, never open) until it is restored there or another list is picked."""
+    contact_list = SyncSettings.load().inclusion_list
+    if contact_list is None or contact_list.hubspot_deleted_at is None or not contact_list.is_mirrored:
+        return Observation(
+            "inclusion_list_deleted",
+            OK,
+            _("[Sync] The inclusion list is usable again"),
+            _("The inclusion list is no longer a list deleted in HubSpot.") + facts.footer(),
+        )
+    values = {"name": contact_list.name, "id": contact_list.hubspot_list_id}
+    return Observation(
+        "inclusion_list_deleted",
+        f"deleted:{contact_list.hubspot_list_id}",
+        _("[Sync] The inclusion list “%(name)s” was deleted in HubSpot") % values,
+        _(
+            "HubSpot list %(id)s (“%(name)s”), the Salesforce inclusion list, was deleted in HubSpot. No contact is "
+            "sent to Salesforce until it is restored in HubSpot or another inclusion list is picked on the "
+            "settings page."
+        )
+        % values
+        + facts.footer(),
+        value=contact_list.hubspot_list_id,
+    )
+
+
 def every_channel(channel: AlertChannel) -> bool:
     return True
 
@@ -195,6 +223,12 @@ CONDITIONS: list[Condition] = [
     Condition("failures", gettext_lazy("Failures in the last hour"), lambda c: c.failures_per_hour, observe_failures),
     Condition("run_time", gettext_lazy("A run takes too long"), lambda c: c.run_minutes, observe_run_time),
     Condition("api_usage", gettext_lazy("Salesforce API usage"), lambda c: c.api_usage_percent, observe_api_usage),
+    Condition(
+        "inclusion_list_deleted",
+        gettext_lazy("The inclusion list was deleted in HubSpot"),
+        every_channel,
+        observe_inclusion_list_deleted,
+    ),
 ]
 
 

@@ -66,6 +66,7 @@ from integration.clients.base import (
 )
 from integration.clients.hubspot.isolation import send_isolating
 from integration.clients.hubspot.lists import ListsApi
+from integration.clients.hubspot.pacing import pacer
 from integration.clients.hubspot.records import (
     BatchResult,
     ContactPage,
@@ -119,6 +120,8 @@ class HubSpotClient(ListsApi):
         self.owners_api = self._hubspot.crm.owners.owners_api
         self.lists_api = self._hubspot.crm.lists.lists_api
         self.memberships_api = self._hubspot.crm.lists.memberships_api
+        # The CRM search endpoints have their own, lower, limit (pacing.py); list search is not one.
+        self._searches = (self.search_api.do_search,)
 
     @property
     def api_calls(self) -> int:
@@ -144,6 +147,9 @@ class HubSpotClient(ListsApi):
         kwargs.setdefault("_request_timeout", self._timeout)
         refreshed = False
         while True:
+            if fn in self._searches:
+                pacer("search").wait()
+            pacer("calls").wait()
             self._counter.increment()
             try:
                 return fn(*args, **kwargs)
