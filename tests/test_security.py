@@ -33,7 +33,16 @@ from django_q.tasks import async_task
 
 from integration.models import FieldMapping, HubSpotConnection, SalesforceConnection, SettingChange, SyncSettings
 from lists.models import Contact, ContactList, ContactProperty, ListMembership, MembershipChange
-from sync.models import AlertState, PendingSync, SyncedState, SyncRecord, SyncRun, Watermark
+from sync.models import (
+    AlertChannel,
+    AlertDelivery,
+    AlertState,
+    PendingSync,
+    SyncedState,
+    SyncRecord,
+    SyncRun,
+    Watermark,
+)
 from tests.lists.factories import ContactFactory, ContactListFactory, ContactPropertyFactory, ListMembershipFactory
 from tests.sync.factories import SyncRecordFactory, SyncRunFactory
 
@@ -101,6 +110,10 @@ def objects(django_user_model) -> dict[Any, Any]:
     synced = SyncedState.objects.create(contact=contact, payload_hash=SENTINEL, last_payload={"Email": contact.email})
     watermark = Watermark.objects.create(source=Watermark.Source.HUBSPOT_CONTACTS, cursor=SENTINEL)
     alert = AlertState.objects.create(key="failures", state="failing", detail=SENTINEL)
+    channel = AlertChannel.objects.create(
+        name=f"Channel {SENTINEL}", kind="slack", webhook_url=f"https://hooks.slack.com/services/T0/{SECRET}"
+    )
+    delivery = AlertDelivery.objects.create(channel=channel, condition="failures", state="over", subject=SENTINEL)
     group = Group.objects.create(name=f"Group {SENTINEL}")
     user = django_user_model.objects.create_user(f"user_{SENTINEL}", f"{SENTINEL}@example.com", "pw-Unused-123")
     schedule = Schedule.objects.create(func="math.floor", name=f"schedule {SENTINEL}")
@@ -129,6 +142,8 @@ def objects(django_user_model) -> dict[Any, Any]:
         SyncedState: synced,
         Watermark: watermark,
         AlertState: alert,
+        AlertChannel: channel,
+        AlertDelivery: delivery,
         Group: group,
         User: user,
         Schedule: schedule,
@@ -221,7 +236,7 @@ DISABLED_FOR_ALL = re.compile(
     r"^admin:(?:"
     r"lists_(?:contactproperty|contact|listmembership|membershipchange)_(?:add|delete)"
     r"|integration_(?:salesforceconnection|hubspotconnection|syncsettings|settingchange)_(?:add|delete)"
-    r"|sync_\w+_add|sync_(?:syncrecord|syncrun)_delete"
+    r"|sync_(?!alertchannel_)\w+_add|sync_(?:syncrecord|syncrun|alertdelivery)_delete"
     r"|django_q_(?:success|failure|ormq)_add"
     r"|autocomplete"
     r")$"
