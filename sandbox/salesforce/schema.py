@@ -132,16 +132,54 @@ _LEAD_SOURCE = Field(
     "LeadSource", "Lead Source", "picklist", 255, picklist=_picklist(LEAD_SOURCES), restricted_picklist=True
 )
 
+SALUTATIONS = ("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.")
+RATINGS = ("Hot", "Warm", "Cold")
+
+
+def _name(length: int) -> Field:
+    """The compound ``Name`` of a person: first and last name, read-only."""
+    return Field(
+        "Name", "Full Name", "string", length, nillable=False, createable=False, updateable=False,
+        compound=("FirstName", "LastName"),
+    )  # fmt: skip
+
+
+def _address(name: str, label: str, prefix: str = "") -> Field:
+    """A compound address of the fields ``{prefix}Street``, ``City``, ``State``, ``PostalCode``,
+    ``Country``, read-only."""
+    parts = tuple(f"{prefix}{part}" for part in ("Street", "City", "State", "PostalCode", "Country"))
+    return Field(name, label, "address", createable=False, updateable=False, compound=parts)
+
+
+def _address_parts(prefix: str = "", label: str = "") -> tuple[Field, ...]:
+    return (
+        Field(f"{prefix}Street", f"{label}Street", "textarea", 255),
+        Field(f"{prefix}City", f"{label}City", "string", 40),
+        Field(f"{prefix}State", f"{label}State/Province", "string", 80),
+        Field(f"{prefix}PostalCode", f"{label}Zip/Postal Code", "string", 20),
+        Field(f"{prefix}Country", f"{label}Country", "string", 80),
+    )
+
+
+# Lead's standard fields as a real org's describe lists them ("Lead", Object Reference:
+# https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_lead.htm),
+# those of features the sandbox has no use for (Jigsaw, geolocation, individual, photos) left out.
 LEAD_FIELDS: tuple[Field, ...] = (
     *_system_fields(),
+    Field("Salutation", "Salutation", "picklist", 40, picklist=_picklist(SALUTATIONS)),
     Field("FirstName", "First Name", "string", 40),
     Field("LastName", "Last Name", "string", 80, nillable=False, required=True),
+    _name(121),
     Field("Email", "Email", "email", 80),
     Field("Company", "Company", "string", 255, nillable=False, required=True),
     Field("Phone", "Phone", "phone", 40),
+    Field("MobilePhone", "Mobile Phone", "phone", 40),
+    Field("Fax", "Fax", "phone", 40),
     Field("Title", "Title", "string", 128),
-    Field("City", "City", "string", 40),
-    Field("Country", "Country", "string", 80),
+    *_address_parts(),
+    _address("Address", "Address"),
+    Field("Website", "Website", "url", 255),
+    Field("Description", "Description", "textarea", 32000),
     _LEAD_SOURCE,
     Field(
         "Status",
@@ -154,7 +192,10 @@ LEAD_FIELDS: tuple[Field, ...] = (
         restricted_picklist=True,
     ),
     Field("Industry", "Industry", "picklist", 255, picklist=_picklist(INDUSTRIES)),
+    Field("Rating", "Rating", "picklist", 255, picklist=_picklist(RATINGS)),
+    Field("AnnualRevenue", "Annual Revenue", "currency", digits=18),
     Field("NumberOfEmployees", "Employees", "int", digits=8),
+    Field("HasOptedOutOfEmail", "Email Opt Out", "boolean", nillable=False, defaulted_on_create=True, default=False),
     Field(
         "IsConverted",
         "Converted",
@@ -172,16 +213,28 @@ LEAD_FIELDS: tuple[Field, ...] = (
     _master_record("Lead"),
 )
 
+# Contact's, likewise ("Contact", Object Reference:
+# https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_contact.htm).
 CONTACT_FIELDS: tuple[Field, ...] = (
     *_system_fields(),
     Field("AccountId", "Account ID", "reference", 18, reference_to=("Account",)),
+    Field("Salutation", "Salutation", "picklist", 40, picklist=_picklist(SALUTATIONS)),
     Field("FirstName", "First Name", "string", 40),
     Field("LastName", "Last Name", "string", 80, nillable=False, required=True),
+    _name(121),
     Field("Email", "Email", "email", 80),
     Field("Phone", "Business Phone", "phone", 40),
+    Field("MobilePhone", "Mobile Phone", "phone", 40),
+    Field("HomePhone", "Home Phone", "phone", 40),
+    Field("Fax", "Business Fax", "phone", 40),
     Field("Title", "Title", "string", 128),
-    Field("MailingCity", "Mailing City", "string", 40),
-    Field("MailingCountry", "Mailing Country", "string", 80),
+    Field("Department", "Department", "string", 80),
+    Field("Birthdate", "Birthdate", "date"),
+    *_address_parts("Mailing", "Mailing "),
+    _address("MailingAddress", "Mailing Address", "Mailing"),
+    Field("Description", "Contact Description", "textarea", 32000),
+    Field("HasOptedOutOfEmail", "Email Opt Out", "boolean", nillable=False, defaulted_on_create=True, default=False),
+    Field("DoNotCall", "Do Not Call", "boolean", nillable=False, defaulted_on_create=True, default=False),
     _LEAD_SOURCE,
     _HUBSPOT_ID,
     _OWNER_ID,

@@ -68,6 +68,10 @@ class Field:
     required: bool = False
     # The value a create leaves out gets (a picklist's default is its default value).
     default: Any = None
+    # A compound field (``Name``, ``Address``): no column of its own, read-only, its value made of
+    # these fields' ("Compound Fields", Object Reference:
+    # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/compound_fields.htm).
+    compound: tuple[str, ...] = ()
 
     @cached_property
     def is_text(self) -> bool:
@@ -125,6 +129,23 @@ class Field:
             return lambda raw: int(raw) if type(raw) is bool else SLOW
         return None
 
+    def compound_value(self, row: Any) -> Any:
+        """The value of this compound field for a stored ``row``: a name is its parts joined by a
+        space (``FirstName LastName``), an address the object Salesforce answers (null when every
+        part is null)."""
+        if self.type == "address":
+            parts = [row[name] for name in self.compound]
+            if all(part is None for part in parts):
+                return None
+            keys = ("street", "city", "state", "postalCode", "country")
+            return {
+                **dict(zip(keys, parts, strict=True)),
+                "geocodeAccuracy": None,
+                "latitude": None,
+                "longitude": None,
+            }
+        return " ".join(str(row[name]) for name in self.compound if row[name]) or None
+
     def describe(self) -> dict:
         soap_types = {
             "id": "tns:ID",
@@ -133,6 +154,9 @@ class Field:
             "date": "xsd:date",
             "datetime": "xsd:dateTime",
             "boolean": "xsd:boolean",
+            "double": "xsd:double",
+            "currency": "xsd:double",
+            "address": "urn:address",
         }
         return {
             "aggregatable": self.type not in ("boolean",),
@@ -146,8 +170,8 @@ class Field:
             "defaultedOnCreate": self.defaulted_on_create,
             "digits": self.digits,
             "externalId": self.external_id,
-            "filterable": True,
-            "groupable": self.type not in ("datetime",),
+            "filterable": self.type != "address",
+            "groupable": self.type not in ("datetime", "address", "textarea", "double", "currency"),
             "idLookup": self.type == "id" or self.type == "email" or self.external_id,
             "label": self.label,
             "length": self.length,
@@ -156,13 +180,13 @@ class Field:
             "nillable": self.nillable,
             "permissionable": self.nillable and self.type != "id",
             "picklistValues": [value.describe() for value in self.picklist],
-            "precision": 0,
+            "precision": self.digits if self.type in ("double", "currency") else 0,
             "referenceTo": list(self.reference_to),
             "relationshipName": self.name[:-2] if self.type == "reference" else None,
             "restrictedPicklist": self.restricted_picklist,
             "scale": 0,
             "soapType": soap_types.get(self.type, "xsd:string"),
-            "sortable": True,
+            "sortable": self.type not in ("address", "textarea"),
             "type": self.type,
             "unique": self.unique,
             "updateable": self.updateable,
@@ -185,6 +209,8 @@ class SObject:
     mergeable: bool = False
     # Get Updated / Get Deleted answer for replicateable objects.
     replicateable: bool = True
+    # The fields with a column of their own (every one but the compound fields).
+    stored_fields: tuple[Field, ...] = field(init=False)
     by_lower: dict[str, Field] = field(init=False)
     by_name: dict[str, Field] = field(init=False)
     required_names: tuple[str, ...] = field(init=False)
@@ -197,6 +223,7 @@ class SObject:
     )
 
     def __post_init__(self) -> None:
+        self.stored_fields = tuple(f for f in self.fields if not f.compound)
         self.by_lower = {f.name.lower(): f for f in self.fields}
         self.by_name = {f.name: f for f in self.fields}
         self.required_names = tuple(f.name for f in self.fields if not f.nillable and f.createable)
@@ -277,8 +304,10 @@ class SObject:
 
     def describe(self, version: str) -> dict:
         fields = []
+        part_of = {part: f.name for f in self.fields for part in f.compound}
         for f in self.fields:
             data = f.describe()
+            data["compoundFieldName"] = part_of.get(f.name)
             if f.name == "Id":
                 data["label"] = f"{self.label} ID"
             fields.append(data)

@@ -50,6 +50,8 @@ def _column_sql(f: Field) -> str:
         return '"Id" TEXT PRIMARY KEY COLLATE BINARY'
     if f.type in ("int", "boolean"):
         sql_type = "INTEGER"
+    elif f.type in ("double", "currency"):
+        sql_type = "REAL"
     elif f.type == "datetime":
         sql_type = "TEXT"
     else:
@@ -60,7 +62,7 @@ def _column_sql(f: Field) -> str:
 
 
 def _object_table(sobject: SObject) -> str:
-    columns = ", ".join(_column_sql(f) for f in sobject.fields)
+    columns = ", ".join(_column_sql(f) for f in sobject.stored_fields)
     # Keyed by Id, without a rowid: one B-tree per row instead of the table plus an Id index.
     # Ids are allocated in increasing order (fixed width, base 62 in ASCII order), so inserts
     # append and "ORDER BY Id" is the order of creation.
@@ -188,7 +190,7 @@ class SalesforceStore(SQLiteStore):
                 conn.execute(f'DROP INDEX IF EXISTS "{table}_email"')
                 conn.execute(f'DROP INDEX IF EXISTS "{table}_lastmodified"')
                 present = {row["name"] for row in conn.execute(f'PRAGMA table_info("{table}")')}
-                added = [f for f in sobject.fields if f.name not in present]
+                added = [f for f in sobject.stored_fields if f.name not in present]
                 for f in added:
                     conn.execute(f'ALTER TABLE "{table}" ADD COLUMN {_column_sql(f)}')
                     if f.name == "OwnerId" and present:
@@ -198,12 +200,17 @@ class SalesforceStore(SQLiteStore):
                     "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
                 ).fetchone()
                 if "WITHOUT ROWID" not in row["sql"].upper():
-                    columns = ", ".join(f'"{f.name}"' for f in sobject.fields)
+                    columns = ", ".join(f'"{f.name}"' for f in sobject.stored_fields)
+                    # A boolean is never null (a file without the constraint may hold some).
+                    values = ", ".join(
+                        f'COALESCE("{f.name}", 0)' if f.type == "boolean" else f'"{f.name}"'
+                        for f in sobject.stored_fields
+                    )
                     # Dropping the old table drops its indexes (SystemModstamp's included).
                     conn.execute(f'ALTER TABLE "{table}" RENAME TO "{table}__rowid"')
                     conn.execute(_object_table(sobject))
                     conn.execute(
-                        f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{table}__rowid" ORDER BY rowid'
+                        f'INSERT INTO "{table}" ({columns}) SELECT {values} FROM "{table}__rowid" ORDER BY rowid'
                     )
                     conn.execute(f'DROP TABLE "{table}__rowid"')
                 for name, (columns, statement) in _object_indexes(sobject).items():

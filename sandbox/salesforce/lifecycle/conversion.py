@@ -41,13 +41,20 @@ CONVERTED_STATUS = "Closed - Converted"
 
 # The standard mapping of Lead fields to Contact fields.
 STANDARD_MAPPING = (
+    ("Salutation", "Salutation"),
     ("FirstName", "FirstName"),
     ("LastName", "LastName"),
     ("Email", "Email"),
     ("Phone", "Phone"),
     ("Title", "Title"),
+    ("MobilePhone", "MobilePhone"),
+    ("Fax", "Fax"),
+    ("Street", "MailingStreet"),
     ("City", "MailingCity"),
+    ("State", "MailingState"),
+    ("PostalCode", "MailingPostalCode"),
     ("Country", "MailingCountry"),
+    ("Description", "Description"),
     ("LeadSource", "LeadSource"),
     ("OwnerId", "OwnerId"),
 )

@@ -8,6 +8,8 @@ takes a per-field shortcut (``SObject.shortcuts``: ``Field.text_limit`` and
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
 
 from sandbox.salesforce import ids
@@ -15,6 +17,7 @@ from sandbox.salesforce.records.results import RecordError, RequestError
 from sandbox.salesforce.schema import EMAIL_RE, SLOW, Field, SObject
 
 _NO_LIMITS: dict[str, int] = {}
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # Bulk API 2.0 CSV: "#N/A" sets a field to null; an empty cell leaves the field as it is (on an
 # insert, unset). "Prepare CSV Files" / "Valid CSV Record Rows":
@@ -48,6 +51,30 @@ def coerce(f: Field, value: Any, *, from_csv: bool) -> tuple[Any, RecordError | 
             if number.is_integer():
                 return int(number), None
         return None, _type_error(f, value, from_csv)
+    if f.type in ("double", "currency"):
+        if isinstance(value, bool):
+            return None, _type_error(f, value, from_csv)
+        if isinstance(value, (int, float)):
+            return float(value), None
+        if isinstance(value, str):
+            if value.strip() == "":
+                return None, None
+            try:
+                return float(value.strip()), None
+            except ValueError:
+                pass
+        return None, _type_error(f, value, from_csv)
+    if f.type == "date":
+        # YYYY-MM-DD only ("Valid Date and DateTime Formats",
+        # https://developer.salesforce.com/docs/platform/api-rest/guide/intro-valid-date-formats.md).
+        if isinstance(value, str) and _DATE_RE.fullmatch(value.strip()):
+            try:
+                return date.fromisoformat(value.strip()).isoformat(), None
+            except ValueError:
+                pass
+        if isinstance(value, str) and value == "":
+            return None, None
+        return None, _type_error(f, value, from_csv)
     if f.type == "boolean":
         if isinstance(value, bool):
             return int(value), None
@@ -68,7 +95,9 @@ def _type_error(f: Field, value: Any, from_csv: bool) -> RecordError:
         return RecordError(
             "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{_label(f)}: value not of required type: {value}", [f.name]
         )
-    kind = {"int": "int", "boolean": "boolean"}.get(f.type, "String")
+    kind = {"int": "int", "boolean": "boolean", "double": "double", "currency": "double", "date": "Date"}.get(
+        f.type, "String"
+    )
     raise RequestError(
         400,
         "JSON_PARSER_ERROR",
@@ -112,6 +141,9 @@ def row_to_record(sobject: SObject, row: Any, version: str, fields: list[Field] 
         "attributes": {"type": sobject.name, "url": f"/services/data/v{version}/sobjects/{sobject.name}/{row['Id']}"}
     }
     for f in fields if fields is not None else sobject.fields:
+        if f.compound:
+            data[f.name] = f.compound_value(row)
+            continue
         value = row[f.name]
         if f.type == "boolean":
             value = bool(value)
