@@ -66,6 +66,8 @@ class QueryHandlers:
             raise HttpError(400, exc.message, code=exc.code)
         include_deleted = endpoint == "queryAll"
         conn = self.store.read()
+        if parsed.columns:
+            return self._aggregate(conn, parsed, include_deleted)
         sql, params = soql.compile_query(
             parsed, include_deleted=include_deleted, candidates=self.store.lookups.for_query(conn, parsed.sobject.name)
         )
@@ -81,6 +83,23 @@ class QueryHandlers:
             "endpoint": endpoint,
         }
         return self._page(cursor, 0, version)
+
+    @staticmethod
+    def _aggregate(conn: Any, parsed: soql.Query, include_deleted: bool) -> Response:
+        """The ``AggregateResult`` records of an aggregate query, all in one page ("Working with
+        SOQL Aggregate Functions", REST API Developer Guide:
+        https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_agg_functions.htm)."""
+        sql, params = soql.compile_aggregate(parsed, include_deleted=include_deleted)
+        records = []
+        for row in conn.execute(sql, params):
+            record: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
+            for column, value in zip(parsed.columns, tuple(row), strict=True):
+                if isinstance(column, soql.Aggregate):
+                    record[column.alias] = value
+                else:
+                    record[column.name] = bool(value) if column.type == "boolean" and value is not None else value
+            records.append(record)
+        return json_response(200, {"totalSize": len(records), "done": True, "records": records})
 
     def query_more(self, request: Request, version: str, endpoint: str, locator: str, position: str) -> Response:
         version = check_version(version)

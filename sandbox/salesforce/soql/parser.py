@@ -12,9 +12,10 @@ from datetime import datetime
 
 from sandbox.salesforce import ids
 from sandbox.salesforce.schema import Field, SObject, get_object
+from sandbox.salesforce.soql import dates, select
 from sandbox.salesforce.soql.tokens import KEYWORDS, Token, tokenize
 from sandbox.salesforce.soql.tree import BoolOp, Comparison, Condition, Literal, Not, OrderBy, Query, SoqlError
-from sandbox.salesforce.store import format_datetime
+from sandbox.salesforce.store import format_datetime, utc_now
 
 
 class _Parser:
@@ -51,23 +52,7 @@ class _Parser:
 
     def parse(self) -> Query:
         self.expect_keyword("select")
-        select_items: list[Token] = []
-        count_only = False
-        if self.at_keyword("count") and self.peek(1) is not None and self.peek(1).text == "(":
-            self.next()
-            self.expect_punct("(")
-            self.expect_punct(")")
-            count_only = True
-        else:
-            while True:
-                token = self.next()
-                if token.kind != "word" or token.lower in KEYWORDS:
-                    raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{token.text}'")
-                select_items.append(token)
-                if self.peek() is not None and self.peek().text == ",":
-                    self.next()
-                    continue
-                break
+        items, count_only = self.parse_select_list()
         self.expect_keyword("from")
         obj_token = self.next()
         if obj_token.kind != "word":
@@ -83,20 +68,19 @@ class _Parser:
             )
         self.sobject = sobject
         query = Query(sobject=sobject, count_only=count_only)
-        seen: set[str] = set()
-        for token in select_items:
-            f = self.resolve_field(token)
-            if f.name not in seen:
-                seen.add(f.name)
-                query.fields.append(f)
+        fields_functions = select.resolve(self, query, items)
         if self.at_keyword("where"):
             self.next()
             query.where = self.parse_or()
+        if self.at_keyword("group"):
+            self.next()
+            self.expect_keyword("by")
+            query.group_by = self.parse_field_list("grouped")
         if self.at_keyword("order"):
             self.next()
             self.expect_keyword("by")
             while True:
-                f = self.resolve_field(self.next())
+                f = self.resolve_field(self.next(), "sorted")
                 descending = False
                 nulls_last: bool | None = None
                 if self.at_keyword("asc", "desc"):
@@ -123,7 +107,44 @@ class _Parser:
         trailing = self.peek()
         if trailing is not None:
             raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{trailing.text}'")
+        select.check(query, fields_functions)
         return query
+
+    def parse_select_list(self) -> tuple[list[select.Item], bool]:
+        """The SELECT list as written (fields are resolved once the object is known); ``True``
+        for ``COUNT()``."""
+        ahead = [self.peek(1), self.peek(2)]
+        if self.at_keyword("count") and [t.text if t is not None else None for t in ahead] == ["(", ")"]:
+            self.i += 3
+            return [], True
+        items: list[select.Item] = []
+        while True:
+            token = self.next()
+            following = self.peek()
+            if token.kind == "word" and following is not None and following.text == "(":
+                self.next()
+                argument = self.next()
+                self.expect_punct(")")
+                alias = None
+                after = self.peek()
+                if after is not None and after.kind == "word" and after.lower not in KEYWORDS:
+                    alias = self.next()
+                items.append(select.Item(token, argument, alias))
+            elif token.kind != "word" or token.lower in KEYWORDS:
+                raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{token.text}'")
+            else:
+                items.append(select.Item(token))
+            if self.peek() is not None and self.peek().text == ",":
+                self.next()
+                continue
+            return items, False
+
+    def parse_field_list(self, verb: str) -> list[Field]:
+        fields = [self.resolve_field(self.next(), verb)]
+        while self.peek() is not None and self.peek().text == ",":
+            self.next()
+            fields.append(self.resolve_field(self.next(), verb))
+        return fields
 
     def parse_count(self, clause: str) -> int:
         token = self.next()
@@ -131,11 +152,16 @@ class _Parser:
             raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{token.text}'")
         return int(token.text)
 
-    def resolve_field(self, token: Token) -> Field:
+    def resolve_field(self, token: Token, verb: str | None = None) -> Field:
+        """The field ``token`` names; with ``verb`` (filtered, sorted, grouped), a compound address
+        is refused as Salesforce refuses it ("Compound Fields", Object Reference: "you can't use
+        compound fields in WHERE, ORDER BY or GROUP BY" but DISTANCE)."""
         if token.kind != "word" or token.lower in KEYWORDS:
             raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{token.text}'")
         assert self.sobject is not None
         f = self.sobject.field(token.text)
+        if f is not None and verb is not None and f.type == "address":
+            raise SoqlError("INVALID_FIELD", f"field '{f.name}' can not be {verb} in a query call")
         if f is None:
             raise SoqlError(
                 "INVALID_FIELD",
@@ -170,7 +196,7 @@ class _Parser:
             inner = self.parse_or()
             self.expect_punct(")")
             return inner
-        f = self.resolve_field(self.next())
+        f = self.resolve_field(self.next(), "filtered")
         op_token = self.next()
         if op_token.kind == "op":
             op = "!=" if op_token.text == "<>" else op_token.text
@@ -211,6 +237,10 @@ class _Parser:
             literal = Literal("boolean", token.lower == "true")
         elif token.kind == "word" and token.lower == "null":
             return Literal("null", None)
+        elif token.kind == "nliteral" or (token.kind == "word" and dates.is_date_literal(token.lower)):
+            if token.kind == "nliteral" and not dates.is_date_literal(token.lower):
+                raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{token.text}'")
+            literal = Literal("range", dates.day_range(token.text, utc_now().date()))
         else:
             raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{token.text}'")
         _check_type(f, literal)
@@ -241,11 +271,21 @@ def parse_datetime_literal(text: str) -> str:
 
 # The literal a field type takes, and the type Salesforce names when it gets another; every other
 # field type takes a quoted string (a date literal is refused for a dateTime field, too).
-_LITERAL_KINDS = {"datetime": ("datetime", "dateTime"), "int": ("number", "double"), "boolean": ("boolean", "boolean")}
+# A date literal (TODAY, LAST_N_DAYS:n) takes a date or a dateTime field.
+_LITERAL_KINDS = {
+    "datetime": ("datetime", "dateTime"),
+    "date": ("date", "date"),
+    "int": ("number", "double"),
+    "double": ("number", "double"),
+    "currency": ("number", "double"),
+    "boolean": ("boolean", "boolean"),
+}
 
 
 def _check_type(f: Field, literal: Literal) -> None:
     kind, type_name = _LITERAL_KINDS.get(f.type, ("string", "string"))
+    if literal.kind == "range" and f.type in ("date", "datetime"):
+        return
     if literal.kind != kind:
         quotes = "should be enclosed in quotes" if kind == "string" else "should not be enclosed in quotes"
         raise SoqlError(

@@ -16,6 +16,7 @@ _TOKEN_RE = re.compile(
   | (?P<number>-?\d+(?:\.\d+)?)
   | (?P<op><=|>=|!=|<>|=|<|>)
   | (?P<punct>[(),*])
+  | (?P<nliteral>[A-Za-z_]+:\d+)
   | (?P<word>[A-Za-z_][A-Za-z0-9_.]*)
     """,
     re.VERBOSE,
@@ -43,6 +44,7 @@ KEYWORDS = {
     "true",
     "false",
     "count",
+    "group",
 }
 
 

@@ -16,7 +16,7 @@ class SoqlError(Exception):
 
 @dataclass(frozen=True)
 class Literal:
-    kind: str  # string, number, boolean, null, datetime, date
+    kind: str  # string, number, boolean, null, datetime, date, range (a date literal: [start, end) days)
     value: object
 
 
@@ -48,11 +48,23 @@ class OrderBy:
     nulls_last: bool | None = None
 
 
+@dataclass(frozen=True)
+class Aggregate:
+    """``COUNT(field)`` or ``COUNT_DISTINCT(field)`` in a SELECT list, named ``alias`` in the answer."""
+
+    function: str  # COUNT, COUNT_DISTINCT
+    field: Field
+    alias: str
+
+
 @dataclass
 class Query:
     sobject: SObject
     fields: list[Field] = field(default_factory=list)
     count_only: bool = False
+    # An aggregate query (aggregate functions or GROUP BY): its columns in SELECT order.
+    columns: list[Field | Aggregate] = field(default_factory=list)
+    group_by: list[Field] = field(default_factory=list)
     where: Condition | None = None
     order_by: list[OrderBy] = field(default_factory=list)
     limit: int | None = None
