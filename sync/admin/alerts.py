@@ -62,7 +62,8 @@ class AlertChannelForm(forms.ModelForm):
         max_length=500,
         widget=SecretInput(),
         help_text=_(
-            "Webhook only, optional: each request then carries X-Sync-Signature: sha256=<HMAC-SHA256 of the body>. "
+            "Webhook only, optional: each request then carries the header X-Sync-Signature: sha256= followed by the "
+            "hex HMAC-SHA256 of the body. "
             "Leave blank to keep the stored one."
         ),
     )
@@ -134,10 +135,11 @@ class AlertChannelAdmin(admin.ModelAdmin):
     readonly_fields = ["stored_webhook_url", "signing_secret_state", "last_test_outcome", "recent_deliveries"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "enabled"]}),
-        (_("Email"), {"fields": ["recipients"]}),
+        (_("Email"), {"classes": ["alert-email"], "fields": ["recipients"]}),
         (
             _("Slack or webhook"),
             {
+                "classes": ["alert-hook"],
                 "fields": [
                     "stored_webhook_url",
                     "new_webhook_url",
@@ -145,7 +147,7 @@ class AlertChannelAdmin(admin.ModelAdmin):
                     "new_signing_secret",
                     "clear_signing_secret",
                     "allow_custom_endpoint",
-                ]
+                ],
             },
         ),
         (
@@ -185,7 +187,7 @@ class AlertChannelAdmin(admin.ModelAdmin):
     def stored_webhook_url(self, obj: AlertChannel) -> str:
         return masked(obj.webhook_url) if obj and obj.webhook_url else gettext("(none)")
 
-    @admin.display(description=_("signing secret"))
+    @admin.display(description=_("stored signing secret"))
     def signing_secret_state(self, obj: AlertChannel) -> str:
         return gettext("(set)") if obj and obj.signing_secret else gettext("(none)")
 
@@ -196,9 +198,10 @@ class AlertChannelAdmin(admin.ModelAdmin):
         pending = bool(delivery and delivery.status in PENDING)
         status_url = reverse(admin_urlname(obj._meta, "test_status"), args=[obj.pk]) if obj and obj.pk else ""
         return format_html(
-            '<span class="alert-test-outcome" data-status-url="{}" data-pending="{}">{}</span>',
+            '<span class="alert-test-outcome" data-status-url="{}" data-pending="{}" data-delivery="{}">{}</span>',
             status_url,
             "1" if pending else "",
+            delivery.pk if delivery else "",
             text,
         )
 
@@ -209,12 +212,13 @@ class AlertChannelAdmin(admin.ModelAdmin):
             return gettext("none yet")
         body = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            '<tr><td>{}</td><td>{}</td><td>{}</td><td><span data-delivery="{}">{}</span></td></tr>',
             (
                 (
                     formats.date_format(d.created_at, "SHORT_DATETIME_FORMAT"),
                     gettext("Test alert") if d.is_test else condition_label(d.condition),
                     d.state,
+                    d.pk,
                     outcome_text(d),
                 )
                 for d in rows
