@@ -1,7 +1,10 @@
 """The sObjects the sandbox knows and their fields: Lead, Contact, Account, User, AssignmentRule.
 
 Field names, types, lengths and picklists follow a standard Salesforce org (Enterprise edition),
-plus the custom external-id field ``HubSpot_Id__c`` an admin adds for the integration. The classes
+plus the custom external-id field ``HubSpot_Id__c`` an admin adds for the integration. Leads and
+Contacts have their standard fields (name, address, phones, web site, rating, revenue...), with
+the compound ``Name`` and ``Address``/``MailingAddress``: no column of their own, computed from
+their parts when read, never written (``Field.compound``). The classes
 (``Field``, ``SObject``) are in :mod:`sandbox.salesforce.sobject`, re-exported here.
 
 Leads and Contacts have an owner (``OwnerId``, a User, the integration user unless given) and the

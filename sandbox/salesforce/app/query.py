@@ -1,4 +1,5 @@
-"""``V/query`` and ``V/queryAll``: SOQL answered in pages, ``nextRecordsUrl`` through query locators."""
+"""``V/query`` and ``V/queryAll``: SOQL answered in pages, ``nextRecordsUrl`` through query locators;
+an aggregate query (``COUNT(field)``, ``GROUP BY``) in one page of ``AggregateResult`` records."""
 
 from __future__ import annotations
 
