@@ -138,6 +138,49 @@ test('search filters, sorts and pages with after until every match is seen', asy
   assert.ok(odd.results.every((r) => r.properties.jobtitle === 'odd'));
 });
 
+test('search by lastmodifieddate GTE (epoch milliseconds), oldest change first', async () => {
+  // https://developers.hubspot.com/docs/guides/api/crm/search#filter-search-results
+  const t = tag();
+  const since = Date.now() - 60_000;
+  const ids = await createContacts(t, 3);
+  await contacts.basicApi.update(ids[0], { properties: { jobtitle: 'Changed last' } });
+  const page = await contacts.searchApi.doSearch({
+    filterGroups: [
+      {
+        filters: [
+          { propertyName: 'lastmodifieddate', operator: 'GTE', value: String(since) },
+          { propertyName: 'lastname', operator: 'EQ', value: t },
+        ],
+      },
+    ],
+    sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }],
+    properties: ['lastmodifieddate'],
+    limit: 200,
+  });
+  assert.equal(page.total, 3);
+  const stamps = page.results.map((r) => new Date(r.properties.lastmodifieddate).getTime());
+  assert.deepEqual([...stamps].sort((a, b) => a - b), stamps, 'ascending');
+  assert.equal(page.results.at(-1).id, ids[0], 'the contact changed last comes last');
+  const later = await contacts.searchApi.doSearch({
+    filterGroups: [{ filters: [{ propertyName: 'lastname', operator: 'EQ', value: t }, { propertyName: 'lastmodifieddate', operator: 'GTE', value: String(Date.now() + 3600e3) }] }],
+    limit: 10,
+  });
+  assert.equal(later.total, 0);
+});
+
+test('search pages stop at 10,000 results: paging past them is 400', async () => {
+  // "The search endpoints are limited to 10,000 total results for any given query":
+  // https://developers.hubspot.com/docs/guides/api/crm/search#limitations
+  const error = await rejection(
+    contacts.searchApi.doSearch({
+      filterGroups: [{ filters: [{ propertyName: 'email', operator: 'HAS_PROPERTY' }] }],
+      limit: 100,
+      after: '10000',
+    }),
+  );
+  assert.equal(error.code, 400);
+});
+
 test('properties: the contact schema lists email; a custom property is created and read back', async () => {
   const all = await client.crm.properties.coreApi.getAll('contacts');
   const names = all.results.map((p) => p.name);

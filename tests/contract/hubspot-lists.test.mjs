@@ -85,3 +85,65 @@ test('a list is renamed, deleted (then 404) and restored', async () => {
   await lists.restore(list.listId);
   assert.equal((await lists.getById(list.listId)).list.name, renamed);
 });
+
+const sleepMs = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function processed(listId) {
+  // A DYNAMIC list processes after a change of definition: PROCESSING, then COMPLETE.
+  for (let i = 0; i < 100; i += 1) {
+    const { list } = await client.crm.lists.listsApi.getById(listId, true);
+    if (list.processingStatus === 'COMPLETE') return list;
+    await sleepMs(100);
+  }
+  throw new Error(`list ${listId} still processing`);
+}
+
+async function members(listId) {
+  const page = await client.crm.lists.membershipsApi.getPage(listId, undefined, undefined, 250);
+  return page.results.map((r) => r.recordId).sort();
+}
+
+const lastnameIs = (value) => ({
+  filterBranchType: 'OR',
+  filters: [],
+  filterBranches: [
+    {
+      filterBranchType: 'AND',
+      filterBranches: [],
+      filters: [
+        {
+          filterType: 'PROPERTY',
+          property: 'lastname',
+          operation: { operationType: 'MULTISTRING', operator: 'IS_EQUAL_TO', values: [value] },
+        },
+      ],
+    },
+  ],
+});
+
+test('a DYNAMIC list holds the contacts its filters match, and follows an update of its filters', async () => {
+  // https://developers.hubspot.com/docs/guides/api/crm/lists/lists-filters
+  const t = tag();
+  const u = tag();
+  const first = await newContacts(t, 3);
+  const second = await newContacts(u, 2);
+  const lists = client.crm.lists.listsApi;
+  const { list } = await lists.create({
+    name: tag('Dynamic '),
+    objectTypeId: CONTACT,
+    processingType: 'DYNAMIC',
+    filterBranch: lastnameIs(t),
+  });
+  assert.equal(list.processingType, 'DYNAMIC');
+  const done = await processed(list.listId);
+  assert.equal(done.filterBranch.filterBranchType, 'OR');
+  assert.deepEqual(await members(list.listId), [...first].sort());
+
+  const updated = await lists.updateListFilters(list.listId, { filterBranch: lastnameIs(u) });
+  assert.equal(updated.updatedList.listId, list.listId);
+  await processed(list.listId);
+  assert.deepEqual(await members(list.listId), [...second].sort());
+
+  const manual = await rejection(client.crm.lists.membershipsApi.add(list.listId, first));
+  assert.equal(manual.code, 400, 'records are not added by hand to a DYNAMIC list');
+});
