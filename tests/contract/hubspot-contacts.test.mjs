@@ -218,7 +218,8 @@ test('owners: listed, found by email and by id', async () => {
   assert.equal(page.results.length, 1);
   const [owner] = page.results;
   assert.equal(owner.email, `${t}@example.com`);
-  assert.equal(String(owner.id), String(added.id ?? owner.id));
+  assert.equal(String(owner.id), String(added.id));
+  assert.match(String(owner.userId), /^\d+$/, 'an owner is a user of the portal');
   const byId = await client.crm.owners.ownersApi.getById(Number(owner.id));
   assert.equal(byId.lastName, t);
   const everyone = await client.crm.owners.ownersApi.getPage(undefined, undefined, 500);
