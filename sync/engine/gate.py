@@ -21,23 +21,24 @@ class Gate:
     @classmethod
     def current(cls) -> Gate:
         settings_row = SyncSettings.load()
-        if not settings_row.sync_enabled:
+        return cls.for_list(settings_row.inclusion_list_id, sync_enabled=settings_row.sync_enabled)
+
+    @classmethod
+    def for_list(cls, list_id: int | None, *, sync_enabled: bool = True) -> Gate:
+        """The gate were ``list_id`` the inclusion list (the dry run of a switch asks this)."""
+        if not sync_enabled:
             return cls(None, SyncRecord.SkipReason.SYNC_DISABLED)
-        if settings_row.inclusion_list_id is None:
+        if list_id is None:
             return cls(None, SyncRecord.SkipReason.NO_INCLUSION_LIST)
-        row = (
-            ContactList.objects.filter(pk=settings_row.inclusion_list_id)
-            .values("processing_status", "processing_type", "name")
-            .first()
-        )
+        row = ContactList.objects.filter(pk=list_id).values("processing_status", "processing_type", "name").first()
         if (
             row is None
             or row["processing_type"] != ContactList.ProcessingType.DYNAMIC
             or row["processing_status"] != ContactList.ProcessingStatus.COMPLETE
         ):
             # A list still processing, or failed, gates nobody in (never everyone).
-            return cls(settings_row.inclusion_list_id, SyncRecord.SkipReason.LIST_NOT_READY, row["name"] if row else "")
-        return cls(settings_row.inclusion_list_id, "", row["name"])
+            return cls(list_id, SyncRecord.SkipReason.LIST_NOT_READY, row["name"] if row else "")
+        return cls(list_id, "", row["name"])
 
     @property
     def is_open(self) -> bool:

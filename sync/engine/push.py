@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -52,6 +53,16 @@ BULK_THRESHOLD = 2000
 BULK_BATCH = 50_000
 # Claims of contacts waiting in a spool are renewed this often (the lease is 75 minutes).
 RENEW_EVERY = timedelta(minutes=10)
+
+
+@dataclass
+class Triage:
+    """The gate's decisions on a batch of queue entries (``Pusher.triage``)."""
+
+    skipped: list[tuple[PendingSync, str]] = field(default_factory=list)  # with the skip reason
+    candidates: list[PendingSync] = field(default_factory=list)
+    deferred: list[PendingSync] = field(default_factory=list)  # behind the first with their email
+    first_pending: dict[str, int] = field(default_factory=dict)  # lower-case email -> first contact id
 
 
 class Pusher(PushWrites, PushFields):
@@ -145,12 +156,24 @@ class Pusher(PushWrites, PushFields):
     def process(self, entries: list[PendingSync]) -> None:
         gate = Gate.current()
         now = timezone.now()
-        records: list[SyncRecord] = []
-        done: list[PendingSync] = []
-        candidates: list[PendingSync] = []
-        deferred: list[PendingSync] = []
+        triage = self.triage(entries, gate)
+        self.counters.considered += len(triage.skipped) + len(triage.candidates)
+        records = [self._skip_record(entry, reason, gate) for entry, reason in triage.skipped]
+        self._save(records, [entry for entry, _reason in triage.skipped])
+        self._defer(triage.deferred, triage.first_pending, now)
+        spooled = self._send(triage.candidates, now) if triage.candidates else 0
+        if self.on_progress:
+            # Spooled contacts count once their Bulk job's results are applied.
+            self.on_progress(len(entries) - len(triage.deferred) - spooled)
+
+    def triage(self, entries: list[PendingSync], gate: Gate) -> Triage:
+        """The gate's decision for each entry, without writing anything: skipped (and why), to
+        send, or deferred behind another queued contact with the same email. Reads only (the
+        members, the links by email, the queue, deletions): the dry run (``dryrun.py``) shares it.
+        A contact sharing a linked contact's email is linked to that record here (in memory)."""
+        triage = Triage()
         members = gate.members([e.contact_id for e in entries])
-        linked, first_pending = self._email_owners(
+        linked, triage.first_pending = self._email_owners(
             {
                 e.contact.email.strip().lower()
                 for e in entries
@@ -178,9 +201,7 @@ class Pusher(PushWrites, PushFields):
             elif contact.pk in deleted:
                 reason = SyncRecord.SkipReason.SALESFORCE_DELETED
             if reason:
-                self.counters.considered += 1
-                records.append(self._skip_record(entry, reason, gate))
-                done.append(entry)
+                triage.skipped.append((entry, reason))
                 continue
             key = contact.email.strip().lower()
             if not contact.salesforce_id:
@@ -188,19 +209,13 @@ class Pusher(PushWrites, PushFields):
                     # Another contact with this email (in any case) is already linked to a
                     # Salesforce record: de-duplicate by email, update that record.
                     contact.salesforce_id, contact.salesforce_object = linked[key]
-                elif first_pending.get(key, contact.pk) < contact.pk:
+                elif triage.first_pending.get(key, contact.pk) < contact.pk:
                     # Another contact with this email is queued too (maybe in another worker's
                     # batch): only the first creates the record; this one follows and finds it.
-                    deferred.append(entry)
+                    triage.deferred.append(entry)
                     continue
-            self.counters.considered += 1
-            candidates.append(entry)
-        self._save(records, done)
-        self._defer(deferred, first_pending, now)
-        spooled = self._send(candidates, now) if candidates else 0
-        if self.on_progress:
-            # Spooled contacts count once their Bulk job's results are applied.
-            self.on_progress(len(entries) - len(deferred) - spooled)
+            triage.candidates.append(entry)
+        return triage
 
     @staticmethod
     def _defer(deferred: list[PendingSync], first_pending: dict[str, int], now: datetime) -> None:
@@ -224,8 +239,7 @@ class Pusher(PushWrites, PushFields):
         for due, entries in later.items():
             queue.release(entries, delay=(due - now).total_seconds())
 
-    @staticmethod
-    def _email_owners(keys: set[str]) -> tuple[dict[str, tuple[str, str]], dict[str, int]]:
+    def _email_owners(self, keys: set[str]) -> tuple[dict[str, tuple[str, str]], dict[str, int]]:
         """For these lower-case emails: the Salesforce record a contact of ours is linked to, and
         the lowest contact id among the queued contacts (every worker shares this database).
 
@@ -235,16 +249,7 @@ class Pusher(PushWrites, PushFields):
         that then leaves before the queue is read: its follower would create a second record.)"""
         if not keys:
             return {}, {}
-        first: dict[str, int] = {}
-        rows = (
-            PendingSync.objects.annotate(email_ci=Lower("contact__email"))
-            .filter(email_ci__in=keys)
-            .values("email_ci")
-            .annotate(first=Min("contact_id"))
-            .order_by()
-        )
-        for row in rows:
-            first[row["email_ci"]] = row["first"]
+        first = self._first_pending(keys)
         linked = {
             row["email_ci"]: (row["salesforce_id"], row["salesforce_object"])
             for row in Contact.objects.annotate(email_ci=Lower("email"))
@@ -254,46 +259,39 @@ class Pusher(PushWrites, PushFields):
         }
         return linked, first
 
+    @staticmethod
+    def _first_pending(keys: set[str]) -> dict[str, int]:
+        """The lowest queued contact id for each of these lower-case emails."""
+        rows = (
+            PendingSync.objects.annotate(email_ci=Lower("contact__email"))
+            .filter(email_ci__in=keys)
+            .values("email_ci")
+            .annotate(first=Min("contact_id"))
+            .order_by()
+        )
+        return {row["email_ci"]: row["first"] for row in rows}
+
     # -- decisions -------------------------------------------------------------------------
 
     def _send(self, entries: list[PendingSync], now: datetime) -> int:
         """Decide, then write or spool each contact; returns how many were spooled."""
-        states = {s.contact_id: s for s in SyncedState.objects.filter(contact_id__in=[e.contact_id for e in entries])}
-        outgoing: list[Outgoing] = []
-        to_lookup: list[Outgoing] = []
-        for entry in entries:
-            contact = entry.contact
-            item = Outgoing(
-                entry=entry,
-                contact=contact,
-                salesforce_object=contact.salesforce_object or self.settings.salesforce_object_for_new,
-                salesforce_id=contact.salesforce_id,
-                state=states.get(contact.pk),
-            )
-            outgoing.append(item)
-            if not item.salesforce_id:
-                to_lookup.append(item)
-        if to_lookup and self.settings.dedupe_key == SyncSettings.DedupeKey.EMAIL:
-            try:
-                self._lookup(to_lookup)
-            except ClientError as exc:
-                self._call_failed([i.entry for i in outgoing], exc)
-                return 0
+        outgoing = self.outgoing(entries)
+        try:
+            self.find_records(outgoing)
+        except ClientError as exc:
+            self._call_failed([i.entry for i in outgoing], exc)
+            return 0
         # Field by field (sync.engine.fields): only what changed goes, each way its rule allows.
         self._plan_all(outgoing)
         self._log_unmatched_owners(outgoing)
         self._write_hubspot(outgoing)
-        unchanged = [i for i in outgoing if not i.creating and not i.plan.to_salesforce]
-        sendable = [i for i in outgoing if i.creating or i.plan.to_salesforce]
+        unchanged = [i for i in outgoing if self.operation(i) is None]
+        sendable = [i for i in outgoing if self.operation(i) is not None]
         if unchanged:
             self._unchanged(unchanged)
         groups: dict[tuple[str, str], list[Outgoing]] = defaultdict(list)
         for item in sendable:
-            if self.settings.dedupe_key == SyncSettings.DedupeKey.EXTERNAL_ID and item.creating:
-                operation = "upsert"
-            else:
-                operation = "create" if item.creating else "update"
-            groups[(item.salesforce_object, operation)].append(item)
+            groups[(item.salesforce_object, self.operation(item))].append(item)
         spooled = 0
         for (salesforce_object, operation), items in groups.items():
             if self.streaming:
@@ -306,6 +304,36 @@ class Pusher(PushWrites, PushFields):
             else:
                 self._write(salesforce_object, operation, items)
         return spooled
+
+    # -- planning (reads only; shared with the dry run) ----------------------------------------
+
+    def outgoing(self, entries: list[PendingSync]) -> list[Outgoing]:
+        """The contacts to send, each with its synced state (one query)."""
+        states = {s.contact_id: s for s in SyncedState.objects.filter(contact_id__in=[e.contact_id for e in entries])}
+        return [
+            Outgoing(
+                entry=entry,
+                contact=entry.contact,
+                salesforce_object=entry.contact.salesforce_object or self.settings.salesforce_object_for_new,
+                salesforce_id=entry.contact.salesforce_id,
+                state=states.get(entry.contact.pk),
+            )
+            for entry in entries
+        ]
+
+    def find_records(self, items: list[Outgoing]) -> None:
+        """Link the unlinked to the Salesforce record holding their email, if any (SOQL reads)."""
+        to_lookup = [i for i in items if not i.salesforce_id]
+        if to_lookup and self.settings.dedupe_key == SyncSettings.DedupeKey.EMAIL:
+            self._lookup(to_lookup)
+
+    def operation(self, item: Outgoing) -> str | None:
+        """The write a planned item makes ("create", "update", "upsert"), or None: unchanged."""
+        if not item.creating and not item.plan.to_salesforce:
+            return None
+        if self.settings.dedupe_key == SyncSettings.DedupeKey.EXTERNAL_ID and item.creating:
+            return "upsert"
+        return "create" if item.creating else "update"
 
     def _lookup(self, items: list[Outgoing]) -> None:
         """Find existing Salesforce records by email (Leads and Contacts; the newest wins)."""
