@@ -368,3 +368,4 @@ class WebhookSignature(models.Model):
 from sync.alert_models import AlertChannel as AlertChannel  # noqa: E402
 from sync.alert_models import AlertChannelState as AlertChannelState  # noqa: E402
 from sync.alert_models import AlertDelivery as AlertDelivery  # noqa: E402
+from sync.dry_run_models import DryRun as DryRun  # noqa: E402

@@ -4,10 +4,11 @@ are declared in ``sync.schedules``."""
 from __future__ import annotations
 
 from sync.alerts import alert_delivery_send, alerts_check
-from sync.models import SyncRun
+from sync.models import DryRun, SyncRun
 from sync.retention import records_sweep
 from sync.schedules import sync_schedule_follow_settings
 from sync.services import push_pending, salesforce_import_run, sync_cycle
+from sync.services.dry_run import dry_run_execute
 
 
 def sync_cycle_task(trigger: str = SyncRun.Trigger.SCHEDULE) -> int:
@@ -36,3 +37,8 @@ def alerts_check_task() -> list[str]:
 def alert_deliver_task(delivery_id: int) -> str:
     """One attempt at an alert; a failure that may pass is scheduled again with back-off."""
     return alert_delivery_send(delivery_id=delivery_id)
+
+
+def dry_run_task(dry_run_id: int) -> dict:
+    dry_run = dry_run_execute(dry_run=DryRun.objects.get(pk=dry_run_id))
+    return {"dry_run": dry_run.pk, "status": dry_run.status}

@@ -22,7 +22,8 @@ from lists.models import Contact
 from sync import selectors
 from sync.admin.links import salesforce_instance_url, salesforce_url
 from sync.charts import activity_chart, api_chart
-from sync.models import SyncRecord, SyncRun
+from sync.models import DryRun, SyncRecord, SyncRun
+from sync.selectors.dry_runs import dry_run_progress
 
 VIEW_PERMISSION = "sync.view_syncrecord"
 
@@ -81,9 +82,12 @@ RUN_PERMISSIONS = ("sync.view_syncrecord", "sync.view_syncrun", "sync.trigger_sy
 def run_progress(request: HttpRequest) -> JsonResponse:
     """``{"run": ...}``: the progress of run ``?run=<id>``, or else of the run going on now, or
     else of the latest run (``null`` when there is none). The one endpoint every progress bar
-    polls (``sync/static/sync/run_progress.js``): the health page and a resync on the settings page."""
+    polls (``sync/static/sync/run_progress.js``): the health page and a resync on the settings page.
+    ``?dry_run=<id>``: the progress of a dry run ("Preview changes"), in the same shape."""
     if not any(request.user.has_perm(perm) for perm in RUN_PERMISSIONS):
         raise PermissionDenied
+    if "dry_run" in request.GET:
+        return JsonResponse({"run": _dry_run_progress(request.GET["dry_run"])})
     raw = request.GET.get("run", "")
     if raw:
         if not raw.isdigit():
@@ -92,6 +96,13 @@ def run_progress(request: HttpRequest) -> JsonResponse:
     else:
         run = selectors.current_run() or next(iter(selectors.recent_runs(limit=1)), None)
     return JsonResponse({"run": selectors.run_progress(run) if run else None})
+
+
+def _dry_run_progress(raw: str) -> dict:
+    """A dry run ("Preview changes") in the same shape: its page polls this endpoint too."""
+    if not raw.isdigit():
+        raise Http404
+    return dry_run_progress(get_object_or_404(DryRun, pk=int(raw)))
 
 
 def _salesforce_url(contact: Contact) -> str:

@@ -6,6 +6,7 @@ records in :mod:`.links`. Importing the package registers the ModelAdmins.
 """
 
 from sync.admin.alerts import AlertChannelAdmin, AlertDeliveryAdmin
+from sync.admin.dry_runs import DryRunAdmin
 from sync.admin.export import EXPORT_COLUMNS, export_rows
 from sync.admin.links import salesforce_id_18, salesforce_instance_url, salesforce_url
 from sync.admin.log import SyncRecordAdmin
@@ -17,6 +18,7 @@ __all__ = [
     "AlertChannelAdmin",
     "AlertDeliveryAdmin",
     "AlertStateAdmin",
+    "DryRunAdmin",
     "PendingSyncAdmin",
     "SyncRecordAdmin",
     "SyncRunAdmin",
