@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import smtplib
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,8 @@ from django_q.tasks import async_task, schedule
 
 from sync.alerts.endpoints import webhook_url_problem
 from sync.models import AlertChannel, AlertDelivery
+
+logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 # Seconds to wait before the 2nd, 3rd, 4th and 5th attempts.
@@ -173,7 +176,11 @@ def alert_delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> 
     if not channel.enabled and not delivery.is_test:
         outcome = Outcome(False, Category.OTHER, detail="channel disabled")
     else:
-        outcome = attempt(channel, delivery, now=now)
+        try:
+            outcome = attempt(channel, delivery, now=now)
+        except Exception as exc:  # an unforeseen error is recorded, not retried forever
+            logger.exception("Alert delivery %s failed", delivery_id)
+            outcome = Outcome(False, Category.OTHER, detail=type(exc).__name__)
     number = len(delivery.attempts) + 1
     delivery.attempts = [
         *delivery.attempts,

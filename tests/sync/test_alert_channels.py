@@ -214,6 +214,32 @@ def test_an_overdue_retry_is_queued_again_by_the_next_check(monkeypatch):
     assert queued == [("sync.tasks.alert_deliver_task", late.pk)]
 
 
+def test_an_unforeseen_error_is_recorded_and_not_retried(inline_queue, check, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr("sync.alerts.delivery.send_mail", broken)
+    channel("ops", on_suspension=True)
+    suspend()
+    check()
+    delivery = AlertDelivery.objects.get()
+    assert (delivery.status, delivery.error_category, len(delivery.attempts)) == (Status.FAILED, "other", 1)
+
+
+def test_a_delivery_being_sent_is_not_sent_again_by_a_second_worker(inline_queue):
+    ch = channel("ops", on_suspension=True)
+    delivery = AlertDelivery.objects.create(
+        channel=ch, condition="connection", state="x", subject="s", status=Status.SENDING,
+        next_attempt_at=timezone.now() + dt.timedelta(minutes=1),
+    )  # fmt: skip
+    assert alert_delivery_send(delivery_id=delivery.pk) == Status.SENDING
+    assert mail.outbox == []
+    # A worker killed mid-send: once its claim has expired, the delivery is sent.
+    later = timezone.now() + dt.timedelta(minutes=2)
+    assert alert_delivery_send(delivery_id=delivery.pk, now=later) == Status.DELIVERED
+    assert len(mail.outbox) == 1
+
+
 # -- thresholds per channel and one alert per change ------------------------------------------
 
 
@@ -246,7 +272,7 @@ def test_one_alert_when_a_condition_starts_and_one_when_it_clears(inline_queue, 
     assert check() == ["connection"]
     assert check() == []
     assert [m.subject for m in mail.outbox] == [mail.outbox[0].subject, "[Sync] Running again"]
-    assert AlertChannelState.objects.get().state == "ok"
+    assert AlertChannelState.objects.get(condition="connection").state == "ok"
 
 
 def test_a_disabled_channel_is_not_alerted(inline_queue, check):
