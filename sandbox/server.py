@@ -16,6 +16,11 @@ complete), so it always sends ``Content-Length`` and can reuse the connection.
 
 The TLS handshake happens in the connection's own thread, so one slow client does not block
 accepting others.
+
+The server's own errors (a malformed request line or header, a body too large or malformed, an
+app that crashed) are answered in the served service's error shape when the app is a ``Router``
+(or has one as ``router``): a client of the emulated service parses them as it parses the
+service's own. Every method reaches the app, which answers 405 for one it does not offer.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from sandbox.wsgi import DropConnection
+from sandbox.wsgi import DropConnection, HttpError, Request
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +182,26 @@ class _WSGIRequestHandler(BaseHTTPRequestHandler):
             cached = _WSGIRequestHandler._date_header = (second, super().date_time_string(second))
         return cached[1]
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """``BaseHTTPRequestHandler.send_error`` in the service's error shape when the app has one
+        (the stdlib's is an HTML page); the connection is closed after it, as the stdlib does."""
+        server: SandboxServer = self.server  # type: ignore[assignment]
+        rendered = server.render_error(code, message or self.responses.get(code, ("Error",))[0])
+        if rendered is None:
+            super().send_error(code, message, explain)
+            return
+        content_type, body = rendered
+        self.log_error("code %d, message %s", code, message)
+        self.close_connection = True
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
+        self.wfile.flush()
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         if self.server.verbose:  # type: ignore[attr-defined]
             sys.stderr.write(f"{self.address_string()} - {format % args}\n")
@@ -314,6 +339,19 @@ class SandboxServer(socketserver.ThreadingMixIn, HTTPServer):
         self.ssl_context = ssl_context
         self.verbose = verbose
         super().__init__(address, _WSGIRequestHandler)
+
+    def render_error(self, status: int, message: str) -> tuple[str, bytes] | None:
+        """``(content type, body)`` of an error in the app's service shape, ``None`` without one."""
+        router = getattr(self.app, "router", self.app)
+        renderer = getattr(router, "error_renderer", None)
+        if renderer is None:
+            return None
+        try:
+            response = renderer(Request({"REQUEST_METHOD": "GET", "PATH_INFO": "/"}), HttpError(status, message))
+        except Exception:
+            logger.exception("Sandbox error renderer failed")
+            return None
+        return response.content_type or "application/json;charset=utf-8", response.body
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can take seconds.

@@ -5,6 +5,8 @@ UTF-16 surrogate, is a 400 in the same shape, never a 500."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
@@ -130,3 +132,45 @@ def test_hubspot_refuses_a_body_that_is_not_utf8_json_with_400(hs, body, method,
         method, hs[0] + path, data=body, headers={**HUBSPOT_AUTH, "Content-Type": "application/json"}, timeout=30
     )
     assert_hubspot_error(response, 400)
+
+
+def _raw(url: str, request: bytes, cert_path=None) -> tuple[int, dict[str, str], bytes]:
+    """Send ``request`` as is (no client would) and read the answer: (status, headers, body)."""
+    import socket
+    import ssl
+
+    host, port = url.split("://", 1)[1].split(":")
+    sock = socket.create_connection((host, int(port)), timeout=30)
+    if url.startswith("https"):
+        context = ssl.create_default_context(cafile=str(cert_path))
+        sock = context.wrap_socket(sock, server_hostname=host)
+    with sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _sep, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("iso-8859-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n", 400),
+        (b"POST /services/data/v59.0/sobjects/Lead HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(101)) + b"\r\n", 431),
+    ],
+)
+def test_the_http_servers_own_errors_come_in_the_services_shape(server, hs, request_bytes, status):
+    code, headers, body = _raw(server.url, request_bytes, server.cert_path)
+    assert (
+        code == status and headers["Content-Type"].startswith("application/json") and headers["Connection"] == "close"
+    )
+    (error,) = json.loads(body)
+    assert set(error) == {"message", "errorCode"} and error["message"]
+    code, headers, body = _raw(hs[0], request_bytes)
+    assert code == status and headers["Content-Type"].startswith("application/json")
+    error = json.loads(body)
+    assert error["status"] == "error" and error["message"] and error["correlationId"] and error["category"]
