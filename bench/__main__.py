@@ -72,6 +72,11 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
         [PY, "bench/bench_ops_pages.py", "--records", "2000", "--contacts", "200", "--repeat", "1"],
     ),
     (
+        "metrics scrape",
+        [PY, "bench/bench_metrics_scrape.py", "--records", "1000000"],
+        [PY, "bench/bench_metrics_scrape.py", "--records", "2000", "--contacts", "200", "--repeat", "2"],
+    ),
+    (
         "HubSpot lists pull under a Professional account's limits",
         [PY, "bench/bench_hubspot_lists.py", "--lists", "500", "--memberships", "1000000"],
         [PY, "bench/bench_hubspot_lists.py", "--lists", "6", "--memberships", "1200", "--contacts", "600"],
