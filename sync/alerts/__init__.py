@@ -104,11 +104,18 @@ def alerts_check(*, now: dt.datetime | None = None) -> list[str]:
     if not AlertChannel.objects.exists():
         return _environment_check(facts)
     alerted: set[str] = set()
-    for channel in AlertChannel.objects.filter(enabled=True).order_by("pk"):
+    channels = list(AlertChannel.objects.filter(enabled=True).order_by("pk"))
+    # Read without a lock first: most checks change nothing, and only a change is locked and
+    # compared again (``_state_change``), so the usual check costs one query for every state.
+    last = {
+        (row.channel_id, row.condition): row.state
+        for row in AlertChannelState.objects.filter(channel__in=channels).only("channel_id", "condition", "state")
+    }
+    for channel in channels:
         with translation.override(settings.LANGUAGE_CODE):
             observations = _observe(channel, facts)
         for obs in observations:
-            if _state_change(channel, obs, facts):
+            if last.get((channel.pk, obs.key), OK) != obs.state and _state_change(channel, obs, facts):
                 alerted.add(obs.key)
     overdue_resend(now=now)
     return [c.key for c in CONDITIONS if c.key in alerted]

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from integration.models import SyncSettings
+from lists.models import ContactList
 from sync.models import AlertChannel, SyncRecord, SyncRun
 from sync.selectors import Suspension, api_usage, suspensions
 from sync.selectors.usage import ApiUsage
@@ -77,6 +78,10 @@ class Facts:
             rows = SyncRecord.objects.filter(action=SyncRecord.Action.FAILED, ignored=False, created_at__gte=since)
             self._failures[at_most] = rows.order_by()[:at_most].count()
         return self._failures[at_most]
+
+    @cached_property
+    def inclusion_list(self) -> ContactList | None:
+        return SyncSettings.load().inclusion_list
 
     @cached_property
     def oldest_running(self) -> SyncRun | None:
@@ -182,7 +187,7 @@ def observe_api_usage(facts: Facts, threshold: int) -> Observation:
 def observe_inclusion_list_deleted(facts: Facts, threshold: Any) -> Observation:
     """The inclusion list is a HubSpot list that HubSpot deleted: nobody is sent any more (the
     gate stays shut, never open) until it is restored there or another list is picked."""
-    contact_list = SyncSettings.load().inclusion_list
+    contact_list = facts.inclusion_list
     if contact_list is None or contact_list.hubspot_deleted_at is None or not contact_list.is_mirrored:
         return Observation(
             "inclusion_list_deleted",

@@ -303,6 +303,29 @@ def test_a_new_threshold_is_judged_afresh(inline_queue, check):
     assert check() == ["failures"]
 
 
+def test_a_check_that_changes_nothing_costs_the_same_for_one_channel_or_twenty(monkeypatch):
+    """Each figure is read once per check and the last states in one query: only a change is
+    locked and written."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr("sync.alerts.delivery.async_task", lambda *args, **kwargs: None)
+    SyncRecordFactory.create_batch(3, failed=True)
+
+    def steady_queries() -> int:
+        alerts_check()
+        with CaptureQueriesContext(connection) as queries:
+            assert alerts_check() == []
+        assert not [q for q in queries.captured_queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+        return len(queries)
+
+    channel("first", failures_per_hour=2, run_minutes=30, api_usage_percent=80, on_suspension=True)
+    one = steady_queries()
+    for i in range(19):
+        channel(f"more {i}", failures_per_hour=2 + i % 3, run_minutes=30, api_usage_percent=80, on_suspension=True)
+    assert steady_queries() == one + 2  # the failure count at two more thresholds
+
+
 # -- before any channel exists: the environment's email, as before -----------------------------
 
 
