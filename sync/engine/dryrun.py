@@ -250,7 +250,9 @@ class DryRunPlanner(Pusher):
                 intent.action = SyncRecord.Action.CREATED if item.creating else SyncRecord.Action.UPDATED
         key = item.contact.email.strip().lower()
         if self._first.get(key) == item.contact.pk:
-            self._leaders[key] = (intent, {**current, **payload})
+            # The record as its followers will read it: every mapped field, blank unless written.
+            blank = {m.salesforce_field: None for m in self.mappings if m.applies_to(item.salesforce_object)}
+            self._leaders[key] = (intent, {**blank, **current, **payload})
         return intent
 
     def _follower(self, entry: PendingSync) -> Intent:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
@@ -150,7 +151,7 @@ def dry_run_execute(*, dry_run: DryRun, clients: RunClients | None = None) -> Dr
     try:
         budget = ApiBudget(
             allocation=SyncSettings.load().daily_api_allocation,
-            used_before=SyncRun.objects.api_calls_last_24h().salesforce,
+            used_before=_calls_last_24h(),
             manual=False,  # a preview never takes the allocation's last calls from the sync
             client=clients.salesforce,
         )
@@ -182,6 +183,13 @@ def dry_run_execute(*, dry_run: DryRun, clients: RunClients | None = None) -> Dr
     dry_run.finished_at = timezone.now()
     _publish(dry_run, counts, clients, final=True)
     return dry_run
+
+
+def _calls_last_24h() -> int:
+    """Salesforce calls of the last 24 hours: the runs' and the previews' own."""
+    since = timezone.now() - timedelta(hours=24)
+    previews = DryRun.objects.filter(created_at__gte=since).aggregate(n=Sum("salesforce_api_calls"))["n"] or 0
+    return SyncRun.objects.api_calls_last_24h().salesforce + previews
 
 
 def _publish(dry_run: DryRun, counts: dict[str, int], clients: RunClients, *, final: bool = False) -> None:

@@ -159,3 +159,46 @@ def test_a_switch_to_a_static_list_or_without_a_list_is_refused_with_a_message(d
     with pytest.raises(ValidationError, match="Unknown"):
         dry_run_start(kind="everything", run_async=False)
     assert not DryRun.objects.exists()
+
+
+def test_a_preview_stops_at_the_daily_api_allocation_with_a_message(world, sandbox):
+    contact_list = world.start()
+    SyncSettings.objects.update(daily_api_allocation=1)
+    before = salesforce_state(sandbox)
+
+    dry_run = preview(DryRun.Kind.RESYNC, contact_list)
+
+    assert dry_run.status == DryRun.Status.FAILED
+    assert "Daily API allocation of 1 calls reached" in dry_run.error
+    assert dry_run.rows == [] and dry_run.created == 0
+    assert salesforce_state(sandbox) == before
+
+
+def test_two_contacts_with_one_email_are_previewed_as_the_push_sends_them(world):
+    """The first creates the record; the other (its email in another case) updates that record."""
+    from lists.models import ListMembership
+    from tests.lists.factories import ContactFactory
+
+    contact_list = world.start(n=2)
+    world.create([person(300)])
+    hubspot_pull()
+    list_refresh(contact_list=contact_list)
+    twin = ContactFactory(
+        email=person(300)["email"].upper(),
+        raw_properties={**person(300, jobtitle="Twin title"), "email": person(300)["email"].upper()},
+    )
+    ListMembership.objects.create(contact_list=contact_list, contact=twin)
+
+    dry_run = preview(DryRun.Kind.RESYNC, contact_list)
+    run = push_pending(run=list_resync(contact_list=contact_list, run_async=False))
+
+    predicted = {(row["email"], row["action"]) for row in dry_run.rows}
+    assert predicted == {(email, action) for email, action in run_actions(run).items()}
+    assert (person(300)["email"].upper(), "updated") in predicted
+    # The twin exists only here, not in HubSpot: the run's write of Salesforce's values to it
+    # fails (a HubSpot failure, not a Salesforce one). Salesforce's side is as predicted.
+    to_salesforce = SyncRecord.objects.filter(run=run, direction="to_salesforce")
+    assert {name: getattr(dry_run, name) for name in COUNTS} == {
+        name: to_salesforce.filter(action=name).count() for name in COUNTS
+    }
+    assert dry_run.to_hubspot == 1
