@@ -15,12 +15,13 @@ from django.contrib import admin, messages
 from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import formats
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -191,9 +192,18 @@ class AlertChannelAdmin(admin.ModelAdmin):
     def signing_secret_state(self, obj: AlertChannel) -> str:
         return gettext("(set)") if obj and obj.signing_secret else gettext("(none)")
 
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # The list's "last test alert" column: every channel's test alerts in one query.
+        tests = AlertDelivery.objects.filter(is_test=True).order_by("-created_at", "-id")
+        return super().get_queryset(request).prefetch_related(Prefetch("deliveries", tests, to_attr="test_deliveries"))
+
     @admin.display(description=_("last test alert"))
     def last_test_outcome(self, obj: AlertChannel) -> str:
-        delivery = last_test(obj) if obj and obj.pk else None
+        prefetched = getattr(obj, "test_deliveries", None)
+        if prefetched is not None:
+            delivery = prefetched[0] if prefetched else None
+        else:
+            delivery = last_test(obj) if obj and obj.pk else None
         text = outcome_text(delivery) if delivery else gettext("never sent")
         pending = bool(delivery and delivery.status in PENDING)
         status_url = reverse(admin_urlname(obj._meta, "test_status"), args=[obj.pk]) if obj and obj.pk else ""
@@ -301,12 +311,14 @@ def outcome_text(delivery: AlertDelivery) -> str:
     if delivery.status == AlertDelivery.Status.DELIVERED:
         return gettext("Delivered %(when)s (attempt %(n)s)") % {"when": when, "n": tries}
     if delivery.status == AlertDelivery.Status.FAILED:
-        return gettext("Failed: %(error)s (%(n)s attempts)") % {
+        return ngettext("Failed: %(error)s (%(n)s attempt)", "Failed: %(error)s (%(n)s attempts)", tries) % {
             "error": delivery.get_error_category_display() or gettext("unknown error"),
             "n": tries,
         }
     if delivery.status == AlertDelivery.Status.RETRYING:
-        return gettext("Will retry: %(error)s (%(n)s attempts so far)") % {
+        return ngettext(
+            "Will retry: %(error)s (%(n)s attempt so far)", "Will retry: %(error)s (%(n)s attempts so far)", tries
+        ) % {
             "error": delivery.get_error_category_display(),
             "n": tries,
         }

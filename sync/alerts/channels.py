@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from integration.models import SettingChange
@@ -99,7 +101,8 @@ def alert_channel_delete(*, channel: AlertChannel, actor: Any) -> None:
 def alert_channel_test(*, channel: AlertChannel, actor: Any) -> AlertDelivery:
     """Queue a test alert to ``channel`` (enabled or not): its outcome shows on the channel's page."""
     name = getattr(actor, "get_username", lambda: "")()
-    with transaction.atomic():
+    # In the deployment's language, as the alerts themselves are.
+    with translation.override(settings.LANGUAGE_CODE), transaction.atomic():
         delivery = AlertDelivery.objects.create(
             channel=channel,
             condition=TEST,

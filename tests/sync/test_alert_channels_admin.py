@@ -143,7 +143,7 @@ def test_a_failed_test_alert_shows_its_error_category(admin_client, inline_queue
         with django_capture_on_commit_callbacks(execute=True):
             admin_client.post(f"/admin/sync/alertchannel/{channel.pk}/test/")
     html = admin_client.get(change_url(channel)).content.decode()
-    assert "Failed: Webhook not found (404/410) (1 attempts)" in html
+    assert "Failed: Webhook not found (404/410) (1 attempt)" in html
 
 
 def test_the_test_button_is_a_post_for_those_who_may_change_channels(client, admin_client, django_user_model):
@@ -162,6 +162,16 @@ def test_deleting_a_channel_is_audited(admin_client):
     assert response.status_code == 302 and not AlertChannel.objects.exists()
     row = SettingChange.objects.get(setting=f"alert_channel.{channel.pk}")
     assert (row.old_value, row.new_value) == ("Old (Email)", "(deleted)")
+
+
+def test_the_list_reads_every_channel_s_last_test_at_once(admin_client, django_assert_max_num_queries):
+    for i in range(8):
+        ch = AlertChannel.objects.create(name=f"Ops {i}", kind="email", recipients="ops@example.com")
+        AlertDelivery.objects.create(channel=ch, condition="test", state="test", is_test=True, subject="s")
+    admin_client.get("/admin/sync/alertchannel/")  # sessions and permissions warmed up
+    with django_assert_max_num_queries(12):
+        html = admin_client.get("/admin/sync/alertchannel/").content.decode()
+    assert html.count("waiting to be sent") == 8
 
 
 def test_the_list_and_forms_render_in_english(admin_client):
