@@ -117,6 +117,13 @@ class ContactAdmin(ReadOnlyAdmin):
         member_ids = {lst.pk for lst in member_of}
         context["explain_list"] = chosen
         context["explain_is_member"] = chosen.pk in member_ids
+        if chosen.membership_source == ContactList.MembershipSource.HUBSPOT:
+            # No criteria here to explain: the membership is the one HubSpot computed.
+            context["explanation_error"] = gettext(
+                "HubSpot computes this list's members from filters this product cannot evaluate: the "
+                "membership shown is HubSpot's, as of the last sync."
+            )
+            return context
         try:
             branch = selectors.criteria_check(filter_branch=chosen.filter_branch, list_id=chosen.pk)
         except ValidationError as exc:

@@ -88,3 +88,13 @@ def test_the_inclusion_dropdown_groups_hubspot_lists_and_lists_made_here(admin_c
 def test_the_dropdown_groups_are_in_french(admin_client, lists_here_and_in_hubspot):
     html = admin_client.get(SETTINGS_URL + "?tab=sync", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert '<optgroup label="Listes dans HubSpot">' in html
+
+
+def test_a_contact_page_says_a_hubspot_membership_is_hubspots(admin_client, lists_here_and_in_hubspot):
+    from tests.lists.factories import ContactFactory, ListMembershipFactory
+
+    mirrored, _made_here = lists_here_and_in_hubspot
+    contact = ContactFactory(properties={"email": "member@example.com"})
+    ListMembershipFactory(contact_list=mirrored, contact=contact)
+    html = admin_client.get(f"/admin/lists/contact/{contact.pk}/change/?explain_list={mirrored.pk}").content.decode()
+    assert "the membership shown is HubSpot&#x27;s" in html or "the membership shown is HubSpot's" in html
