@@ -161,7 +161,8 @@ class DryRunPlanner(Pusher):
     attempts). Nothing it makes is saved; ``intents`` yields one ``Intent`` per contact.
     """
 
-    def __init__(self, *, client, hubspot, gate: Gate, contact_ids: list[int], batch_size: int = 500) -> None:
+    # As many contacts a batch as ``Pusher`` claims: the same reads, one call per chunk.
+    def __init__(self, *, client, hubspot, gate: Gate, contact_ids: list[int], batch_size: int = 2000) -> None:
         super().__init__(run=None, client=client, hubspot=hubspot, batch_size=batch_size)
         self.gate = gate
         self.contact_ids = sorted(set(contact_ids))

@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 # How many records of each action the page and the CSV keep.
 SAMPLE_PER_ACTION = {"failed": 1000, "updated": 1000, "created": 1000, "skipped": 300, "unchanged": 300}
-BATCH = 500
 
 
 def dry_run_start(*, kind: str, contact_list: ContactList | None = None, actor=None, run_async: bool = True) -> DryRun:
@@ -143,8 +142,9 @@ def dry_run_execute(*, dry_run: DryRun, clients: RunClients | None = None) -> Dr
     clients = clients or RunClients()
     dry_run.status, dry_run.started_at = DryRun.Status.RUNNING, timezone.now()
     gate, contact_ids, reasons = _scope(dry_run)
-    dry_run.progress_total = len(contact_ids)
-    dry_run.save(update_fields=["status", "started_at", "progress_total"])
+    # From the start, also when the worker retries a preview it had left half done.
+    dry_run.progress_total, dry_run.progress_done, dry_run.rows_truncated = len(contact_ids), 0, False
+    dry_run.save(update_fields=["status", "started_at", "progress_total", "progress_done", "rows_truncated"])
     counts = dict.fromkeys(DryRun.COUNTERS, 0)
     rows: list[dict] = []
     kept: dict[str, int] = {}
@@ -158,7 +158,6 @@ def dry_run_execute(*, dry_run: DryRun, clients: RunClients | None = None) -> Dr
         planner = DryRunPlanner(
             client=clients.salesforce, hubspot=_hubspot_or_none(clients), gate=gate, contact_ids=contact_ids
         )
-        planner.batch_size = BATCH
 
         def on_batch(intents: list[Intent]) -> None:
             for name, value in counts_of(intents).items():
