@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from lists.models import ContactList
@@ -78,8 +79,17 @@ class DryRun(models.Model):
         return f"{label}: {self.list_name}" if self.list_name else str(label)
 
     @property
+    def interrupted(self) -> bool:
+        """Running for longer than a worker may run a task: the worker died or was stopped
+        (django-q2 ends a task at ``Q_CLUSTER["timeout"]``), so no result will come."""
+        if self.status != self.Status.RUNNING or self.started_at is None:
+            return False
+        limit = int(settings.Q_CLUSTER.get("timeout") or 1800)
+        return (timezone.now() - self.started_at).total_seconds() > limit
+
+    @property
     def finished(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED) or self.interrupted
 
     @property
     def progress_percent(self) -> int:

@@ -32,7 +32,11 @@ CSV_COLUMNS = [
 def dry_run_progress(dry_run: DryRun, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """A dry run in the shape of ``sync.selectors.run_progress`` (what ``sync:run_progress``
     answers and ``run_progress.js`` renders), with its own figures."""
-    if dry_run.status == DryRun.Status.QUEUED:
+    status_label = str(dry_run.get_status_display())
+    if dry_run.interrupted:
+        status_label = _("Interrupted")
+        text = _("The worker stopped before the preview ended: run it again.")
+    elif dry_run.status == DryRun.Status.QUEUED:
         text = _("Waiting for a worker to start the preview…")
     else:
         text = _("%(done)s of %(total)s contacts previewed") % {
@@ -44,7 +48,7 @@ def dry_run_progress(dry_run: DryRun, *, now: dt.datetime | None = None) -> dict
     return {
         "id": dry_run.pk,
         "status": dry_run.status,
-        "status_label": str(dry_run.get_status_display()),
+        "status_label": status_label,
         "trigger": str(dry_run.get_kind_display()),
         "phase": "",
         "done": dry_run.progress_done,

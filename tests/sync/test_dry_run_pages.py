@@ -47,9 +47,49 @@ def test_the_settings_page_offers_a_preview_of_the_resync_and_of_each_switch(adm
     page = admin_client.get(SETTINGS).content.decode()
     assert 'id="resync-preview-button"' in page
     assert 'name="kind" value="resync"' in page
+    assert f'name="contact_list" value="{contact_list.pk}"' in page
     health = admin_client.get("/admin/sync/health/").content.decode()
     assert 'id="next-cycle-preview-button"' in health
-    assert contact_list.pk
+
+
+def test_each_active_list_of_the_switch_preview_has_its_preview_button(admin_client, db):
+    from integration.models import SyncSettings
+    from tests.lists.factories import ContactListFactory, ContactPropertyFactory
+
+    ContactPropertyFactory(name="email")
+    current, other = ContactListFactory(complete=True), ContactListFactory(complete=True)
+    static = ContactListFactory(static=True)
+    SyncSettings.objects.update_or_create(pk=1, defaults={"inclusion_list": current})
+    page = admin_client.get(SETTINGS).content.decode()
+    assert f'data-preview-switch="{other.pk}"' in page
+    assert f'data-preview-switch="{current.pk}"' not in page
+    assert f'data-preview-switch="{static.pk}"' not in page
+
+
+def test_the_list_of_previews_is_one_page_of_few_queries(
+    admin_client, django_user_model, django_assert_max_num_queries
+):
+    user = django_user_model.objects.get(username="admin")
+    for kind in DryRun.Kind.values * 10:
+        DryRun.objects.create(kind=kind, created_by=user)
+    with django_assert_max_num_queries(12):
+        response = admin_client.get(reverse("admin:sync_dryrun_changelist"))
+    assert response.status_code == 200
+    assert response.content.decode().count("Next sync cycle") >= 10
+
+
+def test_a_preview_its_worker_left_running_shows_as_interrupted(admin_client, db):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    dry_run = DryRun.objects.create(
+        kind=DryRun.Kind.NEXT_CYCLE, status=DryRun.Status.RUNNING, started_at=timezone.now() - dt.timedelta(hours=3)
+    )
+    progress = admin_client.get(reverse("sync:run_progress") + f"?dry_run={dry_run.pk}").json()["run"]
+    assert progress["finished"] and progress["status_label"] == "Interrupted"
+    page = admin_client.get(reverse("admin:sync_dryrun_change", args=[dry_run.pk])).content.decode()
+    assert "Interrupted" in page and "Preview again" in page and "dry-run-csv" not in page
 
 
 def test_a_resync_preview_runs_in_the_background_and_its_page_shows_counts_diffs_and_progress(
