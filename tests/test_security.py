@@ -161,6 +161,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     "sync:contact_timeline": {"contact_id": "Contact"},
     "admin:lists_contactlist_status": {"pk": "ContactList"},
     "admin:lists_contactlist_rename": {"pk": "ContactList"},
+    "sync:list_publish": {"pk": "ContactList"},
     "admin:auth_user_password_change": {"id": "User"},
     "admin:view_on_site": {"content_type_id": "ct:ContactList", "object_id": "ContactList"},
 }
