@@ -5,7 +5,9 @@ Cheap whatever the size of the log: every query is indexed and most read a handf
 The two counter families (``inclusion_sync_records_total`` and the run duration histogram) need
 every record and run ever made, which a scrape cannot count each time (a GROUP BY over a million
 records takes about a second on SQLite), and which the retention sweep deletes after
-``SYNC_RECORD_RETENTION_DAYS`` (a count of the stored records would go down: not a counter).
+``SYNC_RECORD_RETENTION_DAYS`` (a count of the stored records would go down: not a counter,
+whose value "can only increase or be reset to zero on restart", and a histogram's buckets are
+cumulative counters too: https://prometheus.io/docs/concepts/metric_types/).
 So a run is *folded* once it is over: its records counted by direction and action (through the
 ``run`` index), its duration put in its bucket, the totals kept in the shared cache with the id
 of the last run folded. A scrape adds to those totals the runs after that id only (the ones
