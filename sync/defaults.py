@@ -10,7 +10,16 @@ from django.contrib.auth.management import create_permissions
 
 # Group -> (app label, codename or codename prefix ending in "_", None for every permission).
 GROUPS = {
-    "Integration admins": [("integration", None), ("sync", "view_"), ("sync", "trigger_sync"), ("lists", "view_")],
+    "Integration admins": [
+        ("integration", None),
+        ("sync", "view_"),
+        ("sync", "trigger_sync"),
+        ("lists", "view_"),
+        # Where alerts go is the integration's own configuration.
+        ("sync", "add_alertchannel"),
+        ("sync", "change_alertchannel"),
+        ("sync", "delete_alertchannel"),
+    ],
     "List editors": [("lists", None), ("integration", "view_")],
     "Sync operators": [
         ("sync", "view_"),

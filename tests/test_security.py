@@ -36,6 +36,7 @@ from lists.models import Contact, ContactList, ContactProperty, ListMembership, 
 from sync.models import (
     AlertChannel,
     AlertDelivery,
+    DryRun,
     AlertState,
     PendingSync,
     SyncedState,
@@ -114,6 +115,14 @@ def objects(django_user_model) -> dict[Any, Any]:
         name=f"Channel {SENTINEL}", kind="slack", webhook_url=f"https://hooks.slack.com/services/T0/{SECRET}"
     )
     delivery = AlertDelivery.objects.create(channel=channel, condition="failures", state="over", subject=SENTINEL)
+    dry_run = DryRun.objects.create(
+        kind=DryRun.Kind.RESYNC,
+        status=DryRun.Status.SUCCEEDED,
+        contact_list=contact_list,
+        list_name=f"List {SENTINEL}",
+        rows=[{"contact": contact.pk, "email": f"ada.{SENTINEL}@example.com", "action": "updated", "changes": []}],
+        finished_at=timezone.now(),
+    )
     group = Group.objects.create(name=f"Group {SENTINEL}")
     user = django_user_model.objects.create_user(f"user_{SENTINEL}", f"{SENTINEL}@example.com", "pw-Unused-123")
     schedule = Schedule.objects.create(func="math.floor", name=f"schedule {SENTINEL}")
@@ -144,6 +153,7 @@ def objects(django_user_model) -> dict[Any, Any]:
         AlertState: alert,
         AlertChannel: channel,
         AlertDelivery: delivery,
+        DryRun: dry_run,
         Group: group,
         User: user,
         Schedule: schedule,
@@ -162,6 +172,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     "admin:lists_contactlist_status": {"pk": "ContactList"},
     "admin:lists_contactlist_rename": {"pk": "ContactList"},
     "sync:list_publish": {"pk": "ContactList"},
+    "admin:sync_dryrun_csv": {"pk": "DryRun"},
     "admin:auth_user_password_change": {"id": "User"},
     "admin:view_on_site": {"content_type_id": "ct:ContactList", "object_id": "ContactList"},
 }
@@ -237,7 +248,7 @@ DISABLED_FOR_ALL = re.compile(
     r"^admin:(?:"
     r"lists_(?:contactproperty|contact|listmembership|membershipchange)_(?:add|delete)"
     r"|integration_(?:salesforceconnection|hubspotconnection|syncsettings|settingchange)_(?:add|delete)"
-    r"|sync_(?!alertchannel_)\w+_add|sync_(?:syncrecord|syncrun|alertdelivery)_delete"
+    r"|sync_(?!alertchannel_)\w+_add|sync_(?:syncrecord|syncrun|alertdelivery|dryrun)_delete"
     r"|django_q_(?:success|failure|ormq)_add"
     r"|autocomplete"
     r")$"

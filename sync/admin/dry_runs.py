@@ -125,10 +125,11 @@ class DryRunAdmin(ReadOnlyAdmin):
     def start_view(self, request: HttpRequest) -> HttpResponse:
         """POST ``kind`` (resync, switch, next_cycle) and ``contact_list`` (an id): start a dry
         run and show its page; a refusal goes back where the button was, with its message."""
-        if request.method != "POST":
-            return HttpResponseRedirect(reverse(admin_urlname(self.model._meta, "changelist")))
+        # Refused before anything else: without the permission, a GET is refused too.
         if not request.user.has_perm(TRIGGER_PERMISSION):
             raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse(admin_urlname(self.model._meta, "changelist")))
         back = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
             back = ""
