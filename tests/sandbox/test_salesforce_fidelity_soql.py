@@ -186,6 +186,21 @@ class TestAggregates:
         ]
         assert dict(record) == {"attributes": {"type": "AggregateResult"}, "total": 3, "expr0": 2, "expr1": 1}
 
+    def test_grouped_fields_take_aliases_and_results_sort_by_an_aggregate(self, sf):
+        for i, source in enumerate(["Other", "Web", "Web", "Web", "Other", "Phone Inquiry"]):
+            sf.Lead.create(lead(i, LeadSource=source))
+        answer = sf.query(
+            "SELECT LeadSource source, COUNT(Id) n FROM Lead GROUP BY LeadSource ORDER BY COUNT(Id) DESC, LeadSource"
+        )
+        assert [(r["source"], r["n"]) for r in answer["records"]] == [("Web", 3), ("Other", 2), ("Phone Inquiry", 1)]
+        assert "LeadSource" not in answer["records"][0]
+
+    def test_an_alias_outside_an_aggregate_query_is_malformed(self, sf):
+        for text in ("SELECT Email e FROM Lead", "SELECT Id FROM Lead ORDER BY COUNT(Id)"):
+            with pytest.raises(SalesforceMalformedRequest) as exc:
+                sf.query(text)
+            assert error_of(exc)["errorCode"] == "MALFORMED_QUERY"
+
     def test_count_of_nothing_is_one_result_of_zero(self, sf):
         (record,) = sf.query("SELECT COUNT(Id) FROM Contact")["records"]
         assert record["expr0"] == 0

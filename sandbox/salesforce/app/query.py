@@ -98,7 +98,8 @@ class QueryHandlers:
                 if isinstance(column, soql.Aggregate):
                     record[column.alias] = value
                 else:
-                    record[column.name] = bool(value) if column.type == "boolean" and value is not None else value
+                    name = parsed.aliases.get(column.name, column.name)
+                    record[name] = bool(value) if column.type == "boolean" and value is not None else value
             records.append(record)
         return json_response(200, {"totalSize": len(records), "done": True, "records": records})
 

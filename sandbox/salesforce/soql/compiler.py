@@ -193,7 +193,7 @@ def _order_and_page(query: Query, params: list[object], *, default: str) -> str:
     if query.order_by:
         parts = []
         for item in query.order_by:
-            column = column_sql(item.field)
+            column = _aggregate_sql(item.aggregate) if item.aggregate is not None else column_sql(item.field)
             nulls_last = item.nulls_last if item.nulls_last is not None else item.descending
             parts.append(f"{column} IS NULL {'ASC' if nulls_last else 'DESC'}")
             parts.append(f"{column} {'DESC' if item.descending else 'ASC'}")
@@ -206,14 +206,18 @@ def _order_and_page(query: Query, params: list[object], *, default: str) -> str:
     return sql
 
 
+def _aggregate_sql(aggregate: Aggregate) -> str:
+    distinct = "DISTINCT " if aggregate.function == "COUNT_DISTINCT" else ""
+    return f"COUNT({distinct}{column_sql(aggregate.field)})"
+
+
 def compile_aggregate(query: Query, *, include_deleted: bool = False) -> tuple[str, list[object]]:
     """SQL of an aggregate query: one row per group, its columns in ``query.columns``' order."""
     params: list[object] = []
     selected = []
     for column in query.columns:
         if isinstance(column, Aggregate):
-            distinct = "DISTINCT " if column.function == "COUNT_DISTINCT" else ""
-            selected.append(f"COUNT({distinct}{column_sql(column.field)})")
+            selected.append(_aggregate_sql(column))
         else:
             selected.append(column_sql(column))
     clauses = _where(query, include_deleted, params)

@@ -80,7 +80,9 @@ class _Parser:
             self.next()
             self.expect_keyword("by")
             while True:
-                f = self.resolve_field(self.next(), "sorted")
+                token = self.next()
+                aggregate = select.order_aggregate(self, token)
+                f = aggregate.field if aggregate is not None else self.resolve_field(token, "sorted")
                 descending = False
                 nulls_last: bool | None = None
                 if self.at_keyword("asc", "desc"):
@@ -91,7 +93,7 @@ class _Parser:
                     if which.lower not in ("first", "last"):
                         raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{which.text}'")
                     nulls_last = which.lower == "last"
-                query.order_by.append(OrderBy(f, descending, nulls_last))
+                query.order_by.append(OrderBy(f, descending, nulls_last, aggregate))
                 if self.peek() is not None and self.peek().text == ",":
                     self.next()
                     continue
@@ -133,7 +135,11 @@ class _Parser:
             elif token.kind != "word" or token.lower in KEYWORDS:
                 raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{token.text}'")
             else:
-                items.append(select.Item(token))
+                after = self.peek()
+                alias = None
+                if after is not None and after.kind == "word" and after.lower not in KEYWORDS:
+                    alias = self.next()
+                items.append(select.Item(token, alias=alias))
             if self.peek() is not None and self.peek().text == ",":
                 self.next()
                 continue

@@ -52,6 +52,8 @@ def resolve(parser: Any, query: Query, items: list[Item]) -> set[str]:
     for item in items:
         if item.argument is None:
             f = parser.resolve_field(item.token)
+            if item.alias is not None:
+                query.aliases[f.name] = item.alias.text
             if f.name in seen:
                 if seen[f.name]:
                     raise SoqlError("MALFORMED_QUERY", f"duplicate field selected: {f.name}")
@@ -83,6 +85,17 @@ def resolve(parser: Any, query: Query, items: list[Item]) -> set[str]:
     return sets
 
 
+def order_aggregate(parser: Any, token: Token) -> Aggregate | None:
+    """``COUNT(field)`` (or ``COUNT_DISTINCT``) read from ``token`` on in an ORDER BY, else ``None``."""
+    following = parser.peek()
+    if token.lower not in AGGREGATES or following is None or following.text != "(":
+        return None
+    parser.next()
+    f = parser.resolve_field(parser.next(), "aggregated")
+    parser.expect_punct(")")
+    return Aggregate(token.lower.upper(), f, "")
+
+
 def check(query: Query, sets: set[str]) -> None:
     """What Salesforce refuses once the whole statement is read."""
     if sets & {"all", "custom"} and (query.limit is None or query.limit > UNBOUNDED_LIMIT):
@@ -92,6 +105,8 @@ def check(query: Query, sets: set[str]) -> None:
         )
     aggregates = [c for c in query.columns if isinstance(c, Aggregate)]
     if not aggregates and not query.group_by:
+        if query.aliases or any(o.aggregate is not None for o in query.order_by):
+            raise SoqlError("MALFORMED_QUERY", "Only aggregate expressions use field aliasing")
         query.columns = []
         return
     if query.count_only:
@@ -99,9 +114,11 @@ def check(query: Query, sets: set[str]) -> None:
     if sets:
         raise SoqlError("MALFORMED_QUERY", "FIELDS() cannot be used in an aggregate query")
     grouped = {f.name for f in query.group_by}
-    for f in [*query.fields, *(o.field for o in query.order_by)]:
+    sorted_fields = [o.field for o in query.order_by if o.aggregate is None]
+    for f in [*query.fields, *sorted_fields]:
         if f.name not in grouped:
             raise SoqlError("MALFORMED_QUERY", f"Field must be grouped or aggregated: {f.name}")
-    aliases = [c.alias.lower() for c in aggregates]
-    if len(set(aliases)) != len(aliases) or set(aliases) & {f.name.lower() for f in query.fields}:
+    aliases = [c.alias.lower() for c in aggregates] + [alias.lower() for alias in query.aliases.values()]
+    named = {f.name.lower() for f in query.fields if f.name not in query.aliases}
+    if len(set(aliases)) != len(aliases) or set(aliases) & named:
         raise SoqlError("MALFORMED_QUERY", "duplicate alias in the SELECT list")

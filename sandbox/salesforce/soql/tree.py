@@ -46,6 +46,8 @@ class OrderBy:
     field: Field
     descending: bool = False
     nulls_last: bool | None = None
+    # ORDER BY COUNT(field) in an aggregate query: the aggregate, ``field`` being its argument.
+    aggregate: Aggregate | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Query:
     # An aggregate query (aggregate functions or GROUP BY): its columns in SELECT order.
     columns: list[Field | Aggregate] = field(default_factory=list)
     group_by: list[Field] = field(default_factory=list)
+    # The aliases of grouped fields in an aggregate query (``SELECT LeadSource source ...``).
+    aliases: dict[str, str] = field(default_factory=dict)
     where: Condition | None = None
     order_by: list[OrderBy] = field(default_factory=list)
     limit: int | None = None
