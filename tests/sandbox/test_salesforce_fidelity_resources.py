@@ -177,3 +177,58 @@ class TestUnprocessedRecords:
         job = _job(sf.session, server)
         sf.session.patch(f"{server.url}{INGEST}/{job}", json={"state": "Aborted"}, headers=AUTH)
         assert _result(sf.session, server, job, "unprocessedrecords") == ""
+
+
+QUERY_JOBS = f"{V}/jobs/query"
+
+
+class TestBulkQuery:
+    def test_simple_salesforce_reads_every_matching_record_as_csv(self, sf):
+        created = {sf.Lead.create(lead(i, Title=None if i == 2 else f"T{i}"))["id"] for i in range(5)}
+        sf.Contact.create({"LastName": "not a lead"})
+        pages = list(sf.bulk2.Lead.query("SELECT Id, Title, IsConverted FROM Lead", max_records=2, wait=0.05))
+        rows = [row for page in pages for row in csv.DictReader(io.StringIO(page))]
+        assert len(pages) == 3 and {r["Id"] for r in rows} == created
+        assert {r["Title"] for r in rows} == {"T0", "T1", "", "T3", "T4"} and {r["IsConverted"] for r in rows} == {
+            "false"
+        }
+
+    def test_query_all_includes_deleted_records(self, sf):
+        kept, gone = sf.Lead.create(lead(1))["id"], sf.Lead.create(lead(2))["id"]
+        sf.Lead.delete(gone)
+        for operation, expected in (("query", {kept}), ("queryAll", {kept, gone})):
+            job = sf.session.post(
+                sf.base_url.rstrip("/").rsplit("/services", 1)[0] + QUERY_JOBS,
+                json={"operation": operation, "query": "SELECT Id FROM Lead"},
+                headers=AUTH,
+            ).json()
+            assert job["state"] == "UploadComplete" and job["object"] == "Lead"
+            base = sf.base_url.rstrip("/").rsplit("/services", 1)[0] + f"{QUERY_JOBS}/{job['id']}"
+            assert sf.session.get(base, headers=AUTH).json()["state"] == "JobComplete"
+            page = sf.session.get(f"{base}/results", headers=AUTH)
+            assert page.headers["Sforce-Locator"] == "null" and page.headers["Sforce-NumberOfRecords"] == str(
+                len(expected)
+            )
+            assert {r["Id"] for r in csv.DictReader(io.StringIO(page.text))} == expected
+            assert sf.session.delete(base, headers=AUTH).status_code == 204
+            assert sf.session.get(base, headers=AUTH).status_code == 404
+
+    @pytest.mark.parametrize(
+        ("body", "code"),
+        [
+            ({"operation": "query", "query": "SELECT Nope FROM Lead"}, "INVALID_FIELD"),
+            ({"operation": "query", "query": "SELECT COUNT() FROM Lead"}, "INVALIDJOB"),
+            (
+                {"operation": "query", "query": "SELECT LeadSource, COUNT(Id) FROM Lead GROUP BY LeadSource"},
+                "INVALIDJOB",
+            ),
+            ({"operation": "query", "query": "SELECT Address FROM Lead"}, "INVALIDJOB"),
+            ({"operation": "upsert", "query": "SELECT Id FROM Lead"}, "INVALIDJOB"),
+            ({"operation": "query"}, "INVALIDJOB"),
+            ({"operation": "query", "query": "SELECT Id FROM Lead", "columnDelimiter": "SPACE"}, "INVALIDJOB"),
+        ],
+    )
+    def test_a_job_salesforce_refuses_is_refused(self, sf, body, code):
+        url = sf.base_url.rstrip("/").rsplit("/services", 1)[0] + QUERY_JOBS
+        response = sf.session.post(url, json=body, headers=AUTH)
+        assert response.status_code == 400 and response.json()[0]["errorCode"] == code

@@ -10,6 +10,7 @@ table and the ``/_sandbox/`` control endpoints); the handlers are grouped by the
   retrieve of ``V/composite/sobjects/{object}`` by GET or POST;
 - :mod:`.query`: ``V/query`` and ``V/queryAll`` with query locators;
 - :mod:`.ingest`: ``V/jobs/ingest`` (Bulk API 2.0);
+- :mod:`.bulk_query`: ``V/jobs/query`` (Bulk API 2.0 query jobs, CSV results with locators);
 - :mod:`.lifecycle`: Get Deleted, Get Updated, and the control endpoints for users, conversion
   and merges;
 - :mod:`.common`: Salesforce's error shape and the request checks they share.

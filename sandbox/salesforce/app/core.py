@@ -25,6 +25,7 @@ from sandbox.faults import (
 )
 from sandbox.salesforce import assignment
 from sandbox.salesforce.app.auth import OAuthHandlers
+from sandbox.salesforce.app.bulk_query import BulkQueryHandlers
 from sandbox.salesforce.app.common import V, render_error, sf_error
 from sandbox.salesforce.app.composite import CompositeHandlers
 from sandbox.salesforce.app.ingest import IngestHandlers
@@ -156,6 +157,7 @@ class SalesforceSandbox:
         query = QueryHandlers(self.store, self.records, self.cursors)
         ingest = IngestHandlers(self.bulk)
         lifecycle = LifecycleHandlers(self.store)
+        bulk_query = BulkQueryHandlers(self.store, self.records)
         # First match wins: each specific path comes before the pattern that would also match it.
         r = self.router
         r.add("GET", r"/services/data/?", meta.versions, public=True)
@@ -200,6 +202,12 @@ class SalesforceSandbox:
             rf"{V}/jobs/ingest/(?P<job>\w+)/(?P<which>(?i:successfulResults|failedResults|unprocessedrecords))/?",
             ingest.bulk_results,
         )
+        r.add("POST", rf"{V}/jobs/query/?", bulk_query.create)
+        r.add("GET", rf"{V}/jobs/query/?", bulk_query.listing)
+        r.add("GET", rf"{V}/jobs/query/(?P<job>\w+)/?", bulk_query.info)
+        r.add("PATCH", rf"{V}/jobs/query/(?P<job>\w+)/?", bulk_query.abort)
+        r.add("DELETE", rf"{V}/jobs/query/(?P<job>\w+)/?", bulk_query.delete)
+        r.add("GET", rf"{V}/jobs/query/(?P<job>\w+)/results/?", bulk_query.results)
         r.add("GET", r"/_sandbox/settings/?", self.get_settings, public=True)
         r.add("POST", r"/_sandbox/settings/?", self.set_settings, public=True)
         r.add("POST", r"/_sandbox/sessions/expire/?", self.expire_sessions, public=True)
