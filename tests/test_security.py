@@ -219,6 +219,8 @@ PUBLIC = {
     "admin:logout": "logging out needs no login (GET is refused: 405; POST shows 'logged out')",
     "set_language": "i18n: stores the language choice in a cookie, shows nothing",
     "hubspot_webhook": "HubSpot calls it: authenticated by its v3 signature, refused unsigned (401/403)",
+    "healthz": "a load balancer's probe: the checks' names and verdicts only (tests/ops/test_health.py)",
+    "metrics": "404 without METRICS_TOKEN; with it, a bearer token instead of a login (tests/ops/test_metrics.py)",
 }
 # A staff user without any permission may get these, none of which shows data.
 NO_PERM_OK = {
@@ -238,6 +240,8 @@ NO_PERM_OK = {
     "admin:view_on_site": {404},  # no model has get_absolute_url: nothing to redirect to
     "set_language": {302},
     "hubspot_webhook": {401, 403, 405},
+    "healthz": {200, 405},
+    "metrics": {404, 405},  # no METRICS_TOKEN in the suite: the URL does not exist
 }
 # A staff user without any permission is redirected by these to the same object's change page.
 UNNAMED_REDIRECT = re.compile(r"^admin/\w+/\w+/<path:object_id>/$")
