@@ -81,13 +81,20 @@ class ApiCalls:
 
 class SyncRunQuerySet(models.QuerySet):
     def api_calls_last_24h(self, *, now: datetime | None = None) -> ApiCalls:
-        """API calls spent by the runs that started in the 24 hours before ``now``: the one query
+        """API calls spent by the runs (and previews) that started in the 24 hours before ``now``: the query
         behind the budget that pauses automatic syncs, the health page and the settings page."""
         since = (now or timezone.now()) - timedelta(hours=24)
         row = self.filter(started_at__gte=since).aggregate(
             salesforce=Sum("salesforce_api_calls"), hubspot=Sum("hubspot_api_calls")
         )
-        return ApiCalls(salesforce=row["salesforce"] or 0, hubspot=row["hubspot"] or 0)
+        # Previews ("Preview changes") spend the same allocation: their reads count too.
+        previews = DryRun.objects.filter(created_at__gte=since).aggregate(
+            salesforce=Sum("salesforce_api_calls"), hubspot=Sum("hubspot_api_calls")
+        )
+        return ApiCalls(
+            salesforce=(row["salesforce"] or 0) + (previews["salesforce"] or 0),
+            hubspot=(row["hubspot"] or 0) + (previews["hubspot"] or 0),
+        )
 
 
 class SyncRun(models.Model):

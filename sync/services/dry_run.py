@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
@@ -186,9 +185,7 @@ def dry_run_execute(*, dry_run: DryRun, clients: RunClients | None = None) -> Dr
 
 def _calls_last_24h() -> int:
     """Salesforce calls of the last 24 hours: the runs' and the previews' own."""
-    since = timezone.now() - timedelta(hours=24)
-    previews = DryRun.objects.filter(created_at__gte=since).aggregate(n=Sum("salesforce_api_calls"))["n"] or 0
-    return SyncRun.objects.api_calls_last_24h().salesforce + previews
+    return SyncRun.objects.api_calls_last_24h().salesforce
 
 
 def _publish(dry_run: DryRun, counts: dict[str, int], clients: RunClients, *, final: bool = False) -> None:

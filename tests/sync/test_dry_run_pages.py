@@ -185,3 +185,13 @@ def test_the_next_cycle_preview_starts_from_the_health_page(admin_client, queued
     dry_run = DryRun.objects.get()
     assert dry_run.kind == DryRun.Kind.NEXT_CYCLE and dry_run.contact_list is None
     assert response.status_code == 302 and queued
+
+
+@pytest.mark.django_db
+def test_previews_spend_the_daily_allocation_the_sync_and_the_health_page_read():
+    from sync.models import DryRun, SyncRun
+
+    DryRun.objects.create(kind=DryRun.Kind.NEXT_CYCLE, salesforce_api_calls=40, hubspot_api_calls=3)
+    SyncRun.objects.create(salesforce_api_calls=10, hubspot_api_calls=1)
+    usage = SyncRun.objects.api_calls_last_24h()
+    assert (usage.salesforce, usage.hubspot) == (50, 4)
