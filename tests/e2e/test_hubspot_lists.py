@@ -53,6 +53,11 @@ def test_pick_an_imported_hubspot_list_and_sync_its_members(
     screenshot(page, "1-lists-from-hubspot")
 
     page.goto(f"{live_server.url}/admin/integration/salesforce/settings/?tab=sync")
+    # The rules under the dropdown are a plain list inside the section (not laid out as a grid).
+    section = page.locator("#limit-syncs").bounding_box()
+    for item in page.locator("ul.ia-rules li").all():
+        box = item.bounding_box()
+        assert box["x"] + box["width"] <= section["x"] + section["width"], box
     group = page.locator('#id_inclusion_list optgroup[label="Lists in HubSpot"]')
     expect(group.locator("option")).to_have_count(2)
     with page.expect_navigation():
