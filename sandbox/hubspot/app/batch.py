@@ -34,6 +34,8 @@ def _inputs(body: Any) -> list[Any]:
     if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
         raise HttpError(400, "Invalid input JSON: 'inputs' must be a list.", code="VALIDATION_ERROR")
     inputs = body["inputs"]
+    if any(item is not None and not isinstance(item, dict) for item in inputs):
+        raise HttpError(400, "Invalid input JSON: each of 'inputs' must be an object.", code="VALIDATION_ERROR")
     if len(inputs) > BATCH_LIMIT:
         raise HttpError(
             400,
@@ -42,6 +44,24 @@ def _inputs(body: Any) -> list[Any]:
             context={"inputs": [f"size must be between 0 and {BATCH_LIMIT}"]},
         )
     return [item or {} for item in inputs]
+
+
+def _text(body: dict[str, Any], key: str) -> str | None:
+    """``body[key]``: a string, or absent (``None``); anything else is HubSpot's 400."""
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise HttpError(400, f"Invalid input JSON: '{key}' must be a string.", code="VALIDATION_ERROR")
+    return value
+
+
+def _names(body: dict[str, Any], key: str) -> list[str]:
+    """``body[key]``: a list of property names (absent: empty); anything else is HubSpot's 400."""
+    value = body.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise HttpError(400, f"Invalid input JSON: '{key}' must be a list of property names.", code="VALIDATION_ERROR")
+    return value
 
 
 def _batch_response(started: str, results: list[dict[str, Any]], errors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -145,12 +165,12 @@ class BatchHandlers:
         started = iso_ms_now()
         body = request.json()
         inputs = _inputs(body)
-        id_property = body.get("idProperty")
+        id_property = _text(body, "idProperty")
         archived = bool_arg(request, "archived")
-        with_history = [p for p in body.get("propertiesWithHistory") or [] if isinstance(p, str)]
+        with_history = _names(body, "propertiesWithHistory")
         if with_history and len(inputs) > HISTORY_LIMIT:
             raise HttpError(400, HISTORY_BATCH_MESSAGE, code="VALIDATION_ERROR")
-        requested = wanted_properties([p for p in body.get("properties") or [] if isinstance(p, str)], with_history)
+        requested = wanted_properties(_names(body, "properties"), with_history)
         rows, missing, seen = [], [], set()
         by_id = _by_id(self.store, inputs, archived) if id_property in (None, "", "hs_object_id") else None
         for item in inputs:
@@ -179,7 +199,7 @@ class BatchHandlers:
     def batch_update(self, request: Request) -> Response:
         started = iso_ms_now()
         prepared = [
-            (str(item.get("id", "")), item.get("idProperty"), clean(self.store, item.get("properties")))
+            (str(item.get("id", "")), _text(item, "idProperty"), clean(self.store, item.get("properties")))
             for item in _inputs(request.json())
         ]
         _refuse_duplicate_ids([(p[1] or "hs_object_id", p[0]) for p in prepared])
@@ -199,7 +219,7 @@ class BatchHandlers:
         started = iso_ms_now()
         prepared = []
         for item in _inputs(request.json()):
-            id_property = item.get("idProperty") or ""
+            id_property = _text(item, "idProperty") or ""
             if id_property not in ("email", "hs_object_id"):
                 raise HttpError(
                     400,
