@@ -47,6 +47,11 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
         [PY, "bench/bench_sync.py", "--members", "600", "--naive", "20"],
     ),
     (
+        "first sync under a Professional account's limits",
+        [PY, "bench/bench_first_sync_limits.py", "--contacts", "10000"],
+        [PY, "bench/bench_first_sync_limits.py", "--contacts", "300"],
+    ),
+    (
         "field rules, 10,000 members edited on both sides",
         [PY, "bench/bench_field_rules.py", "--members", "10000"],
         [PY, "bench/bench_field_rules.py", "--members", "300"],

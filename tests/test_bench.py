@@ -34,6 +34,7 @@ def test_every_bench_runs_at_a_tiny_size():
         "collections upsert of 450 Leads into the emulator, create: throughput",
         "members edited on both sides: Salesforce API calls",
         "existing Leads: HubSpot API calls",
+        "under a Professional account's limits: time",
         "metrics scrape over",
         "HubSpot lists pull: calls vs fewest the page sizes allow",
     ):
