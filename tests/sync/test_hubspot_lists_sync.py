@@ -7,10 +7,11 @@ import importlib
 
 import pytest
 from django.core import mail
+from hubspot.crm.lists.exceptions import NotFoundException
 
 from integration.models import SettingChange, SyncSettings
 from lists.models import ContactList
-from lists.services import list_create, list_refresh, list_update
+from lists.services import list_create, list_delete, list_refresh, list_update
 from sync.alerts import alerts_check, observe
 from sync.services import sync_cycle
 from sync.services.hubspot_lists import list_publish
@@ -134,6 +135,12 @@ def test_a_published_list_is_in_hubspot_and_follows_edits_made_here(sandbox, hs,
     pull_all()
     local.refresh_from_db()
     assert local.name == "Germans, picked" and local.membership_source == ContactList.MembershipSource.LOCAL
+
+    # Deleted here, it is deleted in HubSpot too (HubSpot can restore it for a while).
+    hubspot_id = local.hubspot_list_id
+    list_delete(contact_list=local)
+    with pytest.raises(NotFoundException):
+        hs.get(hubspot_id)
 
 
 def FRANCE_TO_GERMANY(local: ContactList, picked: str) -> dict:  # noqa: N802 - reads as a constant
