@@ -33,8 +33,8 @@ def test_pick_an_imported_hubspot_list_and_sync_its_members(
     page,
     staff_login,
     screenshot,
-    sandbox,
-    django_user_model,  # noqa: F811
+    sandbox,  # noqa: F811 - the fixture imported above
+    django_user_model,
 ):
     django_user_model.objects.create_superuser("ops", "ops@example.com", PASSWORD)
     sandbox.seed(40, seed=5)

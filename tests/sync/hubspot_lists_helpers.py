@@ -118,6 +118,4 @@ def mirrored(list_id: str) -> ContactList:
 
 
 def local_member_ids(contact_list: ContactList) -> set[str]:
-    return set(
-        Contact.objects.filter(memberships__contact_list=contact_list).values_list("hubspot_id", flat=True)
-    )
+    return set(Contact.objects.filter(memberships__contact_list=contact_list).values_list("hubspot_id", flat=True))

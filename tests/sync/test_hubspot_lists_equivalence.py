@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lists.models import ContactList
+from sync.services.hubspot_lists import hubspot_lists_pull
 from tests.sync.hubspot_lists_helpers import (
     HubSpotSide,
     and_branch,
@@ -23,7 +24,6 @@ from tests.sync.hubspot_lists_helpers import (
     prop,
     pull_all,
 )
-from sync.services.hubspot_lists import hubspot_lists_pull
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -125,7 +125,9 @@ def test_in_list_filters_are_translated_to_the_mirrored_lists(hs):
     picked = hs.create("Picked", "MANUAL")
     hs.add(picked, [str(i) for i in range(1, 41)])
     both = hs.create("Picked in France", "DYNAMIC", or_root(and_branch(in_list(france), in_list(picked))))
-    not_picked = hs.create("French, not picked", "DYNAMIC", or_root(and_branch(in_list(france), in_list(picked, "NOT_IN_LIST"))))
+    not_picked = hs.create(
+        "French, not picked", "DYNAMIC", or_root(and_branch(in_list(france), in_list(picked, "NOT_IN_LIST")))
+    )
     hs.settle()
     pull_all()
 
