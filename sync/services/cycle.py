@@ -5,6 +5,8 @@ these decide the order, the budget, and what the run and the connection record."
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -199,18 +201,28 @@ def push_pending(*, run: SyncRun, clients: RunClients | None = None, stats: dict
     return sync_run_finish(run=run)
 
 
-def hubspot_pull(*, trigger: str = SyncRun.Trigger.COMMAND) -> SyncRun:
-    """Only the HubSpot pull (and the queueing of the inclusion list's joins)."""
+def hubspot_read(*, trigger: str, phase: str, work: Callable[[RunClients, Publisher], Any]) -> tuple[SyncRun, Any]:
+    """One read from HubSpot on its own (no push), as a run that counts its API calls, then the
+    queueing of the inclusion list's joins; returns the run and what ``work`` returned."""
     run = sync_run_start(trigger=trigger)
     clients = RunClients()
     publisher = Publisher(run, clients)
-    publisher.publish(phase="hubspot_pull")
+    publisher.publish(phase=phase)
     try:
-        HubSpotPull(client=clients.hubspot, on_page=lambda r: publisher.publish(pulled=r.pulled)).run()
+        result = work(clients, publisher)
         inclusion_joins_enqueue()
     except Exception as exc:
         publisher.publish()
         sync_run_finish(run=run, error=f"{type(exc).__name__}: {exc}")
         raise
     publisher.publish()
-    return sync_run_finish(run=run)
+    return sync_run_finish(run=run), result
+
+
+def hubspot_pull(*, trigger: str = SyncRun.Trigger.COMMAND) -> SyncRun:
+    """Only the HubSpot pull (and the queueing of the inclusion list's joins)."""
+
+    def pull(clients: RunClients, publisher: Publisher) -> None:
+        HubSpotPull(client=clients.hubspot, on_page=lambda r: publisher.publish(pulled=r.pulled)).run()
+
+    return hubspot_read(trigger=trigger, phase="hubspot_pull", work=pull)[0]

@@ -19,8 +19,8 @@ from lists.services.mirror import UnmappedList, criteria_to_hubspot
 from sync.engine.hubspot_lists import HubSpotListsPull, ListsPullResult
 from sync.models import SyncRun
 from sync.services.clients import RunClients
-from sync.services.resync import inclusion_joins_enqueue
-from sync.services.runs import Publisher, sync_run_finish, sync_run_start
+from sync.services.cycle import hubspot_read
+from sync.services.runs import Publisher
 
 logger = logging.getLogger(__name__)
 
@@ -28,19 +28,11 @@ logger = logging.getLogger(__name__)
 def hubspot_lists_pull(*, trigger: str = SyncRun.Trigger.COMMAND) -> tuple[SyncRun, ListsPullResult]:
     """Mirror every HubSpot contact list and its membership now (a run counts its API calls),
     then queue the inclusion list's new members, as the cycle does."""
-    run = sync_run_start(trigger=trigger)
-    clients = RunClients()
-    publisher = Publisher(run, clients)
-    publisher.publish(phase="hubspot_lists")
-    try:
-        result = HubSpotListsPull(client=clients.hubspot, on_list=lambda n: publisher.publish()).run()
-        inclusion_joins_enqueue()
-    except Exception as exc:
-        publisher.publish()
-        sync_run_finish(run=run, error=f"{type(exc).__name__}: {exc}")
-        raise
-    publisher.publish()
-    return sync_run_finish(run=run), result
+
+    def pull(clients: RunClients, publisher: Publisher) -> ListsPullResult:
+        return HubSpotListsPull(client=clients.hubspot, on_list=lambda n: publisher.publish()).run()
+
+    return hubspot_read(trigger=trigger, phase="hubspot_lists", work=pull)
 
 
 def _hubspot_criteria(contact_list: ContactList) -> dict[str, Any]:

@@ -10,26 +10,9 @@ import requests
 from lists.models import Contact, ContactList
 from sync.services import hubspot_pull
 from sync.services.hubspot_lists import hubspot_lists_pull
+from tests.sandbox.hubspot_helpers import and_branch, in_list, or_root, prop
 
-
-def and_branch(*filters: dict) -> dict:
-    return {"filterBranchType": "AND", "filters": list(filters), "filterBranches": []}
-
-
-def or_root(*branches: dict) -> dict:
-    return {"filterBranchType": "OR", "filters": [], "filterBranches": list(branches)}
-
-
-def prop(name: str, operation_type: str, operator: str, **fields) -> dict:
-    return {
-        "filterType": "PROPERTY",
-        "property": name,
-        "operation": {"operationType": operation_type, "operator": operator, **fields},
-    }
-
-
-def in_list(list_id: str, operator: str = "IN_LIST") -> dict:
-    return {"filterType": "IN_LIST", "listId": str(list_id), "operator": operator}
+__all__ = ["and_branch", "in_list", "or_root", "prop"]  # the filter builders, shared with the emulator's tests
 
 
 # A filter type HubSpot documents that this product cannot evaluate: its membership is HubSpot's.
