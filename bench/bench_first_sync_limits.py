@@ -27,7 +27,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Figure, emit, manage, sandbox_env, sandbox_served, setup_django  # noqa: E402
+from bench.common import (  # noqa: E402
+    Figure,
+    emit,
+    manage,
+    paced_as_in_production,
+    sandbox_env,
+    sandbox_served,
+    setup_django,
+)
 
 HUBSPOT_BURST = 190
 HUBSPOT_INTERVAL_S = 10
@@ -132,7 +140,7 @@ def main(argv: list[str] | None = None) -> list[Figure]:
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-limits-"))
-    env = sandbox_env(tmp)
+    env = paced_as_in_production(sandbox_env(tmp))
     os.environ.update(env)
     setup_django(tmp / "app.sqlite3")
     n = args.contacts

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Figure, emit, sandbox_env, sandbox_served, setup_django  # noqa: E402
+from bench.common import Figure, emit, paced_as_in_production, sandbox_env, sandbox_served, setup_django  # noqa: E402
 
 CALLS_PER_SECOND = 19.0  # 190 per 10 seconds: HubSpot's burst limit for a Professional private app
 
@@ -40,12 +40,8 @@ def main(argv: list[str] | None = None) -> list[Figure]:
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-lists-"))
-    env = sandbox_env(tmp)
     # The emulator's limits are on: the client paces itself as in production.
-    env.pop("HUBSPOT_CALLS_PER_10_SECONDS")
-    env.pop("HUBSPOT_SEARCHES_PER_SECOND")
-    os.environ.pop("HUBSPOT_CALLS_PER_10_SECONDS", None)
-    os.environ.pop("HUBSPOT_SEARCHES_PER_SECOND", None)
+    env = paced_as_in_production(sandbox_env(tmp))
     os.environ.update(env)
     setup_django(tmp / "app.sqlite3")
     print(f"HubSpot lists bench: {args.lists:,} lists, {args.memberships:,} memberships, {args.contacts:,} contacts")

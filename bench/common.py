@@ -97,6 +97,15 @@ def sandbox_env(tmp: Path) -> dict[str, str]:
     }
 
 
+def paced_as_in_production(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with the HubSpot client paced as in production (its defaults), for a bench against
+    the emulators with their limits on."""
+    for name in ("HUBSPOT_CALLS_PER_10_SECONDS", "HUBSPOT_SEARCHES_PER_SECOND"):
+        env.pop(name, None)
+        os.environ.pop(name, None)
+    return env
+
+
 @contextlib.contextmanager
 def sandbox_served(env: dict[str, str], limits: tuple[str, ...] = ("--no-limits",)) -> Iterator[None]:
     """``sandbox_serve`` on the ports of ``env``, until the block ends; without the services' rate
