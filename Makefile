@@ -67,10 +67,15 @@ test-sqlite: install-dev node_modules
 	$(MAKE) --no-print-directory security
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## The emulators' own tests (tests/sandbox) run once, in the SQLite pass: the emulators keep
-## their state in their own SQLite files whatever the app's database is.
+## The second pass runs what depends on the database and the broker. Run once, in the SQLite
+## pass: the emulators' own tests (they keep their state in their own SQLite files), the input
+## fuzzers and guards (they check parsing, before any query), the translations, the architecture,
+## and the production-server tests (their subprocesses bring their own database).
+PG_ONCE := --ignore=tests/sandbox --ignore=tests/test_fuzz.py --ignore=tests/test_fuzz_criteria.py \
+	--ignore=tests/test_input_guard.py --ignore=tests/test_i18n.py --ignore=tests/test_architecture.py \
+	--ignore=tests/test_runtime_security.py --ignore=tests/ops/test_serving.py
 test-postgres: install-dev
-	bash .ci/with-postgres $(BIN)/pytest -m "not e2e" --ignore=tests/sandbox $(PYTEST_ARGS)
+	bash .ci/with-postgres $(BIN)/pytest -m "not e2e" $(PG_ONCE) $(PYTEST_ARGS)
 
 ## Static analysis of the product (not the tests, benches or emulators): every finding of medium
 ## severity or above is fixed, or annotated on its line: `# nosec Bxxx  # why it is safe` (the
