@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
 from integration.clients.base import ClientError
+from integration.clients.hubspot import get_hubspot_client
 from integration.failures import failure_report
 from integration.models import HubSpotConnection, SettingChange
 from lists.models import ContactList
@@ -70,7 +71,7 @@ def list_publish(*, contact_list: ContactList, actor: Any = None, client: Any = 
     if contact_list.hubspot_published:
         return list_definition_push(contact_list=contact_list, client=client)
     criteria = _hubspot_criteria(contact_list)
-    client = client or RunClients().hubspot
+    client = client or get_hubspot_client(interactive=True)
     try:
         created = client.create_list(name=contact_list.name, filter_branch=criteria)
     except ClientError as exc:

@@ -98,3 +98,22 @@ def test_a_contact_page_says_a_hubspot_membership_is_hubspots(admin_client, list
     ListMembershipFactory(contact_list=mirrored, contact=contact)
     html = admin_client.get(f"/admin/lists/contact/{contact.pk}/change/?explain_list={mirrored.pk}").content.decode()
     assert "the membership shown is HubSpot&#x27;s" in html or "the membership shown is HubSpot's" in html
+
+
+def test_publishing_while_hubspot_cannot_be_reached_says_so_and_links_nothing(
+    admin_client, lists_here_and_in_hubspot, settings
+):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    settings.SANDBOX = True
+    settings.SANDBOX_HUBSPOT_URL = f"http://127.0.0.1:{closed_port}"
+    _mirrored, made_here = lists_here_and_in_hubspot
+    response = admin_client.post(f"/admin/sync/lists/{made_here.pk}/publish/", follow=True)
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    assert len(shown) == 1 and shown[0].startswith("HubSpot refused the list: "), shown
+    made_here.refresh_from_db()
+    assert not made_here.hubspot_list_id and not made_here.hubspot_published

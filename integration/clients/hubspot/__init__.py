@@ -59,14 +59,15 @@ _cache: dict[tuple[str, str], HubSpotClient] = {}
 _cache_lock = threading.Lock()
 
 
-def get_hubspot_client(*, fresh: bool = False) -> HubSpotClient:
+def get_hubspot_client(*, fresh: bool = False, interactive: bool = False) -> HubSpotClient:
     """The configured HubSpot client: the sandbox when ``settings.SANDBOX`` and the connection's
     environment is the built-in emulator, the real API otherwise (the connection's base URL and
     token, falling back to the ``HUBSPOT_*`` settings). Cached per URL and token.
 
     The real API's base URL passes :mod:`integration.endpoints` first (``EndpointRefused``
     otherwise: nothing is sent); the deployment's ``HUBSPOT_ACCESS_TOKEN`` never goes to a
-    custom endpoint."""
+    custom endpoint. ``interactive``: a client for a request a person waits on (not cached, one
+    retry)."""
     connection = HubSpotConnection.load()
     refresh: Callable[[], str] | None = None
     if connection.uses_emulator:
@@ -85,6 +86,10 @@ def get_hubspot_client(*, fresh: bool = False) -> HubSpotClient:
             )
         if connection.auth_method == HubSpotConnection.AuthMethod.OAUTH and connection.refresh_token:
             refresh = _oauth_refresher(base_url, connection.pk)
+    if interactive:
+        # A person is waiting on the page: one retry, not the background jobs' five (15 s of
+        # back-off when HubSpot cannot be reached).
+        return HubSpotClient(base_url=base_url, access_token=token, retry=default_retry(total=1), refresh=refresh)
     key = (base_url, token)
     with _cache_lock:
         if fresh or key not in _cache:
