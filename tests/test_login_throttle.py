@@ -7,8 +7,6 @@ Redis; the password-change form's old-password check shares the count."""
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +18,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.test import Client
 
 from config import throttle
-from tests.production_server import free_port, login_form, manage, post_login, procfile_command, production_env, served
+from tests.production_server import login_form, manage, post_login, procfile_command, production_env, served
+from tests.redis_server import redis_server
 
 pytestmark = pytest.mark.django_db
 
@@ -186,34 +185,8 @@ def post_worker_init(worker):
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory):
     """TEST_REDIS_URL (.ci/with-postgres), else a throwaway redis-server."""
-    if os.environ.get("TEST_REDIS_URL"):
-        yield os.environ["TEST_REDIS_URL"]
-        return
-    server = shutil.which("redis-server")
-    if server is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is missing: `make test` installs Debian's redis-server")
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        import redis
-
-        client = redis.Redis(port=port)
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,15 +9,14 @@ and tests/test_login_throttle.py proves them across two gunicorn workers, on bot
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
 
-from tests.production_server import ROOT, free_port, manage, production_env
+from tests.production_server import ROOT, manage, production_env
+from tests.redis_server import redis_server
 
 pytestmark = pytest.mark.slow
 
@@ -58,34 +57,11 @@ def redis_url(tmp_path_factory):
     throwaway redis-server."""
     import redis
 
-    if os.environ.get("TEST_REDIS_URL"):
-        url = os.environ["TEST_REDIS_URL"].rsplit("/", 1)[0] + "/7"
-        redis.Redis.from_url(url).flushdb()
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        if os.environ.get("TEST_REDIS_URL"):
+            url = url.rsplit("/", 1)[0] + "/7"
+            redis.Redis.from_url(url).flushdb()
         yield url
-        return
-    server = shutil.which("redis-server")
-    if server is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is missing: `make test` installs Debian's redis-server")
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        client = redis.Redis(port=port)
-        for _ in range(200):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def shell(env: dict[str, str], code: str) -> dict[str, str]:
