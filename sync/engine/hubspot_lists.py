@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -64,7 +64,6 @@ class ListsPullResult:
     left: int = 0
     unknown_members: int = 0
     api_calls: int = 0
-    messages: list[str] = field(default_factory=list)
 
 
 def _marks(item: dict[str, Any]) -> str:
@@ -202,7 +201,7 @@ class HubSpotListsPull:
                 ContactList.objects.filter(pk=contact_list.pk).update(
                     hubspot_list_id="", hubspot_published=False, hubspot_list_version=None
                 )
-                self.result.messages.append(f"published list {contact_list.pk} was deleted in HubSpot: unlinked")
+                logger.warning("published list %s was deleted in HubSpot: unlinked", contact_list.pk)
                 continue
             ContactList.objects.filter(pk=contact_list.pk).update(
                 hubspot_deleted_at=self.now,

@@ -16,7 +16,7 @@ from integration.clients.hubspot import get_hubspot_client
 from integration.failures import failure_report
 from integration.models import HubSpotConnection, SettingChange
 from lists.models import ContactList
-from lists.services.mirror import UnmappedList, criteria_to_hubspot
+from lists.services.mirror import UnmappedList, criteria_to_hubspot, hubspot_list_ids
 from sync.engine.hubspot_lists import HubSpotListsPull, ListsPullResult
 from sync.models import SyncRun
 from sync.services.clients import RunClients
@@ -37,11 +37,7 @@ def hubspot_lists_pull(*, trigger: str = SyncRun.Trigger.COMMAND) -> tuple[SyncR
 
 
 def _hubspot_criteria(contact_list: ContactList) -> dict[str, Any]:
-    hubspot_of = dict(
-        ContactList.objects.exclude(hubspot_list_id="")
-        .filter(hubspot_deleted_at__isnull=True)
-        .values_list("pk", "hubspot_list_id")
-    )
+    hubspot_of = {pk: hubspot_id for hubspot_id, pk in hubspot_list_ids().items()}
     try:
         return criteria_to_hubspot(contact_list.filter_branch, hubspot_of)
     except UnmappedList as exc:
